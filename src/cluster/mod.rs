@@ -1,0 +1,55 @@
+//! Cluster state behind one trait. `snapshot` reads captured objects; a live backend
+//! (the Kubernetes API through `kube`) implements the same trait. The engine never
+//! knows which one it has.
+
+mod object;
+mod snapshot;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use object::{EventRecord, GroupKind, Object, ObjectKey};
+pub use snapshot::Snapshot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("reading {kind} failed: {message}")]
+    Read { kind: String, message: String },
+}
+
+/// Where the state comes from, for the report header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// `snapshot` or `live`.
+    pub kind: &'static str,
+    /// The snapshot path or the kubeconfig context.
+    pub name: String,
+}
+
+/// The one read interface the engine uses. Only `probe` calls it.
+///
+/// Methods are async so the live backend can make API calls; the snapshot answers at once.
+pub trait ClusterSource {
+    fn info(&self) -> SourceInfo;
+
+    /// All objects of a kind, in one namespace or (with `None`) everywhere, sorted by namespace and name.
+    fn list(
+        &self,
+        kind: &GroupKind,
+        namespace: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Arc<Object>>, ClusterError>>;
+
+    /// One object; `namespace` is ignored for cluster-scoped kinds.
+    fn get(
+        &self,
+        kind: &GroupKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Arc<Object>>, ClusterError>>;
+
+    /// Core/v1 and events.k8s.io/v1 events, normalised, in a stable order.
+    fn events(&self) -> impl Future<Output = Result<Arc<Vec<EventRecord>>, ClusterError>>;
+
+    /// Whether the cluster serves an API group (OpenShift detection uses `config.openshift.io`).
+    fn has_api_group(&self, group: &str) -> impl Future<Output = Result<bool, ClusterError>>;
+}

@@ -1,0 +1,378 @@
+//! The snapshot backend: files or directories of objects as `kubectl get -o yaml|json` or an
+//! OpenShift must-gather write them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey, SourceInfo};
+use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+
+/// Captured cluster state, indexed for the lookups probes make.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    name: String,
+    objects: HashMap<ObjectKey, Arc<Object>>,
+    by_kind: HashMap<GroupKind, Vec<Arc<Object>>>,
+    groups: BTreeSet<String>,
+    events: Arc<Vec<EventRecord>>,
+}
+
+/// Everything read from the files before indexing.
+#[derive(Default)]
+struct Sink {
+    objects: Vec<Object>,
+    events: Vec<EventRecord>,
+}
+
+impl Sink {
+    /// Take one decoded document: a list (`items`), an event, or any other object.
+    fn take(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
+        if let Some(Value::Array(_)) = value.get("items") {
+            let Value::Object(mut map) = value else { unreachable!("checked above") };
+            let Some(Value::Array(items)) = map.remove("items") else { unreachable!("checked above") };
+            for (i, item) in items.into_iter().enumerate() {
+                let loc = Location {
+                    path: Some(format!("{}items[{i}]", loc.path.as_deref().map(|p| format!("{p}.")).unwrap_or_default())),
+                    ..loc.clone()
+                };
+                self.take(item, &loc, diags);
+            }
+            return;
+        }
+        self.take_object(value, loc, diags);
+    }
+
+    fn take_object(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
+        if !value.is_object() {
+            diags.push(
+                Diagnostic::error(Code::InvalidObject, loc.clone(), "a document that is not a Kubernetes object (expected a mapping)")
+                    .with_help("snapshot files hold objects as `kubectl get -o yaml|json` writes them"),
+            );
+            return;
+        }
+        let is_event = value.get("kind").and_then(Value::as_str) == Some("Event");
+        let result = if is_event {
+            EventRecord::from_value(&value).map(|e| self.events.push(e))
+        } else {
+            Object::from_value(value).map(|o| self.objects.push(o))
+        };
+        if let Err(why) = result {
+            diags.push(
+                Diagnostic::error(Code::InvalidObject, loc.clone(), why)
+                    .with_help("every object needs `kind` and `metadata.name`; was the file cut short?"),
+            );
+        }
+    }
+}
+
+impl Snapshot {
+    /// Load files and directories (walked recursively; only `.yaml`, `.yml` and `.json` files
+    /// inside directories). Problems are diagnostics, never panics.
+    pub fn load(paths: &[PathBuf]) -> (Snapshot, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let mut sink = Sink::default();
+        for path in paths {
+            let mut files = Vec::new();
+            collect_files(path, true, &mut files, &mut diags);
+            for file in files {
+                load_file(&file, &mut sink, &mut diags);
+            }
+        }
+        let name = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        (Snapshot::from_parts(name, sink.objects, sink.events), diags)
+    }
+
+    /// Build from objects already in memory (tests, generated snapshots).
+    pub fn from_parts(name: String, objects: Vec<Object>, mut events: Vec<EventRecord>) -> Snapshot {
+        let mut index = HashMap::with_capacity(objects.len());
+        let mut groups = BTreeSet::new();
+        for obj in objects {
+            let gk = obj.group_kind();
+            groups.insert(gk.group.clone());
+            // The last file read wins for duplicates (files are read in sorted order).
+            index.insert(obj.key(), Arc::new(obj));
+        }
+        let mut by_kind: HashMap<GroupKind, Vec<Arc<Object>>> = HashMap::new();
+        for obj in index.values() {
+            by_kind.entry(obj.group_kind()).or_default().push(obj.clone());
+        }
+        for list in by_kind.values_mut() {
+            list.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        events.sort();
+        Snapshot {
+            name,
+            objects: index,
+            by_kind,
+            groups,
+            events: Arc::new(events),
+        }
+    }
+
+    pub fn object_count(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    fn lookup(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Option<Arc<Object>> {
+        let namespace = if kind.is_cluster_scoped() { None } else { namespace };
+        let key = ObjectKey {
+            kind: kind.clone(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        };
+        self.objects.get(&key).cloned().or_else(|| {
+            // Unknown kinds may be cluster-scoped without remedy knowing it.
+            (namespace.is_some() && !kind.is_cluster_scoped())
+                .then(|| {
+                    self.objects
+                        .get(&ObjectKey {
+                            namespace: None,
+                            ..key
+                        })
+                        .cloned()
+                })
+                .flatten()
+        })
+    }
+}
+
+impl ClusterSource for Snapshot {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            kind: "snapshot",
+            name: self.name.clone(),
+        }
+    }
+
+    async fn list(&self, kind: &GroupKind, namespace: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
+        let all = self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default();
+        Ok(match namespace {
+            None => all.to_vec(),
+            Some(ns) => all.iter().filter(|o| o.namespace.as_deref() == Some(ns)).cloned().collect(),
+        })
+    }
+
+    async fn get(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Result<Option<Arc<Object>>, ClusterError> {
+        Ok(self.lookup(kind, namespace, name))
+    }
+
+    async fn events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
+        Ok(self.events.clone())
+    }
+
+    async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
+        Ok(self.groups.contains(group))
+    }
+}
+
+fn is_snapshot_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let loc = || Location {
+        file: path.display().to_string(),
+        ..Location::default()
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if explicit { Code::MissingPath } else { Code::UnreadableFile };
+            diags.push(Diagnostic::error(code, loc(), format!("cannot read: {e}")).with_help("check the path given to --snapshot"));
+            return;
+        }
+    };
+    if meta.is_dir() {
+        let entries = match std::fs::read_dir(path) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(Diagnostic::error(Code::UnreadableFile, loc(), format!("cannot list directory: {e}")));
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        children.sort();
+        for child in children {
+            if child.is_dir() || is_snapshot_file(&child) {
+                collect_files(&child, false, out, diags);
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+}
+
+fn load_file(path: &Path, sink: &mut Sink, diags: &mut Diagnostics) {
+    let file_loc = Location {
+        file: path.display().to_string(),
+        ..Location::default()
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.push(Diagnostic::error(Code::UnreadableFile, file_loc, format!("cannot open: {e}")));
+            return;
+        }
+    };
+    if path.extension().and_then(|e| e.to_str()) == Some("json") {
+        load_json(file, &file_loc, sink, diags);
+    } else {
+        load_yaml(path, &file_loc, sink, diags);
+    }
+}
+
+/// JSON is streamed: list items are turned into objects one at a time, so a large
+/// `kubectl get -o json` never sits in memory twice.
+fn load_json(file: File, loc: &Location, sink: &mut Sink, diags: &mut Diagnostics) {
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 20, file));
+    let seed = TopLevel { sink, loc, diags };
+    let result = seed.deserialize(&mut de).and_then(|()| de.end());
+    if let Err(e) = result {
+        diags.push(
+            Diagnostic::error(
+                Code::InvalidYaml,
+                Location {
+                    line: Some(e.line()),
+                    column: Some(e.column()),
+                    ..loc.clone()
+                },
+                format!("invalid JSON: {e}"),
+            )
+            .with_help("the file must hold JSON objects as `kubectl get -o json` writes them"),
+        );
+    }
+}
+
+fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnostics) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(Diagnostic::error(Code::UnreadableFile, loc.clone(), format!("cannot read: {e}")).with_help("snapshot files must be UTF-8 YAML or JSON"));
+            return;
+        }
+    };
+    for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        match serde::Deserialize::deserialize(doc) {
+            Ok(Value::Null) => {}
+            Ok(value) => {
+                let loc = Location {
+                    path: (i > 0).then(|| format!("document {}", i + 1)),
+                    ..loc.clone()
+                };
+                sink.take(value, &loc, diags);
+            }
+            Err(e) => {
+                let (line, column) = e.location().map(|l| (Some(l.line()), Some(l.column()))).unwrap_or((None, None));
+                diags.push(
+                    Diagnostic::error(Code::InvalidYaml, Location { line, column, ..loc.clone() }, format!("invalid YAML: {e}"))
+                        .with_help("the file must hold objects as `kubectl get -o yaml` writes them"),
+                );
+                // A syntax error leaves the rest of the stream unreadable.
+                break;
+            }
+        }
+    }
+}
+
+/// Deserialises the top-level JSON value, streaming `items` into the sink.
+struct TopLevel<'a> {
+    sink: &'a mut Sink,
+    loc: &'a Location,
+    diags: &'a mut Diagnostics,
+}
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kubernetes object or list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = serde_json::Map::new();
+        let mut had_items = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                had_items = true;
+                map.next_value_seed(Items {
+                    sink: &mut *self.sink,
+                    loc: self.loc,
+                    diags: &mut *self.diags,
+                })?;
+            } else {
+                rest.insert(key, map.next_value()?);
+            }
+        }
+        if !had_items {
+            self.sink.take(Value::Object(rest), self.loc, self.diags);
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // A bare JSON array of objects.
+        while let Some(v) = seq.next_element::<Value>()? {
+            self.sink.take(v, self.loc, self.diags);
+        }
+        Ok(())
+    }
+}
+
+struct Items<'a> {
+    sink: &'a mut Sink,
+    loc: &'a Location,
+    diags: &'a mut Diagnostics,
+}
+
+impl<'de> DeserializeSeed<'de> for Items<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        while let Some(v) = seq.next_element::<Value>()? {
+            let loc = Location {
+                path: Some(format!("items[{i}]")),
+                ..self.loc.clone()
+            };
+            self.sink.take(v, &loc, self.diags);
+            i += 1;
+        }
+        Ok(())
+    }
+}

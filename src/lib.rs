@@ -1,0 +1,13 @@
+//! remedy: diagnose and fix failing image pulls on Kubernetes and OpenShift.
+//!
+//! The pipeline: `load` (rules) → `detect` (failures) → `matcher` → `probe` (the only
+//! cluster reader) → `plan` (pure) → `report` (the only printer). See `docs/architecture.md`.
+
+pub mod cluster;
+pub mod diag;
+pub mod load;
+pub mod matcher;
+pub mod model;
+pub mod refs;
+pub mod rules;
+pub mod template;

@@ -1,0 +1,277 @@
+//! Loading rules: read files, parse every document, validate, and compile into a `RuleSet`.
+//! Every problem becomes a diagnostic; loading goes on so one run reports them all.
+
+mod compile;
+mod position;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use position::PositionIndex;
+
+use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
+use crate::model::{API_VERSION, PlaybookSpec, SymptomSpec};
+use crate::rules::RuleSet;
+
+/// The bundled rules, embedded at build time from `rules/`.
+pub const BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/bundled_rules.rs"));
+
+/// One rule file's text and where it came from.
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    pub name: String,
+    pub text: String,
+    pub bundled: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// User rule files and directories (walked recursively for `.yaml`/`.yml`).
+    pub paths: Vec<PathBuf>,
+    /// Include the bundled rules (the default). User rules with the same id replace them.
+    pub bundled: bool,
+}
+
+/// A parsed document with where it came from.
+pub(crate) struct Doc<T> {
+    pub spec: T,
+    pub source: usize,
+    pub doc: usize,
+}
+
+pub(crate) struct Parsed {
+    pub sources: Vec<RuleSource>,
+    pub positions: Vec<PositionIndex>,
+    pub playbooks: Vec<Doc<PlaybookSpec>>,
+    pub symptoms: Vec<Doc<SymptomSpec>>,
+}
+
+impl Parsed {
+    pub fn loc(&self, source: usize, doc: usize, path: &str) -> Location {
+        let pos = self.positions[source].find(doc, path);
+        Location {
+            file: self.sources[source].name.clone(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            path: (!path.is_empty()).then(|| path.to_string()),
+        }
+    }
+}
+
+pub fn bundled_sources() -> Vec<RuleSource> {
+    BUNDLED
+        .iter()
+        .map(|(name, text)| RuleSource {
+            name: format!("bundled:{name}"),
+            text: text.to_string(),
+            bundled: true,
+        })
+        .collect()
+}
+
+/// Read user rule files; unreadable paths are diagnostics.
+pub fn read_sources(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<RuleSource> {
+    let mut out = Vec::new();
+    for path in paths {
+        walk(path, true, &mut out, diags);
+    }
+    out
+}
+
+fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diagnostics) {
+    let loc = Location {
+        file: path.display().to_string(),
+        ..Location::default()
+    };
+    if path.is_dir() {
+        let mut children: Vec<PathBuf> = match std::fs::read_dir(path) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                diags.push(Diagnostic::error(Code::UnreadableFile, loc, format!("cannot list directory: {e}")));
+                return;
+            }
+        };
+        children.sort();
+        for c in children {
+            let yaml = matches!(c.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+            if c.is_dir() || yaml {
+                walk(&c, false, out, diags);
+            }
+        }
+        return;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => out.push(RuleSource {
+            name: path.display().to_string(),
+            text,
+            bundled: false,
+        }),
+        Err(e) => {
+            let (code, help) = if explicit && !path.exists() {
+                (Code::MissingPath, "check the path given to --rules")
+            } else {
+                (Code::UnreadableFile, "rule files must be readable UTF-8 YAML")
+            };
+            diags.push(Diagnostic::error(code, loc, format!("cannot read rule file: {e}")).with_help(help));
+        }
+    }
+}
+
+/// Load rules as the CLI does: bundled (unless disabled) plus user paths.
+pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let mut sources = if opts.bundled { bundled_sources() } else { Vec::new() };
+    sources.extend(read_sources(&opts.paths, &mut diags));
+    let (rules, more) = load_sources(sources);
+    diags.extend(more);
+    (rules, diags)
+}
+
+/// Parse, validate and compile rule sources.
+pub fn load_sources(sources: Vec<RuleSource>) -> (RuleSet, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let parsed = parse_all(sources, &mut diags);
+    let rules = compile::compile(&parsed, &mut diags);
+    (rules, diags)
+}
+
+#[derive(Deserialize)]
+struct Header {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<serde_yaml::Value>,
+    kind: Option<serde_yaml::Value>,
+}
+
+fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
+    let positions = sources.iter().map(|s| PositionIndex::build(&s.text)).collect();
+    let mut parsed = Parsed {
+        sources,
+        positions,
+        playbooks: Vec::new(),
+        symptoms: Vec::new(),
+    };
+    for si in 0..parsed.sources.len() {
+        let text = parsed.sources[si].text.clone();
+        // First pass: the header of each document, to know what to parse it as.
+        let mut headers = Vec::new();
+        for (di, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+            match serde_yaml::Value::deserialize(doc) {
+                Ok(serde_yaml::Value::Null) => headers.push(None),
+                Ok(v) => headers.push(Some(serde_yaml::from_value::<Header>(v).ok())),
+                Err(e) => {
+                    diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidYaml));
+                    break;
+                }
+            }
+        }
+        // Second pass: typed parse, so errors carry the deserialiser's own positions.
+        for (di, doc) in serde_yaml::Deserializer::from_str(&text).enumerate().take(headers.len()) {
+            let Some(header) = &headers[di] else { continue };
+            let loc = parsed.loc(si, di, "");
+            let Some(Header { api_version, kind }) = header else {
+                diags.push(Diagnostic::error(Code::InvalidYaml, loc, "a rule document must be a mapping").with_help("start it with `apiVersion: remedy.dev/v1alpha1` and `kind: Playbook` or `kind: Symptom`"));
+                continue;
+            };
+            let api = api_version.as_ref().and_then(|v| v.as_str());
+            if api != Some(API_VERSION) {
+                let msg = match api {
+                    Some(a) => format!("unsupported apiVersion `{a}`"),
+                    None => "missing `apiVersion`".to_string(),
+                };
+                diags.push(Diagnostic::error(Code::UnknownKind, parsed.loc(si, di, "apiVersion"), msg).with_help(format!("use `apiVersion: {API_VERSION}`")));
+                continue;
+            }
+            match kind.as_ref().and_then(|v| v.as_str()) {
+                Some("Playbook") => match PlaybookSpec::deserialize(doc) {
+                    Ok(spec) => parsed.playbooks.push(Doc { spec, source: si, doc: di }),
+                    Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
+                },
+                Some("Symptom") => match SymptomSpec::deserialize(doc) {
+                    Ok(spec) => parsed.symptoms.push(Doc { spec, source: si, doc: di }),
+                    Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
+                },
+                other => {
+                    let kind = other.unwrap_or("");
+                    let mut d = Diagnostic::error(Code::UnknownKind, parsed.loc(si, di, "kind"), format!("unknown kind `{kind}`"));
+                    d = match did_you_mean(kind, ["Playbook", "Symptom"]) {
+                        Some(s) if !kind.is_empty() => d.with_help(format!("did you mean `{s}`?")),
+                        _ => d.with_help("a rule file holds documents of kind `Playbook` or `Symptom`"),
+                    };
+                    diags.push(d);
+                }
+            }
+        }
+    }
+    parsed
+}
+
+/// Turn a serde_yaml error into a diagnostic with a code, a position and a helpful line.
+fn yaml_error(parsed: &Parsed, si: usize, di: usize, e: &serde_yaml::Error, default: Code) -> Diagnostic {
+    let full = e.to_string();
+    // serde_yaml appends " at line L column C"; the location is shown separately.
+    let msg = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full.clone(),
+    };
+    let mut loc = Location {
+        file: parsed.sources[si].name.clone(),
+        ..Location::default()
+    };
+    if let Some(l) = e.location() {
+        loc.line = Some(l.line());
+        loc.column = Some(l.column());
+    } else {
+        loc = parsed.loc(si, di, "");
+    }
+    let (path, rest) = match msg.split_once(": ") {
+        Some((p, r)) if !p.contains(' ') => (Some(p.to_string()), r.to_string()),
+        _ => (None, msg.clone()),
+    };
+    loc.path = path.clone();
+    if let Some(field) = between(&rest, "unknown field `", "`") {
+        let expected: Vec<&str> = rest.split('`').skip(3).step_by(2).collect();
+        let mut d = Diagnostic::error(Code::UnknownField, loc, rest.clone());
+        if let Some(s) = did_you_mean(field, expected.iter().copied()) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        } else {
+            d = d.with_help(format!("allowed here: {}", expected.join(", ")));
+        }
+        return d;
+    }
+    if let Some(variant) = between(&rest, "unknown variant `", "`") {
+        let expected: Vec<&str> = rest.split('`').skip(3).step_by(2).collect();
+        let code = if path.as_deref().is_some_and(|p| p.ends_with("category")) { Code::UnknownCategory } else { Code::InvalidValue };
+        let help = match did_you_mean(variant, expected.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("one of: {}", expected.join(", ")),
+        };
+        return Diagnostic::error(code, loc, rest.clone()).with_help(help);
+    }
+    let help = if rest.starts_with("missing field") {
+        "add the field; `docs/playbooks.md` lists what each part needs".to_string()
+    } else if rest.starts_with("invalid type") {
+        "the value has the wrong type; see schemas/playbook.schema.json".to_string()
+    } else if default == Code::InvalidYaml {
+        "fix the YAML syntax (indentation, quotes, a `:` inside an unquoted string)".to_string()
+    } else {
+        "see docs/playbooks.md".to_string()
+    };
+    Diagnostic::error(default, loc, rest).with_help(help)
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
+/// Rule ids by file, for `remedy rules list`.
+pub fn rule_files(rules: &RuleSet) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &rules.rules {
+        out.entry(r.origin.file.clone()).or_default().push(r.id.clone());
+    }
+    out
+}
