@@ -4,10 +4,12 @@
 //! cluster reader) → `plan` (pure) → `report` (the only printer). See `docs/architecture.md`.
 
 pub mod cluster;
+pub mod detect;
 pub mod diag;
 pub mod load;
 pub mod matcher;
 pub mod model;
+pub mod probe;
 pub mod refs;
 pub mod rules;
 pub mod template;

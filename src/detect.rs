@@ -1,0 +1,435 @@
+//! Failure detection (pure): kubelet events and container statuses, joined per pod,
+//! container and image, deduplicated, with counts and timestamps kept as evidence.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::{EventRecord, Object};
+use crate::refs::image::ImageRef;
+
+/// Waiting reasons that mean the image could not be pulled.
+pub const PULL_REASONS: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "RegistryUnavailable",
+    "ImageInspectError",
+    "SignatureValidationFailed",
+    "ErrRegistryUnavailable",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EvidenceSource {
+    Event,
+    ContainerStatus,
+}
+
+/// One message seen about a failure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub source: EvidenceSource,
+    pub reason: String,
+    pub message: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+impl Evidence {
+    /// Whether the message names a cause, rather than only saying that pulling failed
+    /// (`Back-off pulling image`, `Error: ImagePullBackOff`, ...).
+    pub fn names_cause(&self) -> bool {
+        !is_generic(&self.message)
+    }
+}
+
+/// Lines kubelet writes that say a pull failed without saying why.
+pub fn is_generic(message: &str) -> bool {
+    let m = message.trim();
+    m.is_empty()
+        || m.starts_with("Back-off pulling image")
+        || m.starts_with("Pulling image")
+        || m.starts_with("Error: ErrImagePull")
+        || m.starts_with("Error: ImagePullBackOff")
+        || m == "ErrImagePull"
+        || m == "ImagePullBackOff"
+}
+
+/// A failing pull: one container of one pod (or, for orphan events, a pod that is gone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub namespace: String,
+    pub pod: String,
+    pub pod_exists: bool,
+    pub container: Option<String>,
+    pub init_container: bool,
+    pub image: String,
+    pub registry: String,
+    #[serde(skip)]
+    pub image_ref: Option<ImageRef>,
+    pub waiting_reason: Option<String>,
+    pub waiting_message: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub service_account: Option<String>,
+    pub node_name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub created: Option<String>,
+}
+
+impl Failure {
+    /// Messages that name a cause; empty when only generic lines survived.
+    pub fn cause_messages(&self) -> impl Iterator<Item = &str> {
+        self.evidence.iter().filter(|e| e.names_cause()).map(|e| e.message.as_str())
+    }
+
+    pub fn unexplained(&self) -> bool {
+        self.cause_messages().next().is_none()
+    }
+
+    /// The most telling message: the most frequent one that names a cause.
+    pub fn headline(&self) -> Option<&Evidence> {
+        self.evidence
+            .iter()
+            .filter(|e| e.names_cause())
+            .max_by(|a, b| a.count.cmp(&b.count).then_with(|| b.message.cmp(&a.message)))
+    }
+
+    pub fn total_count(&self) -> u64 {
+        self.evidence.iter().filter(|e| e.source == EvidenceSource::Event).map(|e| e.count).max().unwrap_or(0)
+    }
+}
+
+/// Whether an event is about an image pull failure.
+pub fn is_pull_event(e: &EventRecord) -> bool {
+    if e.involved_kind != "Pod" {
+        return false;
+    }
+    let m = e.message.as_str();
+    match e.reason.as_str() {
+        "Failed" => {
+            m.starts_with("Failed to pull image")
+                || m.starts_with("Error: ErrImagePull")
+                || m.starts_with("Error: ImagePullBackOff")
+                || m.starts_with("Error: InvalidImageName")
+                || m.starts_with("Error: ErrImageNeverPull")
+                || m.starts_with("Failed to apply default image tag")
+                || m.contains("is not present with pull policy of Never")
+                || m.contains("image pull failed")
+        }
+        "BackOff" => m.starts_with("Back-off pulling image"),
+        "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull" | "ImagePullBackOff" | "PullImageFailed" | "FailedToPullImage" => true,
+        _ => false,
+    }
+}
+
+/// The first double-quoted string of a kubelet message: the image.
+fn quoted_image(message: &str) -> Option<&str> {
+    let start = message.find('"')? + 1;
+    let len = message[start..].find('"')?;
+    let s = &message[start..start + len];
+    (!s.is_empty() && !s.contains(' ')).then_some(s)
+}
+
+/// `spec.containers{name}` → (`name`, init?).
+fn container_of(field_path: &str) -> Option<(String, bool)> {
+    let init = field_path.starts_with("spec.initContainers");
+    let start = field_path.find('{')? + 1;
+    let end = field_path.rfind('}')?;
+    Some((field_path[start..end].to_string(), init))
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, p| v.get(p)).and_then(Value::as_str)
+}
+
+type Key = (String, String, Option<String>);
+
+/// Find every failing pull in the given pods and events.
+pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
+    let mut failures: BTreeMap<Key, Failure> = BTreeMap::new();
+    let pod_index: HashMap<(&str, &str), &Object> = pods.iter().map(|p| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), p.as_ref())).collect();
+
+    for pod in pods {
+        let ns = pod.namespace.clone().unwrap_or_default();
+        for (field, init) in [("initContainerStatuses", true), ("containerStatuses", false), ("ephemeralContainerStatuses", false)] {
+            let Some(statuses) = pod.value.pointer(&format!("/status/{field}")).and_then(Value::as_array) else { continue };
+            for st in statuses {
+                let Some(reason) = str_at(st, &["state", "waiting", "reason"]) else { continue };
+                if !PULL_REASONS.contains(&reason) {
+                    continue;
+                }
+                let name = str_at(st, &["name"]).unwrap_or_default().to_string();
+                let message = str_at(st, &["state", "waiting", "message"]).map(str::to_string);
+                let image = spec_image(pod, &name).or_else(|| str_at(st, &["image"]).map(str::to_string)).unwrap_or_default();
+                let mut f = new_failure(pod, &ns, Some(name.clone()), init, image);
+                f.waiting_reason = Some(reason.to_string());
+                f.waiting_message = message.clone();
+                if let Some(m) = message {
+                    f.evidence.push(Evidence {
+                        source: EvidenceSource::ContainerStatus,
+                        reason: reason.to_string(),
+                        message: m,
+                        event_type: None,
+                        count: 1,
+                        first_seen: None,
+                        last_seen: None,
+                    });
+                }
+                failures.insert((ns.clone(), pod.name.clone(), Some(name)), f);
+            }
+        }
+    }
+
+    for e in events.iter().filter(|e| is_pull_event(e)) {
+        let pod = pod_index.get(&(e.namespace.as_str(), e.involved_name.as_str())).copied();
+        // A pod of the same name but another uid was recreated: the event is about the old
+        // one, and the new pod's own status is the better witness.
+        if pod.is_some_and(|p| matches!((&e.involved_uid, str_at(&p.value, &["metadata", "uid"])), (Some(a), Some(b)) if a != b)) {
+            continue;
+        }
+        let from_path = e.field_path.as_deref().and_then(container_of);
+        let msg_image = quoted_image(&e.message).map(str::to_string);
+        let container = from_path.as_ref().map(|(c, _)| c.clone()).or_else(|| {
+            let pod = pod?;
+            let img = msg_image.as_deref()?;
+            containers(pod).into_iter().find(|(_, i, _)| i == img).map(|(c, _, _)| c)
+        });
+        let key = (e.namespace.clone(), e.involved_name.clone(), container.clone());
+        let f = failures.entry(key).or_insert_with(|| {
+            let init = from_path.as_ref().is_some_and(|(_, i)| *i);
+            let image = container
+                .as_deref()
+                .and_then(|c| pod.and_then(|p| spec_image(p, c)))
+                .or_else(|| msg_image.clone())
+                .unwrap_or_default();
+            match pod {
+                Some(p) => new_failure(p, &e.namespace, container.clone(), init, image),
+                None => orphan(e, container.clone(), image),
+            }
+        });
+        if f.image.is_empty() {
+            if let Some(img) = &msg_image {
+                f.image = img.clone();
+                set_registry(f);
+            }
+        }
+        merge_evidence(f, e);
+    }
+
+    let mut out: Vec<Failure> = failures.into_values().collect();
+    for f in &mut out {
+        f.evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
+    }
+    out
+}
+
+fn merge_evidence(f: &mut Failure, e: &EventRecord) {
+    if let Some(ev) = f.evidence.iter_mut().find(|x| x.source == EvidenceSource::Event && x.reason == e.reason && x.message == e.message) {
+        ev.count += e.count;
+        ev.first_seen = min_opt(&ev.first_seen, &e.first_timestamp);
+        ev.last_seen = max_opt(&ev.last_seen, &e.last_timestamp);
+        return;
+    }
+    f.evidence.push(Evidence {
+        source: EvidenceSource::Event,
+        reason: e.reason.clone(),
+        message: e.message.clone(),
+        event_type: Some(e.event_type.clone()),
+        count: e.count,
+        first_seen: e.first_timestamp.clone(),
+        last_seen: e.last_timestamp.clone(),
+    });
+}
+
+fn min_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y).clone()),
+        _ => a.clone().or_else(|| b.clone()),
+    }
+}
+
+fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y).clone()),
+        _ => a.clone().or_else(|| b.clone()),
+    }
+}
+
+/// (name, image, init) of every container in the pod spec.
+fn containers(pod: &Object) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for (field, init) in [("initContainers", true), ("containers", false), ("ephemeralContainers", false)] {
+        for c in pod.value.pointer(&format!("/spec/{field}")).and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(n), Some(i)) = (str_at(c, &["name"]), str_at(c, &["image"])) {
+                out.push((n.to_string(), i.to_string(), init));
+            }
+        }
+    }
+    out
+}
+
+fn spec_image(pod: &Object, container: &str) -> Option<String> {
+    containers(pod).into_iter().find(|(n, _, _)| n == container).map(|(_, i, _)| i)
+}
+
+fn set_registry(f: &mut Failure) {
+    f.image_ref = ImageRef::parse(&f.image).ok();
+    f.registry = f.image_ref.as_ref().map(|r| r.registry_host().to_string()).unwrap_or_default();
+}
+
+fn new_failure(pod: &Object, ns: &str, container: Option<String>, init: bool, image: String) -> Failure {
+    let mut f = Failure {
+        namespace: ns.to_string(),
+        pod: pod.name.clone(),
+        pod_exists: true,
+        container,
+        init_container: init,
+        image,
+        registry: String::new(),
+        image_ref: None,
+        waiting_reason: None,
+        waiting_message: None,
+        evidence: Vec::new(),
+        service_account: Some(pod.str_field("spec.serviceAccountName").unwrap_or("default").to_string()),
+        node_name: pod.str_field("spec.nodeName").map(str::to_string),
+        labels: pod.labels().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        created: pod.str_field("metadata.creationTimestamp").map(str::to_string),
+    };
+    set_registry(&mut f);
+    f
+}
+
+fn orphan(e: &EventRecord, container: Option<String>, image: String) -> Failure {
+    let mut f = Failure {
+        namespace: e.namespace.clone(),
+        pod: e.involved_name.clone(),
+        pod_exists: false,
+        container,
+        init_container: false,
+        image,
+        registry: String::new(),
+        image_ref: None,
+        waiting_reason: None,
+        waiting_message: None,
+        evidence: Vec::new(),
+        service_account: None,
+        node_name: None,
+        labels: BTreeMap::new(),
+        created: None,
+    };
+    set_registry(&mut f);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(name: &str, reason: &str, message: Option<&str>) -> Arc<Object> {
+        let mut waiting = json!({"reason": reason});
+        if let Some(m) = message {
+            waiting["message"] = json!(m);
+        }
+        Arc::new(
+            Object::from_value(json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "apps", "uid": "u1", "labels": {"app": "web"}},
+                "spec": {"serviceAccountName": "builder", "containers": [{"name": "web", "image": "quay.io/acme/web:1"}],
+                         "initContainers": [{"name": "init", "image": "busybox"}]},
+                "status": {"containerStatuses": [{"name": "web", "image": "quay.io/acme/web:1", "state": {"waiting": waiting}}],
+                           "initContainerStatuses": [{"name": "init", "state": {"terminated": {"reason": "Completed"}}}]}
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn event(pod: &str, reason: &str, message: &str, count: u64, uid: Option<&str>) -> EventRecord {
+        EventRecord {
+            namespace: "apps".into(),
+            involved_kind: "Pod".into(),
+            involved_name: pod.into(),
+            involved_uid: uid.map(String::from),
+            field_path: Some("spec.containers{web}".into()),
+            reason: reason.into(),
+            event_type: "Warning".into(),
+            message: message.into(),
+            count,
+            first_timestamp: Some("2026-01-01T00:00:00Z".into()),
+            last_timestamp: Some("2026-01-01T01:00:00Z".into()),
+            component: Some("kubelet".into()),
+        }
+    }
+
+    #[test]
+    fn joins_status_and_events_per_container() {
+        let pods = vec![pod("web-1", "ImagePullBackOff", Some("Back-off pulling image \"quay.io/acme/web:1\""))];
+        let events = vec![
+            event("web-1", "Failed", "Failed to pull image \"quay.io/acme/web:1\": unauthorized: access to the requested resource is not authorized", 7, Some("u1")),
+            event("web-1", "Failed", "Error: ErrImagePull", 7, Some("u1")),
+            event("web-1", "BackOff", "Back-off pulling image \"quay.io/acme/web:1\"", 30, Some("u1")),
+            event("web-1", "Pulling", "Pulling image \"quay.io/acme/web:1\"", 8, Some("u1")),
+        ];
+        let fs = detect(&pods, &events);
+        assert_eq!(fs.len(), 1, "{fs:#?}");
+        let f = &fs[0];
+        assert_eq!(f.container.as_deref(), Some("web"));
+        assert_eq!(f.registry, "quay.io");
+        assert_eq!(f.service_account.as_deref(), Some("builder"));
+        assert_eq!(f.evidence.len(), 4, "3 pull events + the status; Pulling is not evidence");
+        assert!(!f.unexplained());
+        assert!(f.headline().unwrap().message.contains("not authorized"));
+        assert_eq!(f.total_count(), 30);
+    }
+
+    #[test]
+    fn back_off_only_is_unexplained() {
+        let pods = vec![pod("web-1", "ImagePullBackOff", Some("Back-off pulling image \"quay.io/acme/web:1\""))];
+        let events = vec![event("web-1", "BackOff", "Back-off pulling image \"quay.io/acme/web:1\"", 4208, None)];
+        let fs = detect(&pods, &events);
+        assert_eq!(fs.len(), 1);
+        assert!(fs[0].unexplained());
+    }
+
+    #[test]
+    fn events_of_vanished_pods_are_orphans() {
+        let events = vec![event("gone-1", "Failed", "Failed to pull image \"nginx:1.25\": not found", 2, Some("u9"))];
+        let fs = detect(&[], &events);
+        assert_eq!(fs.len(), 1);
+        assert!(!fs[0].pod_exists);
+        assert_eq!(fs[0].registry, "docker.io");
+        // Same name, other uid: the pod was recreated; the event is about the old one.
+        let pods = vec![pod("gone-1", "ErrImagePull", Some("x"))];
+        let fs = detect(&pods, &events);
+        assert_eq!(fs.len(), 1);
+        assert!(fs[0].pod_exists);
+        assert!(fs[0].evidence.iter().all(|e| e.message != "Failed to pull image \"nginx:1.25\": not found"), "{fs:#?}");
+    }
+
+    #[test]
+    fn duplicate_events_are_merged_and_counts_summed() {
+        let pods = vec![pod("web-1", "ErrImagePull", None)];
+        let m = "Failed to pull image \"quay.io/acme/web:1\": x509: certificate signed by unknown authority";
+        let events = vec![event("web-1", "Failed", m, 3, Some("u1")), event("web-1", "Failed", m, 4, Some("u1"))];
+        let fs = detect(&pods, &events);
+        assert_eq!(fs[0].evidence.len(), 1);
+        assert_eq!(fs[0].evidence[0].count, 7);
+    }
+
+    #[test]
+    fn running_init_container_is_not_a_failure() {
+        let fs = detect(&[pod("web-1", "ContainerCreating", None)], &[]);
+        assert!(fs.is_empty());
+    }
+}

@@ -1,0 +1,180 @@
+//! The only cluster reader. Probes render their arguments, read objects through a cache
+//! (each object is read once per run), and hand them to the pure summaries in `summary`.
+
+pub mod summary;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jsonpath_rust::JsonPath;
+use serde_json::{Value, json};
+
+use crate::cluster::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey};
+use crate::rules::{ObjRefT, ProbeKind};
+use crate::template::Templates;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+    #[error("`{0}` is not of the form namespace/name")]
+    BadRef(String),
+    #[error("JSONPath `{path}`: {message}")]
+    JsonPath { path: String, message: String },
+}
+
+/// `namespace/name`.
+pub fn split_ref(s: &str) -> Result<(String, String), ProbeError> {
+    match s.trim().split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => Ok((ns.to_string(), name.to_string())),
+        _ => Err(ProbeError::BadRef(s.to_string())),
+    }
+}
+
+/// Cached reads. Not `Sync`: one run evaluates on one task.
+pub struct Reader<'c, C: ClusterSource> {
+    cluster: &'c C,
+    cache: RefCell<HashMap<ObjectKey, Option<Arc<Object>>>>,
+    results: RefCell<HashMap<String, Value>>,
+}
+
+impl<'c, C: ClusterSource> Reader<'c, C> {
+    pub fn new(cluster: &'c C) -> Self {
+        Reader {
+            cluster,
+            cache: RefCell::new(HashMap::new()),
+            results: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn cluster(&self) -> &C {
+        self.cluster
+    }
+
+    pub async fn get(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Result<Option<Arc<Object>>, ClusterError> {
+        let key = ObjectKey {
+            kind: kind.clone(),
+            namespace: if kind.is_cluster_scoped() { None } else { namespace.map(str::to_string) },
+            name: name.to_string(),
+        };
+        if let Some(hit) = self.cache.borrow().get(&key) {
+            return Ok(hit.clone());
+        }
+        let obj = self.cluster.get(kind, namespace, name).await?;
+        self.cache.borrow_mut().insert(key, obj.clone());
+        Ok(obj)
+    }
+
+    pub async fn list(&self, kind: &GroupKind) -> Result<Vec<Arc<Object>>, ClusterError> {
+        self.cluster.list(kind, None).await
+    }
+
+    pub async fn events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
+        self.cluster.events().await
+    }
+
+    /// Platform facts every rule can read as `cluster`.
+    pub async fn cluster_facts(&self) -> Result<Value, ClusterError> {
+        let cv = self.get(&GroupKind::new("config.openshift.io", "ClusterVersion"), None, "version").await?;
+        let openshift = cv.is_some() || self.cluster.has_api_group("config.openshift.io").await?;
+        let version = cv.as_ref().and_then(|o| {
+            o.str_field("status.desired.version").map(str::to_string).or_else(|| {
+                o.field("status.history")
+                    .and_then(Value::as_array)
+                    .and_then(|h| h.first())
+                    .and_then(|h| h.get("version"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+        });
+        let info = self.cluster.info();
+        Ok(json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}))
+    }
+
+    async fn object_ref(&self, r: &ObjRefT, t: &Templates, ctx: &minijinja::Value) -> Result<Option<Arc<Object>>, ProbeError> {
+        let api = r.api_version.render(t, ctx)?;
+        let kind = r.kind.render(t, ctx)?;
+        let ns = r.namespace.as_ref().map(|n| n.render(t, ctx)).transpose()?;
+        let name = r.name.render(t, ctx)?;
+        Ok(self.get(&GroupKind::from_api_version(&api, &kind), ns.as_deref(), &name).await?)
+    }
+
+    async fn secret(&self, ns: &str, name: &str) -> Result<Option<Arc<Object>>, ClusterError> {
+        self.get(&GroupKind::core("Secret"), Some(ns), name).await
+    }
+
+    /// Run one probe; the result is what templates see under the probe's name.
+    pub async fn run(&self, kind: &ProbeKind, t: &Templates, ctx: &minijinja::Value) -> Result<Value, ProbeError> {
+        match kind {
+            ProbeKind::Object(r) => Ok(self.object_ref(r, t, ctx).await?.map(|o| summary::redacted(&o)).unwrap_or(Value::Null)),
+            ProbeKind::PullSecrets { pod, registry } => {
+                let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
+                let registry = registry.render(t, ctx)?;
+                let cache_key = format!("pullSecrets {ns}/{name} {registry}");
+                if let Some(v) = self.results.borrow().get(&cache_key) {
+                    return Ok(v.clone());
+                }
+                let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else { return Ok(Value::Null) };
+                let sa_name = pod.str_field("spec.serviceAccountName").unwrap_or("default").to_string();
+                let sa = self.get(&GroupKind::core("ServiceAccount"), Some(&ns), &sa_name).await?;
+                let mut wanted = summary::pod_pull_secret_names(&pod);
+                wanted.extend(sa.as_deref().map(summary::sa_pull_secret_names).unwrap_or_default());
+                let mut fetched = BTreeMap::new();
+                for s in wanted {
+                    let obj = self.secret(&ns, &s).await?;
+                    fetched.insert(s, obj);
+                }
+                let refs: BTreeMap<String, Option<&Object>> = fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
+                let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry);
+                self.results.borrow_mut().insert(cache_key, v.clone());
+                Ok(v)
+            }
+            ProbeKind::FirstCovering { registry, candidates } => {
+                let registry = registry.render(t, ctx)?;
+                for c in candidates {
+                    let (ns, name) = split_ref(&c.render(t, ctx)?)?;
+                    if let Some(obj) = self.secret(&ns, &name).await? {
+                        if summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry)) {
+                            return Ok(summary::redacted(&obj));
+                        }
+                    }
+                }
+                Ok(Value::Null)
+            }
+            ProbeKind::ImageConfig { registry } => {
+                let registry = registry.render(t, ctx)?;
+                let cfg = self.image_config().await?;
+                Ok(summary::image_config(cfg.as_deref(), &registry))
+            }
+            ProbeKind::TrustedCa { registry } => {
+                let registry = registry.render(t, ctx)?;
+                let cfg = self.image_config().await?;
+                let cm = match cfg.as_ref().and_then(|c| c.str_field("spec.additionalTrustedCA.name")) {
+                    Some(name) => self.get(&GroupKind::core("ConfigMap"), Some("openshift-config"), name).await?,
+                    None => None,
+                };
+                Ok(summary::trusted_ca(cfg.as_deref(), cm.as_deref(), &registry))
+            }
+            ProbeKind::Owner { pod } => {
+                let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
+                Ok(self.get(&GroupKind::core("Pod"), Some(&ns), &name).await?.map(|p| summary::owner(&p)).unwrap_or(Value::Null))
+            }
+            ProbeKind::JsonPath { object, path } => {
+                let Some(obj) = self.object_ref(object, t, ctx).await? else { return Ok(json!([])) };
+                let doc = summary::redacted(&obj);
+                let found = doc.query(path).map_err(|e| ProbeError::JsonPath {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                Ok(Value::Array(found.into_iter().cloned().collect()))
+            }
+        }
+    }
+
+    pub async fn image_config(&self) -> Result<Option<Arc<Object>>, ClusterError> {
+        self.get(&GroupKind::new("config.openshift.io", "Image"), None, "cluster").await
+    }
+}
