@@ -5,10 +5,13 @@
 
 pub mod cluster;
 pub mod detect;
+pub mod engine;
 pub mod diag;
 pub mod load;
 pub mod matcher;
+pub mod inputs;
 pub mod model;
+pub mod plan;
 pub mod probe;
 pub mod refs;
 pub mod rules;

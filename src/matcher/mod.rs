@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use regex::{Regex, RegexSet};
 
-pub use tree::{LabelSelector, MatchTree, NamespaceGlob, TextTest};
+pub use tree::{Facts, LabelSelector, MatchTree, NamespaceGlob, TextTest};
 
 /// Collects patterns; `build` compiles them into one set.
 #[derive(Debug, Default)]

@@ -1,0 +1,218 @@
+//! One run: detect failures, classify their messages, evaluate the rules that match
+//! (probes, conditions), render the actions, and read the objects those actions touch.
+//! Everything that reads the cluster goes through `probe::Reader`.
+
+mod context;
+mod render;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::cluster::{ClusterError, ClusterSource, GroupKind, Object, ObjectKey};
+use crate::detect::{self, Failure};
+use crate::inputs::Inputs;
+use crate::matcher::{Facts, Hits};
+use crate::model::Category;
+use crate::plan::Desired;
+use crate::probe::Reader;
+use crate::rules::RuleSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// How a rule fared on one failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Confirmed,
+    /// A condition did not hold (the condition as written).
+    RuledOut(String),
+    /// A more precise rule confirmed the same failure.
+    Superseded(String),
+    /// Evaluating the rule failed (a probe or template error).
+    Error(String),
+}
+
+/// A rule evaluated on one failure.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub rule: usize,
+    pub failure: usize,
+    pub outcome: Outcome,
+    pub group: String,
+    pub probes: BTreeMap<String, Value>,
+    pub explanation: Option<String>,
+    pub actions: Vec<Desired>,
+}
+
+/// The classification of a failure's messages.
+#[derive(Debug, Clone, Default)]
+pub struct Classified {
+    pub symptoms: BTreeSet<usize>,
+    pub category: Option<Category>,
+    pub captures: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub struct Evaluation {
+    pub cluster: Value,
+    pub failures: Vec<Failure>,
+    pub classified: Vec<Classified>,
+    pub evaluated: Vec<Evaluated>,
+    /// Current state of every object an action targets or reads.
+    pub observed: BTreeMap<ObjectKey, Option<Arc<Object>>>,
+    pub pods_scanned: usize,
+}
+
+/// Message → which patterns of the shared set it hits, computed once per distinct message.
+pub struct MessageTable {
+    hits: HashMap<String, Arc<Hits>>,
+}
+
+impl MessageTable {
+    pub fn new() -> Self {
+        MessageTable { hits: HashMap::new() }
+    }
+
+    pub fn hits(&mut self, rules: &RuleSet, message: &str) -> Arc<Hits> {
+        if let Some(h) = self.hits.get(message) {
+            return h.clone();
+        }
+        let h = Arc::new(rules.messages.scan(message));
+        self.hits.insert(message.to_string(), h.clone());
+        h
+    }
+}
+
+impl Default for MessageTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The symptoms one message shows, best (highest priority) first.
+pub fn symptoms_of(rules: &RuleSet, message: &str, hits: &Hits) -> Vec<usize> {
+    let mut found: Vec<usize> = rules.symptoms.iter().enumerate().filter(|(_, s)| s.test.eval(message, hits)).map(|(i, _)| i).collect();
+    found.sort_by(|&a, &b| rules.symptoms[b].priority.cmp(&rules.symptoms[a].priority).then_with(|| rules.symptoms[a].id.cmp(&rules.symptoms[b].id)));
+    found
+}
+
+pub fn classify(rules: &RuleSet, table: &mut MessageTable, f: &Failure) -> Classified {
+    let mut out = Classified::default();
+    let mut best: Option<usize> = None;
+    for ev in &f.evidence {
+        let hits = table.hits(rules, &ev.message);
+        let found = symptoms_of(rules, &ev.message, &hits);
+        if let Some(&top) = found.first() {
+            if best.is_none_or(|b| rules.symptoms[top].priority > rules.symptoms[b].priority) {
+                best = Some(top);
+            }
+        }
+        out.symptoms.extend(found);
+        for id in 0..rules.messages.len() {
+            if hits.get(id) {
+                rules.messages.captures(id, &ev.message, &mut out.captures);
+            }
+        }
+    }
+    out.category = best.map(|b| rules.symptoms[b].category);
+    out
+}
+
+/// Facts for matching one failure.
+fn facts<'a>(f: &'a Failure, c: &'a Classified, hits: &'a [(String, Arc<Hits>)], waiting: Option<&'a (String, Arc<Hits>)>) -> Facts<'a> {
+    Facts {
+        messages: hits.iter().map(|(m, h)| (m.as_str(), h.as_ref())).collect(),
+        symptoms: &c.symptoms,
+        unexplained: f.unexplained(),
+        event_reasons: f.evidence.iter().filter(|e| e.source == detect::EvidenceSource::Event).map(|e| e.reason.as_str()).collect(),
+        event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
+        involved_kinds: vec!["Pod"],
+        waiting_reason: f.waiting_reason.as_deref(),
+        waiting_message: waiting.map(|(m, h)| (m.as_str(), h.as_ref())),
+        image: &f.image,
+        registry: &f.registry,
+        namespace: &f.namespace,
+        labels: &f.labels,
+        message_only: false,
+    }
+}
+
+/// Evaluate every rule against the cluster.
+pub async fn evaluate<C: ClusterSource>(rules: &RuleSet, cluster: &C, inputs: &Inputs) -> Result<Evaluation, EngineError> {
+    let reader = Reader::new(cluster);
+    let cluster_facts = reader.cluster_facts().await?;
+    let pods = reader.list(&GroupKind::core("Pod")).await?;
+    let events = reader.events().await?;
+    let failures = detect::detect(&pods, &events);
+    tracing::debug!(pods = pods.len(), events = events.len(), failures = failures.len(), "detected");
+
+    let mut table = MessageTable::new();
+    let classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
+
+    let mut evaluated = Vec::new();
+    for (fi, f) in failures.iter().enumerate() {
+        if !f.pod_exists {
+            continue;
+        }
+        let c = &classified[fi];
+        let hits: Vec<(String, Arc<Hits>)> = f.evidence.iter().map(|e| (e.message.clone(), table.hits(rules, &e.message))).collect();
+        let waiting = f.waiting_message.as_ref().map(|m| (m.clone(), table.hits(rules, m)));
+        let facts = facts(f, c, &hits, waiting.as_ref());
+        let base = context::failure_context(rules, f, c, &cluster_facts, inputs);
+        for (ri, rule) in rules.rules.iter().enumerate() {
+            if !rule.matcher.eval(&facts, &rules.fields) {
+                continue;
+            }
+            evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, f, &base).await);
+        }
+    }
+    apply_supersedes(rules, &mut evaluated);
+
+    let mut observed = BTreeMap::new();
+    for ev in evaluated.iter().filter(|e| e.outcome == Outcome::Confirmed) {
+        for a in &ev.actions {
+            for key in a.change.reads() {
+                if !observed.contains_key(&key) {
+                    let obj = reader.get(&key.kind, key.namespace.as_deref(), &key.name).await?;
+                    observed.insert(key, obj);
+                }
+            }
+        }
+    }
+    Ok(Evaluation {
+        cluster: cluster_facts,
+        failures,
+        classified,
+        evaluated,
+        observed,
+        pods_scanned: pods.len(),
+    })
+}
+
+/// A confirmed rule that another confirmed rule supersedes, on the same failure, steps aside.
+fn apply_supersedes(rules: &RuleSet, evaluated: &mut [Evaluated]) {
+    let confirmed: BTreeSet<(usize, &str)> = evaluated
+        .iter()
+        .filter(|e| e.outcome == Outcome::Confirmed)
+        .map(|e| (e.failure, rules.rules[e.rule].id.as_str()))
+        .collect();
+    let mut superseded = Vec::new();
+    for (i, e) in evaluated.iter().enumerate() {
+        if e.outcome != Outcome::Confirmed {
+            continue;
+        }
+        let id = &rules.rules[e.rule].id;
+        let by = rules.rules.iter().find(|r| r.supersedes.contains(id) && confirmed.contains(&(e.failure, r.id.as_str())));
+        if let Some(by) = by {
+            superseded.push((i, by.id.clone()));
+        }
+    }
+    for (i, by) in superseded {
+        evaluated[i].outcome = Outcome::Superseded(by);
+    }
+}
