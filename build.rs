@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
@@ -26,9 +28,14 @@ fn main() {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let rel = f.strip_prefix(&root).expect("under the manifest dir");
-        code.push_str(&format!("    ({:?}, include_str!({:?})),\n", rel.display().to_string(), f.display().to_string()));
+        code.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            rel.display().to_string(),
+            f.display().to_string()
+        ));
     }
     code.push(']');
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled_rules.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled_rules.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
 }

@@ -90,7 +90,10 @@ pub struct Failure {
 impl Failure {
     /// Messages that name a cause; empty when only generic lines survived.
     pub fn cause_messages(&self) -> impl Iterator<Item = &str> {
-        self.evidence.iter().filter(|e| e.names_cause()).map(|e| e.message.as_str())
+        self.evidence
+            .iter()
+            .filter(|e| e.names_cause())
+            .map(|e| e.message.as_str())
     }
 
     pub fn unexplained(&self) -> bool {
@@ -102,11 +105,20 @@ impl Failure {
         self.evidence
             .iter()
             .filter(|e| e.names_cause())
-            .max_by(|a, b| a.count.cmp(&b.count).then_with(|| b.message.cmp(&a.message)))
+            .max_by(|a, b| {
+                a.count
+                    .cmp(&b.count)
+                    .then_with(|| b.message.cmp(&a.message))
+            })
     }
 
     pub fn total_count(&self) -> u64 {
-        self.evidence.iter().filter(|e| e.source == EvidenceSource::Event).map(|e| e.count).max().unwrap_or(0)
+        self.evidence
+            .iter()
+            .filter(|e| e.source == EvidenceSource::Event)
+            .map(|e| e.count)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -128,7 +140,8 @@ pub fn is_pull_event(e: &EventRecord) -> bool {
                 || m.contains("image pull failed")
         }
         "BackOff" => m.starts_with("Back-off pulling image"),
-        "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull" | "ImagePullBackOff" | "PullImageFailed" | "FailedToPullImage" => true,
+        "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull"
+        | "ImagePullBackOff" | "PullImageFailed" | "FailedToPullImage" => true,
         _ => false,
     }
 }
@@ -150,7 +163,9 @@ fn container_of(field_path: &str) -> Option<(String, bool)> {
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, p| v.get(p)).and_then(Value::as_str)
+    path.iter()
+        .try_fold(v, |v, p| v.get(p))
+        .and_then(Value::as_str)
 }
 
 type Key = (String, String, Option<String>);
@@ -158,20 +173,42 @@ type Key = (String, String, Option<String>);
 /// Find every failing pull in the given pods and events.
 pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     let mut failures: BTreeMap<Key, Failure> = BTreeMap::new();
-    let pod_index: HashMap<(&str, &str), &Object> = pods.iter().map(|p| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), p.as_ref())).collect();
+    let pod_index: HashMap<(&str, &str), &Object> = pods
+        .iter()
+        .map(|p| {
+            (
+                (p.namespace.as_deref().unwrap_or(""), p.name.as_str()),
+                p.as_ref(),
+            )
+        })
+        .collect();
 
     for pod in pods {
         let ns = pod.namespace.clone().unwrap_or_default();
-        for (field, init) in [("initContainerStatuses", true), ("containerStatuses", false), ("ephemeralContainerStatuses", false)] {
-            let Some(statuses) = pod.value.pointer(&format!("/status/{field}")).and_then(Value::as_array) else { continue };
+        for (field, init) in [
+            ("initContainerStatuses", true),
+            ("containerStatuses", false),
+            ("ephemeralContainerStatuses", false),
+        ] {
+            let Some(statuses) = pod
+                .value
+                .pointer(&format!("/status/{field}"))
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
             for st in statuses {
-                let Some(reason) = str_at(st, &["state", "waiting", "reason"]) else { continue };
+                let Some(reason) = str_at(st, &["state", "waiting", "reason"]) else {
+                    continue;
+                };
                 if !PULL_REASONS.contains(&reason) {
                     continue;
                 }
                 let name = str_at(st, &["name"]).unwrap_or_default().to_string();
                 let message = str_at(st, &["state", "waiting", "message"]).map(str::to_string);
-                let image = spec_image(pod, &name).or_else(|| str_at(st, &["image"]).map(str::to_string)).unwrap_or_default();
+                let image = spec_image(pod, &name)
+                    .or_else(|| str_at(st, &["image"]).map(str::to_string))
+                    .unwrap_or_default();
                 let mut f = new_failure(pod, &ns, Some(name.clone()), init, image);
                 f.waiting_reason = Some(reason.to_string());
                 f.waiting_message = message.clone();
@@ -192,7 +229,9 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     }
 
     for e in events.iter().filter(|e| is_pull_event(e)) {
-        let pod = pod_index.get(&(e.namespace.as_str(), e.involved_name.as_str())).copied();
+        let pod = pod_index
+            .get(&(e.namespace.as_str(), e.involved_name.as_str()))
+            .copied();
         // A pod of the same name but another uid was recreated: the event is about the old
         // one, and the new pod's own status is the better witness.
         if pod.is_some_and(|p| matches!((&e.involved_uid, str_at(&p.value, &["metadata", "uid"])), (Some(a), Some(b)) if a != b)) {
@@ -203,9 +242,16 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         let container = from_path.as_ref().map(|(c, _)| c.clone()).or_else(|| {
             let pod = pod?;
             let img = msg_image.as_deref()?;
-            containers(pod).into_iter().find(|(_, i, _)| i == img).map(|(c, _, _)| c)
+            containers(pod)
+                .into_iter()
+                .find(|(_, i, _)| i == img)
+                .map(|(c, _, _)| c)
         });
-        let key = (e.namespace.clone(), e.involved_name.clone(), container.clone());
+        let key = (
+            e.namespace.clone(),
+            e.involved_name.clone(),
+            container.clone(),
+        );
         let f = failures.entry(key).or_insert_with(|| {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
@@ -229,13 +275,16 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
 
     let mut out: Vec<Failure> = failures.into_values().collect();
     for f in &mut out {
-        f.evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
+        f.evidence
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
     }
     out
 }
 
 fn merge_evidence(f: &mut Failure, e: &EventRecord) {
-    if let Some(ev) = f.evidence.iter_mut().find(|x| x.source == EvidenceSource::Event && x.reason == e.reason && x.message == e.message) {
+    if let Some(ev) = f.evidence.iter_mut().find(|x| {
+        x.source == EvidenceSource::Event && x.reason == e.reason && x.message == e.message
+    }) {
         ev.count += e.count;
         ev.first_seen = min_opt(&ev.first_seen, &e.first_timestamp);
         ev.last_seen = max_opt(&ev.last_seen, &e.last_timestamp);
@@ -269,8 +318,18 @@ fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
 /// (name, image, init) of every container in the pod spec.
 fn containers(pod: &Object) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
-    for (field, init) in [("initContainers", true), ("containers", false), ("ephemeralContainers", false)] {
-        for c in pod.value.pointer(&format!("/spec/{field}")).and_then(Value::as_array).into_iter().flatten() {
+    for (field, init) in [
+        ("initContainers", true),
+        ("containers", false),
+        ("ephemeralContainers", false),
+    ] {
+        for c in pod
+            .value
+            .pointer(&format!("/spec/{field}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let (Some(n), Some(i)) = (str_at(c, &["name"]), str_at(c, &["image"])) {
                 out.push((n.to_string(), i.to_string(), init));
             }
@@ -280,15 +339,28 @@ fn containers(pod: &Object) -> Vec<(String, String, bool)> {
 }
 
 fn spec_image(pod: &Object, container: &str) -> Option<String> {
-    containers(pod).into_iter().find(|(n, _, _)| n == container).map(|(_, i, _)| i)
+    containers(pod)
+        .into_iter()
+        .find(|(n, _, _)| n == container)
+        .map(|(_, i, _)| i)
 }
 
 fn set_registry(f: &mut Failure) {
     f.image_ref = ImageRef::parse(&f.image).ok();
-    f.registry = f.image_ref.as_ref().map(|r| r.registry_host().to_string()).unwrap_or_default();
+    f.registry = f
+        .image_ref
+        .as_ref()
+        .map(|r| r.registry_host().to_string())
+        .unwrap_or_default();
 }
 
-fn new_failure(pod: &Object, ns: &str, container: Option<String>, init: bool, image: String) -> Failure {
+fn new_failure(
+    pod: &Object,
+    ns: &str,
+    container: Option<String>,
+    init: bool,
+    image: String,
+) -> Failure {
     let mut f = Failure {
         namespace: ns.to_string(),
         pod: pod.name.clone(),
@@ -301,10 +373,19 @@ fn new_failure(pod: &Object, ns: &str, container: Option<String>, init: bool, im
         waiting_reason: None,
         waiting_message: None,
         evidence: Vec::new(),
-        service_account: Some(pod.str_field("spec.serviceAccountName").unwrap_or("default").to_string()),
+        service_account: Some(
+            pod.str_field("spec.serviceAccountName")
+                .unwrap_or("default")
+                .to_string(),
+        ),
         node_name: pod.str_field("spec.nodeName").map(str::to_string),
-        labels: pod.labels().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        created: pod.str_field("metadata.creationTimestamp").map(str::to_string),
+        labels: pod
+            .labels()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        created: pod
+            .str_field("metadata.creationTimestamp")
+            .map(str::to_string),
     };
     set_registry(&mut f);
     f
@@ -374,12 +455,34 @@ mod tests {
 
     #[test]
     fn joins_status_and_events_per_container() {
-        let pods = vec![pod("web-1", "ImagePullBackOff", Some("Back-off pulling image \"quay.io/acme/web:1\""))];
+        let pods = vec![pod(
+            "web-1",
+            "ImagePullBackOff",
+            Some("Back-off pulling image \"quay.io/acme/web:1\""),
+        )];
         let events = vec![
-            event("web-1", "Failed", "Failed to pull image \"quay.io/acme/web:1\": unauthorized: access to the requested resource is not authorized", 7, Some("u1")),
+            event(
+                "web-1",
+                "Failed",
+                "Failed to pull image \"quay.io/acme/web:1\": unauthorized: access to the requested resource is not authorized",
+                7,
+                Some("u1"),
+            ),
             event("web-1", "Failed", "Error: ErrImagePull", 7, Some("u1")),
-            event("web-1", "BackOff", "Back-off pulling image \"quay.io/acme/web:1\"", 30, Some("u1")),
-            event("web-1", "Pulling", "Pulling image \"quay.io/acme/web:1\"", 8, Some("u1")),
+            event(
+                "web-1",
+                "BackOff",
+                "Back-off pulling image \"quay.io/acme/web:1\"",
+                30,
+                Some("u1"),
+            ),
+            event(
+                "web-1",
+                "Pulling",
+                "Pulling image \"quay.io/acme/web:1\"",
+                8,
+                Some("u1"),
+            ),
         ];
         let fs = detect(&pods, &events);
         assert_eq!(fs.len(), 1, "{fs:#?}");
@@ -387,7 +490,11 @@ mod tests {
         assert_eq!(f.container.as_deref(), Some("web"));
         assert_eq!(f.registry, "quay.io");
         assert_eq!(f.service_account.as_deref(), Some("builder"));
-        assert_eq!(f.evidence.len(), 4, "3 pull events + the status; Pulling is not evidence");
+        assert_eq!(
+            f.evidence.len(),
+            4,
+            "3 pull events + the status; Pulling is not evidence"
+        );
         assert!(!f.unexplained());
         assert!(f.headline().unwrap().message.contains("not authorized"));
         assert_eq!(f.total_count(), 30);
@@ -395,8 +502,18 @@ mod tests {
 
     #[test]
     fn back_off_only_is_unexplained() {
-        let pods = vec![pod("web-1", "ImagePullBackOff", Some("Back-off pulling image \"quay.io/acme/web:1\""))];
-        let events = vec![event("web-1", "BackOff", "Back-off pulling image \"quay.io/acme/web:1\"", 4208, None)];
+        let pods = vec![pod(
+            "web-1",
+            "ImagePullBackOff",
+            Some("Back-off pulling image \"quay.io/acme/web:1\""),
+        )];
+        let events = vec![event(
+            "web-1",
+            "BackOff",
+            "Back-off pulling image \"quay.io/acme/web:1\"",
+            4208,
+            None,
+        )];
         let fs = detect(&pods, &events);
         assert_eq!(fs.len(), 1);
         assert!(fs[0].unexplained());
@@ -404,7 +521,13 @@ mod tests {
 
     #[test]
     fn events_of_vanished_pods_are_orphans() {
-        let events = vec![event("gone-1", "Failed", "Failed to pull image \"nginx:1.25\": not found", 2, Some("u9"))];
+        let events = vec![event(
+            "gone-1",
+            "Failed",
+            "Failed to pull image \"nginx:1.25\": not found",
+            2,
+            Some("u9"),
+        )];
         let fs = detect(&[], &events);
         assert_eq!(fs.len(), 1);
         assert!(!fs[0].pod_exists);
@@ -414,14 +537,23 @@ mod tests {
         let fs = detect(&pods, &events);
         assert_eq!(fs.len(), 1);
         assert!(fs[0].pod_exists);
-        assert!(fs[0].evidence.iter().all(|e| e.message != "Failed to pull image \"nginx:1.25\": not found"), "{fs:#?}");
+        assert!(
+            fs[0]
+                .evidence
+                .iter()
+                .all(|e| e.message != "Failed to pull image \"nginx:1.25\": not found"),
+            "{fs:#?}"
+        );
     }
 
     #[test]
     fn duplicate_events_are_merged_and_counts_summed() {
         let pods = vec![pod("web-1", "ErrImagePull", None)];
         let m = "Failed to pull image \"quay.io/acme/web:1\": x509: certificate signed by unknown authority";
-        let events = vec![event("web-1", "Failed", m, 3, Some("u1")), event("web-1", "Failed", m, 4, Some("u1"))];
+        let events = vec![
+            event("web-1", "Failed", m, 3, Some("u1")),
+            event("web-1", "Failed", m, 4, Some("u1")),
+        ];
         let fs = detect(&pods, &events);
         assert_eq!(fs[0].evidence.len(), 1);
         assert_eq!(fs[0].evidence[0].count, 7);

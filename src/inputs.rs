@@ -18,12 +18,23 @@ pub struct InputValue {
 
 impl fmt::Debug for Inputs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.values.iter().map(|(k, v)| (k, format!("<hidden, from {}>", v.origin)))).finish()
+        f.debug_map()
+            .entries(
+                self.values
+                    .iter()
+                    .map(|(k, v)| (k, format!("<hidden, from {}>", v.origin))),
+            )
+            .finish()
     }
 }
 
 impl Inputs {
-    pub fn insert(&mut self, name: impl Into<String>, text: impl Into<String>, origin: impl Into<String>) {
+    pub fn insert(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        origin: impl Into<String>,
+    ) {
         self.values.insert(
             name.into(),
             InputValue {
@@ -39,6 +50,11 @@ impl Inputs {
 
     /// What templates see: which inputs were given, never their values.
     pub fn presence(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.values.keys().map(|k| (k.clone(), serde_json::Value::Bool(true))).collect())
+        serde_json::Value::Object(
+            self.values
+                .keys()
+                .map(|k| (k.clone(), serde_json::Value::Bool(true)))
+                .collect(),
+        )
     }
 }

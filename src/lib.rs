@@ -3,16 +3,20 @@
 //! The pipeline: `load` (rules) → `detect` (failures) → `matcher` → `probe` (the only
 //! cluster reader) → `plan` (pure) → `report` (the only printer). See `docs/architecture.md`.
 
+pub mod bench;
+pub mod cli;
 pub mod cluster;
 pub mod detect;
-pub mod engine;
 pub mod diag;
+pub mod engine;
+pub mod inputs;
 pub mod load;
 pub mod matcher;
-pub mod inputs;
 pub mod model;
 pub mod plan;
 pub mod probe;
 pub mod refs;
+pub mod report;
 pub mod rules;
+pub mod schema;
 pub mod template;

@@ -15,7 +15,11 @@ pub enum Tmpl {
 }
 
 impl Tmpl {
-    pub fn render(&self, t: &Templates, ctx: &minijinja::Value) -> Result<String, minijinja::Error> {
+    pub fn render(
+        &self,
+        t: &Templates,
+        ctx: &minijinja::Value,
+    ) -> Result<String, minijinja::Error> {
         match self {
             Tmpl::Literal(s) => Ok(s.clone()),
             Tmpl::Template(name) => t.render(name, ctx),
@@ -32,9 +36,17 @@ pub struct TmplValue {
 
 impl TmplValue {
     pub fn render(&self, t: &Templates, ctx: &minijinja::Value) -> Result<Value, minijinja::Error> {
-        fn walk(v: &Value, ptr: &mut String, base: &str, t: &Templates, ctx: &minijinja::Value) -> Result<Value, minijinja::Error> {
+        fn walk(
+            v: &Value,
+            ptr: &mut String,
+            base: &str,
+            t: &Templates,
+            ctx: &minijinja::Value,
+        ) -> Result<Value, minijinja::Error> {
             Ok(match v {
-                Value::String(s) if s.contains("{{") || s.contains("{%") => Value::String(t.render(&format!("{base}{ptr}"), ctx)?),
+                Value::String(s) if s.contains("{{") || s.contains("{%") => {
+                    Value::String(t.render(&format!("{base}{ptr}"), ctx)?)
+                }
                 Value::Array(items) => {
                     let mut out = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
@@ -93,12 +105,27 @@ pub struct ObjRefT {
 #[derive(Debug, Clone)]
 pub enum ProbeKind {
     Object(ObjRefT),
-    PullSecrets { pod: Tmpl, registry: Tmpl },
-    FirstCovering { registry: Tmpl, candidates: Vec<Tmpl> },
-    ImageConfig { registry: Tmpl },
-    TrustedCa { registry: Tmpl },
-    Owner { pod: Tmpl },
-    JsonPath { object: ObjRefT, path: String },
+    PullSecrets {
+        pod: Tmpl,
+        registry: Tmpl,
+    },
+    FirstCovering {
+        registry: Tmpl,
+        candidates: Vec<Tmpl>,
+    },
+    ImageConfig {
+        registry: Tmpl,
+    },
+    TrustedCa {
+        registry: Tmpl,
+    },
+    Owner {
+        pod: Tmpl,
+    },
+    JsonPath {
+        object: ObjRefT,
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -109,15 +136,47 @@ pub struct Probe {
 
 #[derive(Debug, Clone)]
 pub enum ActionKind {
-    CopySecret { from: Tmpl, to: Tmpl },
-    LinkPullSecret { service_account: Tmpl, secret: Tmpl },
-    MergeDockerAuths { secret: Tmpl, registry: Tmpl, input: String },
-    EnsureListItem { target: ObjRefT, path: String, item: Tmpl, only_if_list_exists: bool },
-    SetConfigMapKey { config_map: Tmpl, key: Tmpl, input: String, remove_keys: Vec<Tmpl> },
-    Patch { target: ObjRefT, merge_patch: Option<TmplValue>, json_patch: Option<TmplValue> },
-    EnsureObject { manifest: TmplValue },
-    RestartPod { pod: Tmpl },
-    Manual { title: Tmpl, steps: Vec<Tmpl>, commands: Vec<Tmpl> },
+    CopySecret {
+        from: Tmpl,
+        to: Tmpl,
+    },
+    LinkPullSecret {
+        service_account: Tmpl,
+        secret: Tmpl,
+    },
+    MergeDockerAuths {
+        secret: Tmpl,
+        registry: Tmpl,
+        input: String,
+    },
+    EnsureListItem {
+        target: ObjRefT,
+        path: String,
+        item: Tmpl,
+        only_if_list_exists: bool,
+    },
+    SetConfigMapKey {
+        config_map: Tmpl,
+        key: Tmpl,
+        input: String,
+        remove_keys: Vec<Tmpl>,
+    },
+    Patch {
+        target: ObjRefT,
+        merge_patch: Option<TmplValue>,
+        json_patch: Option<TmplValue>,
+    },
+    EnsureObject {
+        manifest: TmplValue,
+    },
+    RestartPod {
+        pod: Tmpl,
+    },
+    Manual {
+        title: Tmpl,
+        steps: Vec<Tmpl>,
+        commands: Vec<Tmpl>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -33,16 +33,23 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("ca_key", |registry: &str| cakey::ca_key(registry));
         env.add_filter("registry_host", |image: &str| {
-            ImageRef::parse(image).map(|r| r.registry_host().to_string()).unwrap_or_default()
+            ImageRef::parse(image)
+                .map(|r| r.registry_host().to_string())
+                .unwrap_or_default()
         });
-        env.add_filter("host", |registry: &str| split_host_port(registry).0.to_string());
-        env.add_filter("port", |registry: &str| split_host_port(registry).1.unwrap_or("").to_string());
+        env.add_filter("host", |registry: &str| {
+            split_host_port(registry).0.to_string()
+        });
+        env.add_filter("port", |registry: &str| {
+            split_host_port(registry).1.unwrap_or("").to_string()
+        });
         Templates { env }
     }
 
     /// Compile a template; returns the top-level-and-nested variable names it reads.
     pub fn add(&mut self, name: &str, source: &str) -> Result<HashSet<String>, Error> {
-        self.env.add_template_owned(name.to_string(), source.to_string())?;
+        self.env
+            .add_template_owned(name.to_string(), source.to_string())?;
         Ok(self.env.get_template(name)?.undeclared_variables(true))
     }
 
@@ -76,7 +83,9 @@ pub fn split_host_port(registry: &str) -> (&str, Option<&str>) {
         return (rest.trim_end_matches(']'), None);
     }
     match registry.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => (host, Some(port)),
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, Some(port))
+        }
         _ => (registry, None),
     }
 }
@@ -93,7 +102,9 @@ mod tests {
     #[test]
     fn conditions_and_undeclared_variables() {
         let mut t = Templates::new();
-        let vars = t.add_condition("c", "not podSecrets.covers and source is not none").unwrap();
+        let vars = t
+            .add_condition("c", "not podSecrets.covers and source is not none")
+            .unwrap();
         assert!(vars.contains("podSecrets.covers"), "{vars:?}");
         assert!(vars.contains("source"), "{vars:?}");
         let ctx = minijinja::context! { podSecrets => minijinja::context!{ covers => false }, source => "x" };
@@ -113,8 +124,14 @@ mod tests {
     fn filters() {
         let t = Templates::new();
         let ctx = minijinja::context! { r => "reg.example.com:5000" };
-        assert_eq!(t.render_str("{{ r | ca_key }}", &ctx).unwrap(), "reg.example.com..5000");
-        assert_eq!(t.render_str("{{ r | host }}/{{ r | port }}", &ctx).unwrap(), "reg.example.com/5000");
+        assert_eq!(
+            t.render_str("{{ r | ca_key }}", &ctx).unwrap(),
+            "reg.example.com..5000"
+        );
+        assert_eq!(
+            t.render_str("{{ r | host }}/{{ r | port }}", &ctx).unwrap(),
+            "reg.example.com/5000"
+        );
         assert_eq!(split_host_port("[::1]:5000"), ("::1", Some("5000")));
         assert_eq!(split_host_port("quay.io"), ("quay.io", None));
     }

@@ -35,11 +35,21 @@ impl Sink {
     /// Take one decoded document: a list (`items`), an event, or any other object.
     fn take(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
         if let Some(Value::Array(_)) = value.get("items") {
-            let Value::Object(mut map) = value else { unreachable!("checked above") };
-            let Some(Value::Array(items)) = map.remove("items") else { unreachable!("checked above") };
+            let Value::Object(mut map) = value else {
+                unreachable!("checked above")
+            };
+            let Some(Value::Array(items)) = map.remove("items") else {
+                unreachable!("checked above")
+            };
             for (i, item) in items.into_iter().enumerate() {
                 let loc = Location {
-                    path: Some(format!("{}items[{i}]", loc.path.as_deref().map(|p| format!("{p}.")).unwrap_or_default())),
+                    path: Some(format!(
+                        "{}items[{i}]",
+                        loc.path
+                            .as_deref()
+                            .map(|p| format!("{p}."))
+                            .unwrap_or_default()
+                    )),
                     ..loc.clone()
                 };
                 self.take(item, &loc, diags);
@@ -52,8 +62,12 @@ impl Sink {
     fn take_object(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
         if !value.is_object() {
             diags.push(
-                Diagnostic::error(Code::InvalidObject, loc.clone(), "a document that is not a Kubernetes object (expected a mapping)")
-                    .with_help("snapshot files hold objects as `kubectl get -o yaml|json` writes them"),
+                Diagnostic::error(
+                    Code::InvalidObject,
+                    loc.clone(),
+                    "a document that is not a Kubernetes object (expected a mapping)",
+                )
+                .with_help("snapshot files hold objects as `kubectl get -o yaml|json` writes them"),
             );
             return;
         }
@@ -65,8 +79,9 @@ impl Sink {
         };
         if let Err(why) = result {
             diags.push(
-                Diagnostic::error(Code::InvalidObject, loc.clone(), why)
-                    .with_help("every object needs `kind` and `metadata.name`; was the file cut short?"),
+                Diagnostic::error(Code::InvalidObject, loc.clone(), why).with_help(
+                    "every object needs `kind` and `metadata.name`; was the file cut short?",
+                ),
             );
         }
     }
@@ -94,7 +109,11 @@ impl Snapshot {
     }
 
     /// Build from objects already in memory (tests, generated snapshots).
-    pub fn from_parts(name: String, objects: Vec<Object>, mut events: Vec<EventRecord>) -> Snapshot {
+    pub fn from_parts(
+        name: String,
+        objects: Vec<Object>,
+        mut events: Vec<EventRecord>,
+    ) -> Snapshot {
         let mut index = HashMap::with_capacity(objects.len());
         let mut groups = BTreeSet::new();
         for obj in objects {
@@ -105,7 +124,10 @@ impl Snapshot {
         }
         let mut by_kind: HashMap<GroupKind, Vec<Arc<Object>>> = HashMap::new();
         for obj in index.values() {
-            by_kind.entry(obj.group_kind()).or_default().push(obj.clone());
+            by_kind
+                .entry(obj.group_kind())
+                .or_default()
+                .push(obj.clone());
         }
         for list in by_kind.values_mut() {
             list.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -129,7 +151,11 @@ impl Snapshot {
     }
 
     fn lookup(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Option<Arc<Object>> {
-        let namespace = if kind.is_cluster_scoped() { None } else { namespace };
+        let namespace = if kind.is_cluster_scoped() {
+            None
+        } else {
+            namespace
+        };
         let key = ObjectKey {
             kind: kind.clone(),
             namespace: namespace.map(str::to_string),
@@ -159,15 +185,32 @@ impl ClusterSource for Snapshot {
         }
     }
 
-    async fn list(&self, kind: &GroupKind, namespace: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
-        let all = self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default();
+    async fn list(
+        &self,
+        kind: &GroupKind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Arc<Object>>, ClusterError> {
+        let all = self
+            .by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         Ok(match namespace {
             None => all.to_vec(),
-            Some(ns) => all.iter().filter(|o| o.namespace.as_deref() == Some(ns)).cloned().collect(),
+            Some(ns) => all
+                .iter()
+                .filter(|o| o.namespace.as_deref() == Some(ns))
+                .cloned()
+                .collect(),
         })
     }
 
-    async fn get(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Result<Option<Arc<Object>>, ClusterError> {
+    async fn get(
+        &self,
+        kind: &GroupKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<Object>>, ClusterError> {
         Ok(self.lookup(kind, namespace, name))
     }
 
@@ -195,8 +238,15 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mu
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            let code = if explicit { Code::MissingPath } else { Code::UnreadableFile };
-            diags.push(Diagnostic::error(code, loc(), format!("cannot read: {e}")).with_help("check the path given to --snapshot"));
+            let code = if explicit {
+                Code::MissingPath
+            } else {
+                Code::UnreadableFile
+            };
+            diags.push(
+                Diagnostic::error(code, loc(), format!("cannot read: {e}"))
+                    .with_help("check the path given to --snapshot"),
+            );
             return;
         }
     };
@@ -204,7 +254,11 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mu
         let entries = match std::fs::read_dir(path) {
             Ok(e) => e,
             Err(e) => {
-                diags.push(Diagnostic::error(Code::UnreadableFile, loc(), format!("cannot list directory: {e}")));
+                diags.push(Diagnostic::error(
+                    Code::UnreadableFile,
+                    loc(),
+                    format!("cannot list directory: {e}"),
+                ));
                 return;
             }
         };
@@ -228,7 +282,11 @@ fn load_file(path: &Path, sink: &mut Sink, diags: &mut Diagnostics) {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            diags.push(Diagnostic::error(Code::UnreadableFile, file_loc, format!("cannot open: {e}")));
+            diags.push(Diagnostic::error(
+                Code::UnreadableFile,
+                file_loc,
+                format!("cannot open: {e}"),
+            ));
             return;
         }
     };
@@ -265,7 +323,14 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            diags.push(Diagnostic::error(Code::UnreadableFile, loc.clone(), format!("cannot read: {e}")).with_help("snapshot files must be UTF-8 YAML or JSON"));
+            diags.push(
+                Diagnostic::error(
+                    Code::UnreadableFile,
+                    loc.clone(),
+                    format!("cannot read: {e}"),
+                )
+                .with_help("snapshot files must be UTF-8 YAML or JSON"),
+            );
             return;
         }
     };
@@ -280,10 +345,21 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
                 sink.take(value, &loc, diags);
             }
             Err(e) => {
-                let (line, column) = e.location().map(|l| (Some(l.line()), Some(l.column()))).unwrap_or((None, None));
+                let (line, column) = e
+                    .location()
+                    .map(|l| (Some(l.line()), Some(l.column())))
+                    .unwrap_or((None, None));
                 diags.push(
-                    Diagnostic::error(Code::InvalidYaml, Location { line, column, ..loc.clone() }, format!("invalid YAML: {e}"))
-                        .with_help("the file must hold objects as `kubectl get -o yaml` writes them"),
+                    Diagnostic::error(
+                        Code::InvalidYaml,
+                        Location {
+                            line,
+                            column,
+                            ..loc.clone()
+                        },
+                        format!("invalid YAML: {e}"),
+                    )
+                    .with_help("the file must hold objects as `kubectl get -o yaml` writes them"),
                 );
                 // A syntax error leaves the rest of the stream unreadable.
                 break;

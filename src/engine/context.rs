@@ -7,7 +7,13 @@ use crate::detect::Failure;
 use crate::inputs::Inputs;
 use crate::rules::RuleSet;
 
-pub fn failure_context(rules: &RuleSet, f: &Failure, c: &Classified, cluster: &Value, inputs: &Inputs) -> serde_json::Map<String, Value> {
+pub fn failure_context(
+    rules: &RuleSet,
+    f: &Failure,
+    c: &Classified,
+    cluster: &Value,
+    inputs: &Inputs,
+) -> serde_json::Map<String, Value> {
     let r = f.image_ref.as_ref();
     let failure = json!({
         "namespace": f.namespace,

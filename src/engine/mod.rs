@@ -75,7 +75,9 @@ pub struct MessageTable {
 
 impl MessageTable {
     pub fn new() -> Self {
-        MessageTable { hits: HashMap::new() }
+        MessageTable {
+            hits: HashMap::new(),
+        }
     }
 
     pub fn hits(&mut self, rules: &RuleSet, message: &str) -> Arc<Hits> {
@@ -96,8 +98,19 @@ impl Default for MessageTable {
 
 /// The symptoms one message shows, best (highest priority) first.
 pub fn symptoms_of(rules: &RuleSet, message: &str, hits: &Hits) -> Vec<usize> {
-    let mut found: Vec<usize> = rules.symptoms.iter().enumerate().filter(|(_, s)| s.test.eval(message, hits)).map(|(i, _)| i).collect();
-    found.sort_by(|&a, &b| rules.symptoms[b].priority.cmp(&rules.symptoms[a].priority).then_with(|| rules.symptoms[a].id.cmp(&rules.symptoms[b].id)));
+    let mut found: Vec<usize> = rules
+        .symptoms
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.test.eval(message, hits))
+        .map(|(i, _)| i)
+        .collect();
+    found.sort_by(|&a, &b| {
+        rules.symptoms[b]
+            .priority
+            .cmp(&rules.symptoms[a].priority)
+            .then_with(|| rules.symptoms[a].id.cmp(&rules.symptoms[b].id))
+    });
     found
 }
 
@@ -124,13 +137,27 @@ pub fn classify(rules: &RuleSet, table: &mut MessageTable, f: &Failure) -> Class
 }
 
 /// Facts for matching one failure.
-fn facts<'a>(f: &'a Failure, c: &'a Classified, hits: &'a [(String, Arc<Hits>)], waiting: Option<&'a (String, Arc<Hits>)>) -> Facts<'a> {
+fn facts<'a>(
+    f: &'a Failure,
+    c: &'a Classified,
+    hits: &'a [(String, Arc<Hits>)],
+    waiting: Option<&'a (String, Arc<Hits>)>,
+) -> Facts<'a> {
     Facts {
         messages: hits.iter().map(|(m, h)| (m.as_str(), h.as_ref())).collect(),
         symptoms: &c.symptoms,
         unexplained: f.unexplained(),
-        event_reasons: f.evidence.iter().filter(|e| e.source == detect::EvidenceSource::Event).map(|e| e.reason.as_str()).collect(),
-        event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
+        event_reasons: f
+            .evidence
+            .iter()
+            .filter(|e| e.source == detect::EvidenceSource::Event)
+            .map(|e| e.reason.as_str())
+            .collect(),
+        event_types: f
+            .evidence
+            .iter()
+            .filter_map(|e| e.event_type.as_deref())
+            .collect(),
         involved_kinds: vec!["Pod"],
         waiting_reason: f.waiting_reason.as_deref(),
         waiting_message: waiting.map(|(m, h)| (m.as_str(), h.as_ref())),
@@ -143,16 +170,28 @@ fn facts<'a>(f: &'a Failure, c: &'a Classified, hits: &'a [(String, Arc<Hits>)],
 }
 
 /// Evaluate every rule against the cluster.
-pub async fn evaluate<C: ClusterSource>(rules: &RuleSet, cluster: &C, inputs: &Inputs) -> Result<Evaluation, EngineError> {
+pub async fn evaluate<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
     let cluster_facts = reader.cluster_facts().await?;
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let events = reader.events().await?;
     let failures = detect::detect(&pods, &events);
-    tracing::debug!(pods = pods.len(), events = events.len(), failures = failures.len(), "detected");
+    tracing::debug!(
+        pods = pods.len(),
+        events = events.len(),
+        failures = failures.len(),
+        "detected"
+    );
 
     let mut table = MessageTable::new();
-    let classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
+    let classified: Vec<Classified> = failures
+        .iter()
+        .map(|f| classify(rules, &mut table, f))
+        .collect();
 
     let mut evaluated = Vec::new();
     for (fi, f) in failures.iter().enumerate() {
@@ -160,8 +199,15 @@ pub async fn evaluate<C: ClusterSource>(rules: &RuleSet, cluster: &C, inputs: &I
             continue;
         }
         let c = &classified[fi];
-        let hits: Vec<(String, Arc<Hits>)> = f.evidence.iter().map(|e| (e.message.clone(), table.hits(rules, &e.message))).collect();
-        let waiting = f.waiting_message.as_ref().map(|m| (m.clone(), table.hits(rules, m)));
+        let hits: Vec<(String, Arc<Hits>)> = f
+            .evidence
+            .iter()
+            .map(|e| (e.message.clone(), table.hits(rules, &e.message)))
+            .collect();
+        let waiting = f
+            .waiting_message
+            .as_ref()
+            .map(|m| (m.clone(), table.hits(rules, m)));
         let facts = facts(f, c, &hits, waiting.as_ref());
         let base = context::failure_context(rules, f, c, &cluster_facts, inputs);
         for (ri, rule) in rules.rules.iter().enumerate() {
@@ -178,7 +224,9 @@ pub async fn evaluate<C: ClusterSource>(rules: &RuleSet, cluster: &C, inputs: &I
         for a in &ev.actions {
             for key in a.change.reads() {
                 if !observed.contains_key(&key) {
-                    let obj = reader.get(&key.kind, key.namespace.as_deref(), &key.name).await?;
+                    let obj = reader
+                        .get(&key.kind, key.namespace.as_deref(), &key.name)
+                        .await?;
                     observed.insert(key, obj);
                 }
             }
@@ -207,7 +255,10 @@ fn apply_supersedes(rules: &RuleSet, evaluated: &mut [Evaluated]) {
             continue;
         }
         let id = &rules.rules[e.rule].id;
-        let by = rules.rules.iter().find(|r| r.supersedes.contains(id) && confirmed.contains(&(e.failure, r.id.as_str())));
+        let by = rules
+            .rules
+            .iter()
+            .find(|r| r.supersedes.contains(id) && confirmed.contains(&(e.failure, r.id.as_str())));
         if let Some(by) = by {
             superseded.push((i, by.id.clone()));
         }

@@ -16,7 +16,14 @@ fn ctx_value(ctx: &serde_json::Map<String, Value>) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(ctx))
 }
 
-pub async fn evaluate_rule<C: ClusterSource>(rules: &RuleSet, reader: &Reader<'_, C>, ri: usize, fi: usize, f: &Failure, base: &serde_json::Map<String, Value>) -> Evaluated {
+pub async fn evaluate_rule<C: ClusterSource>(
+    rules: &RuleSet,
+    reader: &Reader<'_, C>,
+    ri: usize,
+    fi: usize,
+    f: &Failure,
+    base: &serde_json::Map<String, Value>,
+) -> Evaluated {
     let rule = &rules.rules[ri];
     let t = &rules.templates;
     let mut ctx = base.clone();
@@ -60,7 +67,11 @@ pub async fn evaluate_rule<C: ClusterSource>(rules: &RuleSet, reader: &Reader<'_
     }
     let result = (|| -> Result<(), ProbeError> {
         ev.group = rule.group_by.render(t, &mctx)?;
-        ev.explanation = rule.explain.as_ref().map(|e| e.render(t, &mctx)).transpose()?;
+        ev.explanation = rule
+            .explain
+            .as_ref()
+            .map(|e| e.render(t, &mctx))
+            .transpose()?;
         for a in &rule.actions {
             ev.actions.push(render_action(a, t, &mctx)?);
         }
@@ -78,7 +89,12 @@ fn target(r: &ObjRefT, t: &Templates, ctx: &minijinja::Value) -> Result<Target, 
     Ok(Target {
         api_version: r.api_version.render(t, ctx)?,
         kind: r.kind.render(t, ctx)?,
-        namespace: r.namespace.as_ref().map(|n| n.render(t, ctx)).transpose()?.filter(|n| !n.is_empty()),
+        namespace: r
+            .namespace
+            .as_ref()
+            .map(|n| n.render(t, ctx))
+            .transpose()?
+            .filter(|n| !n.is_empty()),
         name: r.name.render(t, ctx)?,
     })
 }
@@ -93,44 +109,89 @@ fn ns_ref(kind: &str, s: &str) -> Result<Target, ProbeError> {
     })
 }
 
-fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> Result<Desired, ProbeError> {
+fn render_action(
+    a: &ActionTemplate,
+    t: &Templates,
+    ctx: &minijinja::Value,
+) -> Result<Desired, ProbeError> {
     let change = match &a.kind {
         ActionKind::CopySecret { from, to } => Change::CopySecret {
             from: ns_ref("Secret", &from.render(t, ctx)?)?,
             to: ns_ref("Secret", &to.render(t, ctx)?)?,
         },
-        ActionKind::LinkPullSecret { service_account, secret } => Change::LinkPullSecret {
+        ActionKind::LinkPullSecret {
+            service_account,
+            secret,
+        } => Change::LinkPullSecret {
             service_account: ns_ref("ServiceAccount", &service_account.render(t, ctx)?)?,
             secret: secret.render(t, ctx)?,
         },
-        ActionKind::MergeDockerAuths { secret, registry, input } => Change::MergeDockerAuths {
+        ActionKind::MergeDockerAuths {
+            secret,
+            registry,
+            input,
+        } => Change::MergeDockerAuths {
             secret: ns_ref("Secret", &secret.render(t, ctx)?)?,
             registry: registry.render(t, ctx)?,
             input: input.clone(),
         },
-        ActionKind::EnsureListItem { target: tg, path, item, only_if_list_exists } => Change::EnsureListItem {
+        ActionKind::EnsureListItem {
+            target: tg,
+            path,
+            item,
+            only_if_list_exists,
+        } => Change::EnsureListItem {
             target: target(tg, t, ctx)?,
             path: path.clone(),
             item: item.render(t, ctx)?,
             only_if_list_exists: *only_if_list_exists,
         },
-        ActionKind::SetConfigMapKey { config_map, key, input, remove_keys } => Change::SetConfigMapKey {
+        ActionKind::SetConfigMapKey {
+            config_map,
+            key,
+            input,
+            remove_keys,
+        } => Change::SetConfigMapKey {
             config_map: ns_ref("ConfigMap", &config_map.render(t, ctx)?)?,
             key: key.render(t, ctx)?,
             input: input.clone(),
-            remove_keys: remove_keys.iter().map(|k| k.render(t, ctx)).collect::<Result<Vec<_>, _>>()?.into_iter().filter(|k| !k.is_empty()).collect(),
+            remove_keys: remove_keys
+                .iter()
+                .map(|k| k.render(t, ctx))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .collect(),
         },
-        ActionKind::Patch { target: tg, merge_patch, json_patch } => Change::Patch {
+        ActionKind::Patch {
+            target: tg,
+            merge_patch,
+            json_patch,
+        } => Change::Patch {
             target: target(tg, t, ctx)?,
             merge_patch: merge_patch.as_ref().map(|v| v.render(t, ctx)).transpose()?,
             json_patch: json_patch.as_ref().map(|v| v.render(t, ctx)).transpose()?,
         },
-        ActionKind::EnsureObject { manifest } => Change::EnsureObject { manifest: manifest.render(t, ctx)? },
-        ActionKind::RestartPod { pod } => Change::RestartPod { pod: ns_ref("Pod", &pod.render(t, ctx)?)? },
-        ActionKind::Manual { title, steps, commands } => Change::Manual {
+        ActionKind::EnsureObject { manifest } => Change::EnsureObject {
+            manifest: manifest.render(t, ctx)?,
+        },
+        ActionKind::RestartPod { pod } => Change::RestartPod {
+            pod: ns_ref("Pod", &pod.render(t, ctx)?)?,
+        },
+        ActionKind::Manual {
+            title,
+            steps,
+            commands,
+        } => Change::Manual {
             title: title.render(t, ctx)?,
-            steps: steps.iter().map(|s| s.render(t, ctx)).collect::<Result<_, _>>()?,
-            commands: commands.iter().map(|s| s.render(t, ctx)).collect::<Result<_, _>>()?,
+            steps: steps
+                .iter()
+                .map(|s| s.render(t, ctx))
+                .collect::<Result<_, _>>()?,
+            commands: commands
+                .iter()
+                .map(|s| s.render(t, ctx))
+                .collect::<Result<_, _>>()?,
         },
     };
     let blocked = match &a.when {
@@ -142,7 +203,11 @@ fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> R
     };
     Ok(Desired {
         change,
-        description: a.description.as_ref().map(|d| d.render(t, ctx)).transpose()?,
+        description: a
+            .description
+            .as_ref()
+            .map(|d| d.render(t, ctx))
+            .transpose()?,
         blocked,
         disruptive: a.disruptive,
     })

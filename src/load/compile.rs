@@ -6,15 +6,39 @@ use regex::Regex;
 
 use super::{Doc, Parsed};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
-use crate::matcher::{LabelSelector, MatchTree, NamespaceGlob, PatternSetBuilder, TextTest, leaf_source};
-use crate::model::{ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec, SymptomSpec, TextMatcher};
-use crate::rules::{ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet, Symptom, Tmpl, TmplValue};
+use crate::matcher::{
+    LabelSelector, MatchTree, NamespaceGlob, PatternSetBuilder, TextTest, leaf_source,
+};
+use crate::model::{
+    ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec, SymptomSpec, TextMatcher,
+};
+use crate::rules::{
+    ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet,
+    Symptom, Tmpl, TmplValue,
+};
 use crate::template::Templates;
 
 /// Fields of the `failure` template variable.
 pub const FAILURE_FIELDS: &[&str] = &[
-    "namespace", "pod", "container", "initContainer", "image", "registry", "repository", "tag", "digest", "message",
-    "messages", "reason", "serviceAccount", "podExists", "inferred", "category", "symptoms", "labels", "nodeName",
+    "namespace",
+    "pod",
+    "container",
+    "initContainer",
+    "image",
+    "registry",
+    "repository",
+    "tag",
+    "digest",
+    "message",
+    "messages",
+    "reason",
+    "serviceAccount",
+    "podExists",
+    "inferred",
+    "category",
+    "symptoms",
+    "labels",
+    "nodeName",
 ];
 /// Fields of the `cluster` template variable.
 pub const CLUSTER_FIELDS: &[&str] = &["openshift", "version", "source"];
@@ -32,14 +56,18 @@ struct Compiler<'a> {
 
 fn is_kebab(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Keep one document per id: a user document replaces a bundled one; two of the same kind collide.
@@ -82,8 +110,22 @@ fn dedupe<T>(
 
 pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     let mut overridden = Vec::new();
-    let symptom_docs = dedupe(&parsed.symptoms, |s: &SymptomSpec| &s.metadata.name, parsed, diags, &mut overridden, "symptom");
-    let playbook_docs = dedupe(&parsed.playbooks, |s: &PlaybookSpec| &s.metadata.name, parsed, diags, &mut overridden, "rule");
+    let symptom_docs = dedupe(
+        &parsed.symptoms,
+        |s: &SymptomSpec| &s.metadata.name,
+        parsed,
+        diags,
+        &mut overridden,
+        "symptom",
+    );
+    let playbook_docs = dedupe(
+        &parsed.playbooks,
+        |s: &PlaybookSpec| &s.metadata.name,
+        parsed,
+        diags,
+        &mut overridden,
+        "rule",
+    );
     let mut c = Compiler {
         parsed,
         diags,
@@ -95,7 +137,8 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     let mut symptoms = Vec::new();
     for &i in &symptom_docs {
         let d = &parsed.symptoms[i];
-        c.symptom_ids.insert(d.spec.metadata.name.clone(), symptoms.len());
+        c.symptom_ids
+            .insert(d.spec.metadata.name.clone(), symptoms.len());
         symptoms.push(c.symptom(d));
     }
     let mut rules = Vec::new();
@@ -110,7 +153,11 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         let d = &parsed.playbooks[i];
         for (k, s) in r.supersedes.iter().enumerate() {
             if !ids.contains(s.as_str()) {
-                let mut diag = Diagnostic::error(Code::InvalidValue, parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")), format!("`supersedes` names unknown rule `{s}`"));
+                let mut diag = Diagnostic::error(
+                    Code::InvalidValue,
+                    parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
+                    format!("`supersedes` names unknown rule `{s}`"),
+                );
                 if let Some(m) = did_you_mean(s, ids.iter().copied()) {
                     diag = diag.with_help(format!("did you mean `{m}`?"));
                 }
@@ -119,11 +166,19 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         }
     }
     let messages = c.messages.build().unwrap_or_else(|e| {
-        c.diags.push(Diagnostic::error(Code::InvalidRegex, Location::default(), format!("the combined message patterns do not compile: {e}")));
+        c.diags.push(Diagnostic::error(
+            Code::InvalidRegex,
+            Location::default(),
+            format!("the combined message patterns do not compile: {e}"),
+        ));
         Default::default()
     });
     let fields = c.fields.build().unwrap_or_else(|e| {
-        c.diags.push(Diagnostic::error(Code::InvalidRegex, Location::default(), format!("the combined field patterns do not compile: {e}")));
+        c.diags.push(Diagnostic::error(
+            Code::InvalidRegex,
+            Location::default(),
+            format!("the combined field patterns do not compile: {e}"),
+        ));
         Default::default()
     });
     overridden.sort();
@@ -154,7 +209,14 @@ impl Compiler<'_> {
     fn symptom(&mut self, d: &Doc<SymptomSpec>) -> Symptom {
         let m = &d.spec.metadata;
         if !is_kebab(&m.name) {
-            self.diags.push(Diagnostic::error(Code::InvalidValue, self.loc(d.source, d.doc, "metadata.name"), format!("symptom id `{}` is not kebab-case", m.name)).with_help("use lowercase letters, digits and `-`"));
+            self.diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    self.loc(d.source, d.doc, "metadata.name"),
+                    format!("symptom id `{}` is not kebab-case", m.name),
+                )
+                .with_help("use lowercase letters, digits and `-`"),
+            );
         }
         let test = self.text(&d.spec.spec.message, true, d.source, d.doc, "spec.message");
         Symptom {
@@ -169,11 +231,29 @@ impl Compiler<'_> {
     }
 
     /// Compile a text matcher into the message set (`message == true`) or the field set.
-    fn text(&mut self, t: &TextMatcher, message: bool, si: usize, di: usize, path: &str) -> TextTest {
-        let set = [t.contains.is_some(), t.regex.is_some(), t.equals.is_some(), t.any_of.is_some(), t.all_of.is_some(), t.not.is_some()];
+    fn text(
+        &mut self,
+        t: &TextMatcher,
+        message: bool,
+        si: usize,
+        di: usize,
+        path: &str,
+    ) -> TextTest {
+        let set = [
+            t.contains.is_some(),
+            t.regex.is_some(),
+            t.equals.is_some(),
+            t.any_of.is_some(),
+            t.all_of.is_some(),
+            t.not.is_some(),
+        ];
         let n = set.iter().filter(|b| **b).count();
         if n != 1 {
-            let what = if n == 0 { "sets no test" } else { "sets more than one test" };
+            let what = if n == 0 {
+                "sets no test"
+            } else {
+                "sets more than one test"
+            };
             self.diags.push(
                 Diagnostic::error(Code::AmbiguousSpec, self.loc(si, di, path), format!("this matcher {what}"))
                     .with_help("set exactly one of `contains`, `regex`, `equals`, `anyOf`, `allOf`, `not` (nest them with anyOf/allOf)"),
@@ -188,17 +268,26 @@ impl Compiler<'_> {
             if let Err(e) = Regex::new(&src) {
                 let p = format!("{path}.regex");
                 let msg = match e {
-                    regex::Error::Syntax(s) => s.lines().last().unwrap_or("invalid regex").to_string(),
+                    regex::Error::Syntax(s) => {
+                        s.lines().last().unwrap_or("invalid regex").to_string()
+                    }
                     other => other.to_string(),
                 };
                 self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {msg}")).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
                 return TextTest::Any(vec![]);
             }
-            let id = if message { self.messages.add(src) } else { self.fields.add(src) };
+            let id = if message {
+                self.messages.add(src)
+            } else {
+                self.fields.add(src)
+            };
             return TextTest::Pattern(id);
         }
         let list = |this: &mut Self, v: &[TextMatcher], key: &str| -> Vec<TextTest> {
-            v.iter().enumerate().map(|(i, t)| this.text(t, message, si, di, &format!("{path}.{key}[{i}]"))).collect()
+            v.iter()
+                .enumerate()
+                .map(|(i, t)| this.text(t, message, si, di, &format!("{path}.{key}[{i}]")))
+                .collect()
         };
         if let Some(v) = &t.any_of {
             return TextTest::Any(list(self, v, "anyOf"));
@@ -207,18 +296,37 @@ impl Compiler<'_> {
             return TextTest::All(list(self, v, "allOf"));
         }
         let inner = t.not.as_ref().expect("exactly one test is set");
-        TextTest::Not(Box::new(self.text(inner, message, si, di, &format!("{path}.not"))))
+        TextTest::Not(Box::new(self.text(
+            inner,
+            message,
+            si,
+            di,
+            &format!("{path}.not"),
+        )))
     }
 
     fn matcher(&mut self, m: &MatchSpec, si: usize, di: usize, path: &str) -> MatchTree {
         let mut symptoms = Vec::new();
-        let mut names: Vec<(String, String)> = m.symptom.iter().map(|s| (s.clone(), format!("{path}.symptom"))).collect();
-        names.extend(m.symptoms.iter().enumerate().map(|(i, s)| (s.clone(), format!("{path}.symptoms[{i}]"))));
+        let mut names: Vec<(String, String)> = m
+            .symptom
+            .iter()
+            .map(|s| (s.clone(), format!("{path}.symptom")))
+            .collect();
+        names.extend(
+            m.symptoms
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), format!("{path}.symptoms[{i}]"))),
+        );
         for (name, p) in names {
             match self.symptom_ids.get(&name) {
                 Some(&id) => symptoms.push(id),
                 None => {
-                    let mut d = Diagnostic::error(Code::UnknownSymptom, self.loc(si, di, &p), format!("unknown symptom `{name}`"));
+                    let mut d = Diagnostic::error(
+                        Code::UnknownSymptom,
+                        self.loc(si, di, &p),
+                        format!("unknown symptom `{name}`"),
+                    );
                     let known: Vec<&str> = self.symptom_ids.keys().map(String::as_str).collect();
                     d = match did_you_mean(&name, known) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
@@ -228,7 +336,10 @@ impl Compiler<'_> {
                 }
             }
         }
-        let field = |this: &mut Self, t: &Option<TextMatcher>, key: &str, message: bool| t.as_ref().map(|t| this.text(t, message, si, di, &format!("{path}.{key}")));
+        let field = |this: &mut Self, t: &Option<TextMatcher>, key: &str, message: bool| {
+            t.as_ref()
+                .map(|t| this.text(t, message, si, di, &format!("{path}.{key}")))
+        };
         let message = field(self, &m.message, "message", true);
         let waiting_message = field(self, &m.waiting_message, "waitingMessage", true);
         let event_reason = field(self, &m.event_reason, "eventReason", false);
@@ -237,9 +348,22 @@ impl Compiler<'_> {
         let waiting_reason = field(self, &m.waiting_reason, "waitingReason", false);
         let image = field(self, &m.image, "image", false);
         let registry = field(self, &m.registry, "registry", false);
-        let any_of = m.any_of.iter().enumerate().map(|(i, s)| self.matcher(s, si, di, &format!("{path}.anyOf[{i}]"))).collect();
-        let all_of = m.all_of.iter().enumerate().map(|(i, s)| self.matcher(s, si, di, &format!("{path}.allOf[{i}]"))).collect();
-        let not = m.not.as_ref().map(|s| Box::new(self.matcher(s, si, di, &format!("{path}.not"))));
+        let any_of = m
+            .any_of
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.matcher(s, si, di, &format!("{path}.anyOf[{i}]")))
+            .collect();
+        let all_of = m
+            .all_of
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.matcher(s, si, di, &format!("{path}.allOf[{i}]")))
+            .collect();
+        let not = m
+            .not
+            .as_ref()
+            .map(|s| Box::new(self.matcher(s, si, di, &format!("{path}.not"))));
         MatchTree {
             symptoms,
             message,
@@ -256,7 +380,17 @@ impl Compiler<'_> {
             }),
             selector: m.pod_selector.as_ref().map(|s| LabelSelector {
                 match_labels: s.match_labels.clone(),
-                expressions: s.match_expressions.iter().map(|e| (e.key.clone(), e.operator, e.values.iter().cloned().collect())).collect(),
+                expressions: s
+                    .match_expressions
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.key.clone(),
+                            e.operator,
+                            e.values.iter().cloned().collect(),
+                        )
+                    })
+                    .collect(),
             }),
             inferred: m.inferred,
             any_of,
@@ -266,7 +400,14 @@ impl Compiler<'_> {
     }
 
     /// Compile a template field, checking the variables it reads against `vars`.
-    fn tmpl(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Tmpl {
+    fn tmpl(
+        &mut self,
+        src: &str,
+        si: usize,
+        di: usize,
+        path: &str,
+        vars: &BTreeSet<String>,
+    ) -> Tmpl {
         if !src.contains("{{") && !src.contains("{%") {
             return Tmpl::Literal(src.to_string());
         }
@@ -278,7 +419,14 @@ impl Compiler<'_> {
         Tmpl::Template(name)
     }
 
-    fn condition(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> String {
+    fn condition(
+        &mut self,
+        src: &str,
+        si: usize,
+        di: usize,
+        path: &str,
+        vars: &BTreeSet<String>,
+    ) -> String {
         let name = format!("{si}:{di}:{path}");
         match self.templates.add_condition(&name, src) {
             Ok(used) => self.check_vars(&used, vars, si, di, path),
@@ -288,14 +436,24 @@ impl Compiler<'_> {
     }
 
     fn template_error(&mut self, e: &minijinja::Error, si: usize, di: usize, path: &str) {
-        let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
+        let detail = e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.to_string());
         self.diags.push(
             Diagnostic::error(Code::InvalidTemplate, self.loc(si, di, path), format!("template does not parse: {detail}"))
                 .with_help("templates use minijinja syntax: `{{ failure.namespace }}`; conditions are bare expressions such as `not podSecrets.covers`"),
         );
     }
 
-    fn check_vars(&mut self, used: &std::collections::HashSet<String>, vars: &BTreeSet<String>, si: usize, di: usize, path: &str) {
+    fn check_vars(
+        &mut self,
+        used: &std::collections::HashSet<String>,
+        vars: &BTreeSet<String>,
+        si: usize,
+        di: usize,
+        path: &str,
+    ) {
         let mut used: Vec<&String> = used.iter().collect();
         used.sort();
         for var in used {
@@ -303,7 +461,10 @@ impl Compiler<'_> {
             let root = parts.next().unwrap_or_default();
             let attr = parts.next();
             let problem = if !vars.contains(root) {
-                Some((root.to_string(), vars.iter().map(String::as_str).collect::<Vec<_>>()))
+                Some((
+                    root.to_string(),
+                    vars.iter().map(String::as_str).collect::<Vec<_>>(),
+                ))
             } else if root == "failure" && attr.is_some_and(|a| !FAILURE_FIELDS.contains(&a)) {
                 Some((var.clone(), FAILURE_FIELDS.to_vec()))
             } else if root == "cluster" && attr.is_some_and(|a| !CLUSTER_FIELDS.contains(&a)) {
@@ -313,7 +474,11 @@ impl Compiler<'_> {
             };
             if let Some((name, candidates)) = problem {
                 let last = name.rsplit('.').next().unwrap_or(&name);
-                let mut d = Diagnostic::error(Code::UndefinedVariable, self.loc(si, di, path), format!("template uses undefined variable `{name}`"));
+                let mut d = Diagnostic::error(
+                    Code::UndefinedVariable,
+                    self.loc(si, di, path),
+                    format!("template uses undefined variable `{name}`"),
+                );
                 d = match did_you_mean(last, candidates.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!("defined here: {}", candidates.join(", "))),
@@ -323,18 +488,44 @@ impl Compiler<'_> {
         }
     }
 
-    fn obj_ref(&mut self, r: &ObjectRefSpec, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> ObjRefT {
+    fn obj_ref(
+        &mut self,
+        r: &ObjectRefSpec,
+        si: usize,
+        di: usize,
+        path: &str,
+        vars: &BTreeSet<String>,
+    ) -> ObjRefT {
         ObjRefT {
             api_version: self.tmpl(&r.api_version, si, di, &format!("{path}.apiVersion"), vars),
             kind: self.tmpl(&r.kind, si, di, &format!("{path}.kind"), vars),
-            namespace: r.namespace.as_ref().map(|n| self.tmpl(n, si, di, &format!("{path}.namespace"), vars)),
+            namespace: r
+                .namespace
+                .as_ref()
+                .map(|n| self.tmpl(n, si, di, &format!("{path}.namespace"), vars)),
             name: self.tmpl(&r.name, si, di, &format!("{path}.name"), vars),
         }
     }
 
-    fn tmpl_value(&mut self, v: &serde_json::Value, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> TmplValue {
+    fn tmpl_value(
+        &mut self,
+        v: &serde_json::Value,
+        si: usize,
+        di: usize,
+        path: &str,
+        vars: &BTreeSet<String>,
+    ) -> TmplValue {
         let base = format!("{si}:{di}:{path}#");
-        fn walk(c: &mut Compiler, v: &serde_json::Value, ptr: &str, base: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) {
+        fn walk(
+            c: &mut Compiler,
+            v: &serde_json::Value,
+            ptr: &str,
+            base: &str,
+            si: usize,
+            di: usize,
+            path: &str,
+            vars: &BTreeSet<String>,
+        ) {
             match v {
                 serde_json::Value::String(s) if s.contains("{{") || s.contains("{%") => {
                     let name = format!("{base}{ptr}");
@@ -343,20 +534,43 @@ impl Compiler<'_> {
                         Err(e) => c.template_error(&e, si, di, path),
                     }
                 }
-                serde_json::Value::Array(items) => items.iter().enumerate().for_each(|(i, x)| walk(c, x, &format!("{ptr}/{i}"), base, si, di, path, vars)),
-                serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| walk(c, x, &format!("{ptr}/{k}"), base, si, di, path, vars)),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, x)| walk(c, x, &format!("{ptr}/{i}"), base, si, di, path, vars)),
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .for_each(|(k, x)| walk(c, x, &format!("{ptr}/{k}"), base, si, di, path, vars)),
                 _ => {}
             }
         }
         walk(self, v, "", &base, si, di, path, vars);
-        TmplValue { base, value: v.clone() }
+        TmplValue {
+            base,
+            value: v.clone(),
+        }
     }
 
-    fn probe(&mut self, p: &ProbeSpec, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Option<ProbeKind> {
-        let n = [p.object.is_some(), p.pull_secrets.is_some(), p.first_covering.is_some(), p.image_config.is_some(), p.trusted_ca.is_some(), p.owner.is_some(), p.json_path.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+    fn probe(
+        &mut self,
+        p: &ProbeSpec,
+        si: usize,
+        di: usize,
+        path: &str,
+        vars: &BTreeSet<String>,
+    ) -> Option<ProbeKind> {
+        let n = [
+            p.object.is_some(),
+            p.pull_secrets.is_some(),
+            p.first_covering.is_some(),
+            p.image_config.is_some(),
+            p.trusted_ca.is_some(),
+            p.owner.is_some(),
+            p.json_path.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if n != 1 {
             self.diags.push(
                 Diagnostic::error(Code::AmbiguousSpec, self.loc(si, di, path), format!("probe `{}` must set exactly one probe type (it sets {n})", p.name))
@@ -364,7 +578,9 @@ impl Compiler<'_> {
             );
             return None;
         }
-        let t = |this: &mut Self, s: &str, key: &str| this.tmpl(s, si, di, &format!("{path}.{key}"), vars);
+        let t = |this: &mut Self, s: &str, key: &str| {
+            this.tmpl(s, si, di, &format!("{path}.{key}"), vars)
+        };
         Some(if let Some(o) = &p.object {
             ProbeKind::Object(self.obj_ref(o, si, di, &format!("{path}.object"), vars))
         } else if let Some(x) = &p.pull_secrets {
@@ -375,18 +591,36 @@ impl Compiler<'_> {
         } else if let Some(x) = &p.first_covering {
             ProbeKind::FirstCovering {
                 registry: t(self, &x.registry, "firstCovering.registry"),
-                candidates: x.candidates.iter().enumerate().map(|(i, c)| t(self, c, &format!("firstCovering.candidates[{i}]"))).collect(),
+                candidates: x
+                    .candidates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| t(self, c, &format!("firstCovering.candidates[{i}]")))
+                    .collect(),
             }
         } else if let Some(x) = &p.image_config {
-            ProbeKind::ImageConfig { registry: t(self, &x.registry, "imageConfig.registry") }
+            ProbeKind::ImageConfig {
+                registry: t(self, &x.registry, "imageConfig.registry"),
+            }
         } else if let Some(x) = &p.trusted_ca {
-            ProbeKind::TrustedCa { registry: t(self, &x.registry, "trustedCa.registry") }
+            ProbeKind::TrustedCa {
+                registry: t(self, &x.registry, "trustedCa.registry"),
+            }
         } else if let Some(x) = &p.owner {
-            ProbeKind::Owner { pod: t(self, &x.pod, "owner.pod") }
+            ProbeKind::Owner {
+                pod: t(self, &x.pod, "owner.pod"),
+            }
         } else {
             let x = p.json_path.as_ref().expect("counted above");
             if let Err(e) = jsonpath_rust::parser::parse_json_path(&x.path) {
-                self.diags.push(Diagnostic::error(Code::InvalidValue, self.loc(si, di, &format!("{path}.jsonPath.path")), format!("invalid JSONPath: {e}")).with_help("for example `$.spec.registrySources.insecureRegistries[*]`"));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        self.loc(si, di, &format!("{path}.jsonPath.path")),
+                        format!("invalid JSONPath: {e}"),
+                    )
+                    .with_help("for example `$.spec.registrySources.insecureRegistries[*]`"),
+                );
             }
             ProbeKind::JsonPath {
                 object: self.obj_ref(&x.object, si, di, &format!("{path}.jsonPath.object"), vars),
@@ -395,7 +629,14 @@ impl Compiler<'_> {
         })
     }
 
-    fn action(&mut self, a: &ActionSpec, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Option<ActionTemplate> {
+    fn action(
+        &mut self,
+        a: &ActionSpec,
+        si: usize,
+        di: usize,
+        path: &str,
+        vars: &BTreeSet<String>,
+    ) -> Option<ActionTemplate> {
         let n = [
             a.copy_secret.is_some(),
             a.link_pull_secret.is_some(),
@@ -417,7 +658,9 @@ impl Compiler<'_> {
             );
             return None;
         }
-        let t = |this: &mut Self, s: &str, key: &str| this.tmpl(s, si, di, &format!("{path}.{key}"), vars);
+        let t = |this: &mut Self, s: &str, key: &str| {
+            this.tmpl(s, si, di, &format!("{path}.{key}"), vars)
+        };
         let input = |this: &mut Self, s: &str, key: &str| {
             if !is_ident(s) {
                 this.diags.push(Diagnostic::error(Code::InvalidValue, this.loc(si, di, &format!("{path}.{key}")), format!("input name `{s}` is not an identifier")).with_help("use letters, digits and `_`, e.g. `registry_auth`; users give it with --set-file NAME=PATH"));
@@ -425,7 +668,10 @@ impl Compiler<'_> {
             s.to_string()
         };
         let kind = if let Some(x) = &a.copy_secret {
-            ActionKind::CopySecret { from: t(self, &x.from, "copySecret.from"), to: t(self, &x.to, "copySecret.to") }
+            ActionKind::CopySecret {
+                from: t(self, &x.from, "copySecret.from"),
+                to: t(self, &x.to, "copySecret.to"),
+            }
         } else if let Some(x) = &a.link_pull_secret {
             ActionKind::LinkPullSecret {
                 service_account: t(self, &x.service_account, "linkPullSecret.serviceAccount"),
@@ -439,7 +685,13 @@ impl Compiler<'_> {
             }
         } else if let Some(x) = &a.ensure_list_item {
             ActionKind::EnsureListItem {
-                target: self.obj_ref(&x.target, si, di, &format!("{path}.ensureListItem.target"), vars),
+                target: self.obj_ref(
+                    &x.target,
+                    si,
+                    di,
+                    &format!("{path}.ensureListItem.target"),
+                    vars,
+                ),
                 path: x.path.clone(),
                 item: t(self, &x.item, "ensureListItem.item"),
                 only_if_list_exists: x.only_if_list_exists,
@@ -449,7 +701,12 @@ impl Compiler<'_> {
                 config_map: t(self, &x.config_map, "setConfigMapKey.configMap"),
                 key: t(self, &x.key, "setConfigMapKey.key"),
                 input: input(self, &x.input, "setConfigMapKey.input"),
-                remove_keys: x.remove_keys.iter().enumerate().map(|(i, k)| t(self, k, &format!("setConfigMapKey.removeKeys[{i}]"))).collect(),
+                remove_keys: x
+                    .remove_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| t(self, k, &format!("setConfigMapKey.removeKeys[{i}]")))
+                    .collect(),
             }
         } else if let Some(x) = &a.patch {
             if x.merge_patch.is_some() == x.json_patch.is_some() {
@@ -457,29 +714,75 @@ impl Compiler<'_> {
             }
             ActionKind::Patch {
                 target: self.obj_ref(&x.target, si, di, &format!("{path}.patch.target"), vars),
-                merge_patch: x.merge_patch.as_ref().map(|v| self.tmpl_value(v, si, di, &format!("{path}.patch.mergePatch"), vars)),
-                json_patch: x.json_patch.as_ref().map(|v| self.tmpl_value(&serde_json::Value::Array(v.clone()), si, di, &format!("{path}.patch.jsonPatch"), vars)),
+                merge_patch: x
+                    .merge_patch
+                    .as_ref()
+                    .map(|v| self.tmpl_value(v, si, di, &format!("{path}.patch.mergePatch"), vars)),
+                json_patch: x.json_patch.as_ref().map(|v| {
+                    self.tmpl_value(
+                        &serde_json::Value::Array(v.clone()),
+                        si,
+                        di,
+                        &format!("{path}.patch.jsonPatch"),
+                        vars,
+                    )
+                }),
             }
         } else if let Some(x) = &a.ensure_object {
-            let ok = x.manifest.get("apiVersion").is_some() && x.manifest.get("kind").is_some() && x.manifest.pointer("/metadata/name").is_some();
+            let ok = x.manifest.get("apiVersion").is_some()
+                && x.manifest.get("kind").is_some()
+                && x.manifest.pointer("/metadata/name").is_some();
             if !ok {
-                self.diags.push(Diagnostic::error(Code::InvalidValue, self.loc(si, di, &format!("{path}.ensureObject.manifest")), "the manifest needs `apiVersion`, `kind` and `metadata.name`").with_help("write the object as `kubectl apply` would take it"));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        self.loc(si, di, &format!("{path}.ensureObject.manifest")),
+                        "the manifest needs `apiVersion`, `kind` and `metadata.name`",
+                    )
+                    .with_help("write the object as `kubectl apply` would take it"),
+                );
             }
-            ActionKind::EnsureObject { manifest: self.tmpl_value(&x.manifest, si, di, &format!("{path}.ensureObject.manifest"), vars) }
+            ActionKind::EnsureObject {
+                manifest: self.tmpl_value(
+                    &x.manifest,
+                    si,
+                    di,
+                    &format!("{path}.ensureObject.manifest"),
+                    vars,
+                ),
+            }
         } else if let Some(x) = &a.restart_pod {
-            ActionKind::RestartPod { pod: t(self, &x.pod, "restartPod.pod") }
+            ActionKind::RestartPod {
+                pod: t(self, &x.pod, "restartPod.pod"),
+            }
         } else {
             let x = a.manual.as_ref().expect("counted above");
             ActionKind::Manual {
                 title: t(self, &x.title, "manual.title"),
-                steps: x.steps.iter().enumerate().map(|(i, s)| t(self, s, &format!("manual.steps[{i}]"))).collect(),
-                commands: x.commands.iter().enumerate().map(|(i, s)| t(self, s, &format!("manual.commands[{i}]"))).collect(),
+                steps: x
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| t(self, s, &format!("manual.steps[{i}]")))
+                    .collect(),
+                commands: x
+                    .commands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| t(self, s, &format!("manual.commands[{i}]")))
+                    .collect(),
             }
         };
         Some(ActionTemplate {
             description: a.description.as_ref().map(|s| t(self, s, "description")),
-            when: a.when.as_ref().map(|s| self.condition(s, si, di, &format!("{path}.when"), vars)),
-            blocked_reason: a.blocked_reason.as_ref().map(|s| t(self, s, "blockedReason")),
+            when: a
+                .when
+                .as_ref()
+                .map(|s| self.condition(s, si, di, &format!("{path}.when"), vars)),
+            blocked_reason: a
+                .blocked_reason
+                .as_ref()
+                .map(|s| t(self, s, "blockedReason")),
             disruptive: a.disruptive,
             kind,
         })
@@ -491,7 +794,14 @@ impl Compiler<'_> {
         let body = &d.spec.spec;
         let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
         if !is_kebab(&m.name) {
-            self.diags.push(Diagnostic::error(Code::InvalidValue, self.loc(si, di, "metadata.name"), format!("rule id `{}` is not kebab-case", m.name)).with_help("use lowercase letters, digits and `-`"));
+            self.diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    self.loc(si, di, "metadata.name"),
+                    format!("rule id `{}` is not kebab-case", m.name),
+                )
+                .with_help("use lowercase letters, digits and `-`"),
+            );
         }
         let matcher = self.matcher(&body.matcher, si, di, "spec.match");
         let mut vars: BTreeSet<String> = BUILTIN_VARS.iter().map(|s| s.to_string()).collect();
@@ -499,12 +809,19 @@ impl Compiler<'_> {
         for (i, p) in body.probes.iter().enumerate() {
             let path = format!("spec.probes[{i}]");
             if !is_ident(&p.name) || vars.contains(&p.name) {
-                let why = if is_ident(&p.name) { "is already defined (a built-in or an earlier probe)" } else { "is not an identifier" };
+                let why = if is_ident(&p.name) {
+                    "is already defined (a built-in or an earlier probe)"
+                } else {
+                    "is not an identifier"
+                };
                 self.diags.push(Diagnostic::error(Code::InvalidProbe, self.loc(si, di, &format!("{path}.name")), format!("probe name `{}` {why}", p.name)).with_help("probe names are identifiers (letters, digits, `_`) unique in the playbook, and not failure/captures/cluster/inputs"));
             }
             // A probe may read the probes before it, not itself or later ones.
             if let Some(kind) = self.probe(p, si, di, &path, &vars) {
-                probes.push(Probe { name: p.name.clone(), kind });
+                probes.push(Probe {
+                    name: p.name.clone(),
+                    kind,
+                });
             }
             vars.insert(p.name.clone());
         }
@@ -517,10 +834,21 @@ impl Compiler<'_> {
                 source: w.clone(),
             })
             .collect();
-        let explain = body.explain.as_ref().map(|e| self.tmpl(e, si, di, "spec.explain", &vars));
-        let group_src = body.group_by.clone().unwrap_or_else(|| "{{ failure.namespace }} {{ failure.registry }}".to_string());
+        let explain = body
+            .explain
+            .as_ref()
+            .map(|e| self.tmpl(e, si, di, "spec.explain", &vars));
+        let group_src = body
+            .group_by
+            .clone()
+            .unwrap_or_else(|| "{{ failure.namespace }} {{ failure.registry }}".to_string());
         let group_by = self.tmpl(&group_src, si, di, "spec.groupBy", &vars);
-        let actions = body.actions.iter().enumerate().filter_map(|(i, a)| self.action(a, si, di, &format!("spec.actions[{i}]"), &vars)).collect();
+        let actions = body
+            .actions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| self.action(a, si, di, &format!("spec.actions[{i}]"), &vars))
+            .collect();
         let errors_after = self.diags.iter().filter(|d| d.is_error()).count();
         (errors_after == errors_before).then(|| Rule {
             id: m.name.clone(),

@@ -89,7 +89,11 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diag
         let mut children: Vec<PathBuf> = match std::fs::read_dir(path) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(e) => {
-                diags.push(Diagnostic::error(Code::UnreadableFile, loc, format!("cannot list directory: {e}")));
+                diags.push(Diagnostic::error(
+                    Code::UnreadableFile,
+                    loc,
+                    format!("cannot list directory: {e}"),
+                ));
                 return;
             }
         };
@@ -112,9 +116,14 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diag
             let (code, help) = if explicit && !path.exists() {
                 (Code::MissingPath, "check the path given to --rules")
             } else {
-                (Code::UnreadableFile, "rule files must be readable UTF-8 YAML")
+                (
+                    Code::UnreadableFile,
+                    "rule files must be readable UTF-8 YAML",
+                )
             };
-            diags.push(Diagnostic::error(code, loc, format!("cannot read rule file: {e}")).with_help(help));
+            diags.push(
+                Diagnostic::error(code, loc, format!("cannot read rule file: {e}")).with_help(help),
+            );
         }
     }
 }
@@ -122,7 +131,11 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diag
 /// Load rules as the CLI does: bundled (unless disabled) plus user paths.
 pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
     let mut diags = Diagnostics::default();
-    let mut sources = if opts.bundled { bundled_sources() } else { Vec::new() };
+    let mut sources = if opts.bundled {
+        bundled_sources()
+    } else {
+        Vec::new()
+    };
     sources.extend(read_sources(&opts.paths, &mut diags));
     let (rules, more) = load_sources(sources);
     diags.extend(more);
@@ -145,7 +158,10 @@ struct Header {
 }
 
 fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
-    let positions = sources.iter().map(|s| PositionIndex::build(&s.text)).collect();
+    let positions = sources
+        .iter()
+        .map(|s| PositionIndex::build(&s.text))
+        .collect();
     let mut parsed = Parsed {
         sources,
         positions,
@@ -167,7 +183,10 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
             }
         }
         // Second pass: typed parse, so errors carry the deserialiser's own positions.
-        for (di, doc) in serde_yaml::Deserializer::from_str(&text).enumerate().take(headers.len()) {
+        for (di, doc) in serde_yaml::Deserializer::from_str(&text)
+            .enumerate()
+            .take(headers.len())
+        {
             let Some(header) = &headers[di] else { continue };
             let loc = parsed.loc(si, di, "");
             let Some(Header { api_version, kind }) = header else {
@@ -180,24 +199,41 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                     Some(a) => format!("unsupported apiVersion `{a}`"),
                     None => "missing `apiVersion`".to_string(),
                 };
-                diags.push(Diagnostic::error(Code::UnknownKind, parsed.loc(si, di, "apiVersion"), msg).with_help(format!("use `apiVersion: {API_VERSION}`")));
+                diags.push(
+                    Diagnostic::error(Code::UnknownKind, parsed.loc(si, di, "apiVersion"), msg)
+                        .with_help(format!("use `apiVersion: {API_VERSION}`")),
+                );
                 continue;
             }
             match kind.as_ref().and_then(|v| v.as_str()) {
                 Some("Playbook") => match PlaybookSpec::deserialize(doc) {
-                    Ok(spec) => parsed.playbooks.push(Doc { spec, source: si, doc: di }),
+                    Ok(spec) => parsed.playbooks.push(Doc {
+                        spec,
+                        source: si,
+                        doc: di,
+                    }),
                     Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
                 },
                 Some("Symptom") => match SymptomSpec::deserialize(doc) {
-                    Ok(spec) => parsed.symptoms.push(Doc { spec, source: si, doc: di }),
+                    Ok(spec) => parsed.symptoms.push(Doc {
+                        spec,
+                        source: si,
+                        doc: di,
+                    }),
                     Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
                 },
                 other => {
                     let kind = other.unwrap_or("");
-                    let mut d = Diagnostic::error(Code::UnknownKind, parsed.loc(si, di, "kind"), format!("unknown kind `{kind}`"));
+                    let mut d = Diagnostic::error(
+                        Code::UnknownKind,
+                        parsed.loc(si, di, "kind"),
+                        format!("unknown kind `{kind}`"),
+                    );
                     d = match did_you_mean(kind, ["Playbook", "Symptom"]) {
                         Some(s) if !kind.is_empty() => d.with_help(format!("did you mean `{s}`?")),
-                        _ => d.with_help("a rule file holds documents of kind `Playbook` or `Symptom`"),
+                        _ => d.with_help(
+                            "a rule file holds documents of kind `Playbook` or `Symptom`",
+                        ),
                     };
                     diags.push(d);
                 }
@@ -208,7 +244,13 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
 }
 
 /// Turn a serde_yaml error into a diagnostic with a code, a position and a helpful line.
-fn yaml_error(parsed: &Parsed, si: usize, di: usize, e: &serde_yaml::Error, default: Code) -> Diagnostic {
+fn yaml_error(
+    parsed: &Parsed,
+    si: usize,
+    di: usize,
+    e: &serde_yaml::Error,
+    default: Code,
+) -> Diagnostic {
     let full = e.to_string();
     // serde_yaml appends " at line L column C"; the location is shown separately.
     let msg = match full.rfind(" at line ") {
@@ -242,7 +284,11 @@ fn yaml_error(parsed: &Parsed, si: usize, di: usize, e: &serde_yaml::Error, defa
     }
     if let Some(variant) = between(&rest, "unknown variant `", "`") {
         let expected: Vec<&str> = rest.split('`').skip(3).step_by(2).collect();
-        let code = if path.as_deref().is_some_and(|p| p.ends_with("category")) { Code::UnknownCategory } else { Code::InvalidValue };
+        let code = if path.as_deref().is_some_and(|p| p.ends_with("category")) {
+            Code::UnknownCategory
+        } else {
+            Code::InvalidValue
+        };
         let help = match did_you_mean(variant, expected.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("one of: {}", expected.join(", ")),
@@ -271,7 +317,9 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 pub fn rule_files(rules: &RuleSet) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &rules.rules {
-        out.entry(r.origin.file.clone()).or_default().push(r.id.clone());
+        out.entry(r.origin.file.clone())
+            .or_default()
+            .push(r.id.clone());
     }
     out
 }

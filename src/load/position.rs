@@ -24,7 +24,11 @@ struct Builder {
 }
 
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 impl Builder {
@@ -42,7 +46,8 @@ impl Builder {
 
     fn record(&mut self, path: &str, mark: Marker) {
         if let Some(doc) = self.docs.last_mut() {
-            doc.entry(path.to_string()).or_insert((mark.line(), mark.col() + 1));
+            doc.entry(path.to_string())
+                .or_insert((mark.line(), mark.col() + 1));
         }
     }
 }
@@ -55,7 +60,11 @@ impl MarkedEventReceiver for Builder {
                 self.stack.clear();
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
-                let path = if self.stack.is_empty() { Some(String::new()) } else { self.child_path() };
+                let path = if self.stack.is_empty() {
+                    Some(String::new())
+                } else {
+                    self.child_path()
+                };
                 let path = path.unwrap_or_default();
                 self.record(&path, mark);
                 self.stack.push(if matches!(ev, Event::MappingStart(..)) {
@@ -124,7 +133,7 @@ mod tests {
         let idx = PositionIndex::build(text);
         assert_eq!(idx.find(0, "a"), Some((1, 1)));
         assert_eq!(idx.find(0, "spec.actions[0].copySecret.from"), Some((5, 9)));
-        assert_eq!(idx.find(0, "spec.actions[1].manual.title"), Some((6, 15)));
+        assert_eq!(idx.find(0, "spec.actions[1].manual.title"), Some((6, 16)));
         // Falls back to the nearest ancestor.
         assert_eq!(idx.find(0, "spec.actions[1].manual.steps[3]"), Some((6, 7)));
         assert_eq!(idx.find(1, "b[1]"), Some((8, 8)));

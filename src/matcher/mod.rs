@@ -4,6 +4,7 @@
 //! is scanned once however many rules there are; the boolean trees (`anyOf`, `allOf`, `not`)
 //! are then evaluated on the set's answer.
 
+pub mod examples;
 mod tree;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,11 @@ impl PatternSetBuilder {
 
     pub fn build(self) -> Result<PatternSet, regex::Error> {
         let set = RegexSet::new(&self.patterns)?;
-        let regexes = self.patterns.iter().map(|p| Regex::new(p)).collect::<Result<Vec<_>, _>>()?;
+        let regexes = self
+            .patterns
+            .iter()
+            .map(|p| Regex::new(p))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(PatternSet { set, regexes })
     }
 }
@@ -43,7 +48,9 @@ pub struct PatternSet {
 
 impl Default for PatternSet {
     fn default() -> Self {
-        PatternSetBuilder::default().build().expect("an empty set compiles")
+        PatternSetBuilder::default()
+            .build()
+            .expect("an empty set compiles")
     }
 }
 
@@ -83,7 +90,8 @@ impl PatternSet {
         if let Some(caps) = re.captures(s) {
             for name in re.capture_names().flatten() {
                 if let Some(m) = caps.name(name) {
-                    out.entry(name.to_string()).or_insert_with(|| m.as_str().to_string());
+                    out.entry(name.to_string())
+                        .or_insert_with(|| m.as_str().to_string());
                 }
             }
         }
@@ -91,11 +99,19 @@ impl PatternSet {
 }
 
 /// The regex source for a `contains`/`regex` leaf, with case folding applied.
-pub fn leaf_source(contains: Option<&str>, regex: Option<&str>, case_sensitive: bool) -> Option<String> {
+pub fn leaf_source(
+    contains: Option<&str>,
+    regex: Option<&str>,
+    case_sensitive: bool,
+) -> Option<String> {
     let body = match (contains, regex) {
         (Some(c), _) => regex::escape(c),
         (None, Some(r)) => r.to_string(),
         (None, None) => return None,
     };
-    Some(if case_sensitive { body } else { format!("(?i:{body})") })
+    Some(if case_sensitive {
+        body
+    } else {
+        format!("(?i:{body})")
+    })
 }

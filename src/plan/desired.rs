@@ -18,7 +18,11 @@ impl Target {
     pub fn key(&self) -> ObjectKey {
         let kind = GroupKind::from_api_version(&self.api_version, &self.kind);
         ObjectKey {
-            namespace: if kind.is_cluster_scoped() { None } else { self.namespace.clone() },
+            namespace: if kind.is_cluster_scoped() {
+                None
+            } else {
+                self.namespace.clone()
+            },
             kind,
             name: self.name.clone(),
         }
@@ -36,15 +40,47 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
-    CopySecret { from: Target, to: Target },
-    LinkPullSecret { service_account: Target, secret: String },
-    MergeDockerAuths { secret: Target, registry: String, input: String },
-    EnsureListItem { target: Target, path: String, item: String, only_if_list_exists: bool },
-    SetConfigMapKey { config_map: Target, key: String, input: String, remove_keys: Vec<String> },
-    Patch { target: Target, merge_patch: Option<Value>, json_patch: Option<Value> },
-    EnsureObject { manifest: Value },
-    RestartPod { pod: Target },
-    Manual { title: String, steps: Vec<String>, commands: Vec<String> },
+    CopySecret {
+        from: Target,
+        to: Target,
+    },
+    LinkPullSecret {
+        service_account: Target,
+        secret: String,
+    },
+    MergeDockerAuths {
+        secret: Target,
+        registry: String,
+        input: String,
+    },
+    EnsureListItem {
+        target: Target,
+        path: String,
+        item: String,
+        only_if_list_exists: bool,
+    },
+    SetConfigMapKey {
+        config_map: Target,
+        key: String,
+        input: String,
+        remove_keys: Vec<String>,
+    },
+    Patch {
+        target: Target,
+        merge_patch: Option<Value>,
+        json_patch: Option<Value>,
+    },
+    EnsureObject {
+        manifest: Value,
+    },
+    RestartPod {
+        pod: Target,
+    },
+    Manual {
+        title: String,
+        steps: Vec<String>,
+        commands: Vec<String>,
+    },
 }
 
 impl Change {
@@ -65,9 +101,14 @@ impl Change {
     /// Order of execution: data first, then references to it, then restarts.
     pub fn phase(&self) -> u8 {
         match self {
-            Change::CopySecret { .. } | Change::MergeDockerAuths { .. } | Change::SetConfigMapKey { .. } | Change::EnsureObject { .. } => 1,
+            Change::CopySecret { .. }
+            | Change::MergeDockerAuths { .. }
+            | Change::SetConfigMapKey { .. }
+            | Change::EnsureObject { .. } => 1,
             Change::Manual { .. } => 1,
-            Change::LinkPullSecret { .. } | Change::EnsureListItem { .. } | Change::Patch { .. } => 2,
+            Change::LinkPullSecret { .. }
+            | Change::EnsureListItem { .. }
+            | Change::Patch { .. } => 2,
             Change::RestartPod { .. } => 3,
         }
     }
@@ -76,15 +117,34 @@ impl Change {
     pub fn target(&self) -> Option<Target> {
         match self {
             Change::CopySecret { to, .. } => Some(to.clone()),
-            Change::LinkPullSecret { service_account, .. } => Some(service_account.clone()),
+            Change::LinkPullSecret {
+                service_account, ..
+            } => Some(service_account.clone()),
             Change::MergeDockerAuths { secret, .. } => Some(secret.clone()),
-            Change::EnsureListItem { target, .. } | Change::Patch { target, .. } => Some(target.clone()),
+            Change::EnsureListItem { target, .. } | Change::Patch { target, .. } => {
+                Some(target.clone())
+            }
             Change::SetConfigMapKey { config_map, .. } => Some(config_map.clone()),
             Change::EnsureObject { manifest } => Some(Target {
-                api_version: manifest.get("apiVersion").and_then(Value::as_str).unwrap_or("v1").to_string(),
-                kind: manifest.get("kind").and_then(Value::as_str).unwrap_or_default().to_string(),
-                namespace: manifest.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
-                name: manifest.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                api_version: manifest
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("v1")
+                    .to_string(),
+                kind: manifest
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                namespace: manifest
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                name: manifest
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             }),
             Change::RestartPod { pod } => Some(pod.clone()),
             Change::Manual { .. } => None,

@@ -24,7 +24,11 @@ const MAX_MESSAGES: usize = 5;
 
 /// The image-config object changes that roll out a MachineConfig to every node.
 fn always_disruptive(change: &Change) -> bool {
-    change.target().is_some_and(|t| t.kind == "Image" && t.api_version.starts_with("config.openshift.io/") && t.name == "cluster")
+    change.target().is_some_and(|t| {
+        t.kind == "Image"
+            && t.api_version.starts_with("config.openshift.io/")
+            && t.name == "cluster"
+    })
 }
 
 /// Exit codes, in the spirit of `terraform plan -detailed-exitcode`. Documented in `docs/exit-codes.md`.
@@ -45,7 +49,9 @@ impl Plan {
             exit::PENDING
         } else if self.findings.is_empty() && self.unexplained.is_empty() {
             exit::CLEAN
-        } else if self.actions.iter().all(|a| a.status == Status::Satisfied) && self.unexplained.is_empty() {
+        } else if self.actions.iter().all(|a| a.status == Status::Satisfied)
+            && self.unexplained.is_empty()
+        {
             exit::CLEAN
         } else {
             exit::ATTENTION
@@ -96,9 +102,17 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
                 last_seen: None,
             });
             m.count += e.count;
-            m.first_seen = [m.first_seen.clone(), e.first_seen.clone()].into_iter().flatten().min();
-            m.last_seen = [m.last_seen.clone(), e.last_seen.clone()].into_iter().flatten().max();
-            pods.entry(key).or_default().insert(format!("{}/{}", f.namespace, f.pod));
+            m.first_seen = [m.first_seen.clone(), e.first_seen.clone()]
+                .into_iter()
+                .flatten()
+                .min();
+            m.last_seen = [m.last_seen.clone(), e.last_seen.clone()]
+                .into_iter()
+                .flatten()
+                .max();
+            pods.entry(key)
+                .or_default()
+                .insert(format!("{}/{}", f.namespace, f.pod));
         }
     }
     let mut out: Vec<MessageEvidence> = by
@@ -136,27 +150,45 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, e) in ev.evaluated.iter().enumerate() {
         if e.outcome == Outcome::Confirmed {
-            groups.entry((rules.rules[e.rule].id.clone(), e.group.clone())).or_default().push(i);
+            groups
+                .entry((rules.rules[e.rule].id.clone(), e.group.clone()))
+                .or_default()
+                .push(i);
         }
     }
-    let explained: BTreeSet<usize> = groups.values().flatten().map(|&i| ev.evaluated[i].failure).collect();
+    let explained: BTreeSet<usize> = groups
+        .values()
+        .flatten()
+        .map(|&i| ev.evaluated[i].failure)
+        .collect();
 
     let mut findings = Vec::new();
     let mut actions: BTreeMap<String, PendingAction> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     // Sort findings by category, then rule, then group, for a stable, readable order.
     let mut keyed: Vec<((String, String), Vec<usize>)> = groups.into_iter().collect();
-    keyed.sort_by(|a, b| (rules.rules[ev.evaluated[a.1[0]].rule].category, &a.0).cmp(&(rules.rules[ev.evaluated[b.1[0]].rule].category, &b.0)));
+    keyed.sort_by(|a, b| {
+        (rules.rules[ev.evaluated[a.1[0]].rule].category, &a.0)
+            .cmp(&(rules.rules[ev.evaluated[b.1[0]].rule].category, &b.0))
+    });
     for (fi, ((rule_id, _group), members)) in keyed.into_iter().enumerate() {
         let first = &ev.evaluated[members[0]];
         let rule = &rules.rules[first.rule];
-        let failures: Vec<&Failure> = members.iter().map(|&i| &ev.failures[ev.evaluated[i].failure]).collect();
+        let failures: Vec<&Failure> = members
+            .iter()
+            .map(|&i| &ev.failures[ev.evaluated[i].failure])
+            .collect();
         let mut subjects: Vec<Subject> = failures.iter().map(|f| subject(f)).collect();
         subjects.sort();
         subjects.dedup();
-        let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
+        let failure_ids: BTreeSet<usize> =
+            members.iter().map(|&i| ev.evaluated[i].failure).collect();
         let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
-        for e in ev.evaluated.iter().filter(|e| failure_ids.contains(&e.failure)) {
+        for e in ev
+            .evaluated
+            .iter()
+            .filter(|e| failure_ids.contains(&e.failure))
+        {
             let r = &rules.rules[e.rule];
             let (outcome, detail) = match &e.outcome {
                 Outcome::Confirmed => ("confirmed", None),
@@ -176,7 +208,15 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 entry.detail = None;
             }
         }
-        let symptoms: BTreeSet<String> = failure_ids.iter().flat_map(|&f| ev.classified[f].symptoms.iter().map(|&s| rules.symptoms[s].id.clone())).collect();
+        let symptoms: BTreeSet<String> = failure_ids
+            .iter()
+            .flat_map(|&f| {
+                ev.classified[f]
+                    .symptoms
+                    .iter()
+                    .map(|&s| rules.symptoms[s].id.clone())
+            })
+            .collect();
         let finding_id = format!("f{}", fi + 1);
         let mut action_keys = Vec::new();
         for &m in &members {
@@ -193,7 +233,12 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                     }
                 });
                 entry.findings.insert(fi);
-                entry.after.extend(earlier.iter().filter(|(_, p)| *p < phase).map(|(k, _)| k.clone()));
+                entry.after.extend(
+                    earlier
+                        .iter()
+                        .filter(|(_, p)| *p < phase)
+                        .map(|(k, _)| k.clone()),
+                );
                 earlier.push((key.clone(), phase));
                 if !action_keys.contains(&key) {
                     action_keys.push(key);
@@ -228,9 +273,18 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     let mut sorted: Vec<&String> = order.iter().collect();
     sorted.sort_by_key(|k| {
         let a = &actions[*k];
-        (a.desired.change.phase(), a.desired.change.type_name(), a.desired.change.target(), k.as_str())
+        (
+            a.desired.change.phase(),
+            a.desired.change.type_name(),
+            a.desired.change.target(),
+            k.as_str(),
+        )
     });
-    let ids: BTreeMap<&String, String> = sorted.iter().enumerate().map(|(i, k)| (*k, format!("a{}", i + 1))).collect();
+    let ids: BTreeMap<&String, String> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, format!("a{}", i + 1)))
+        .collect();
     let mut out_actions: Vec<Action> = Vec::new();
     for k in &sorted {
         let pa = &actions[*k];
@@ -242,16 +296,27 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 a.reason = Some(reason.clone());
             }
         }
-        let depends_on: Vec<String> = pa.after.iter().filter_map(|k| ids.get(k).cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+        let depends_on: Vec<String> = pa
+            .after
+            .iter()
+            .filter_map(|k| ids.get(k).cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         // An action cannot go ahead while one it follows waits for input or is blocked.
         if a.status == Status::Pending {
-            if let Some(dep) = out_actions.iter().find(|o| depends_on.contains(&o.id) && matches!(o.status, Status::NeedsInput | Status::Blocked)) {
+            if let Some(dep) = out_actions.iter().find(|o| {
+                depends_on.contains(&o.id)
+                    && matches!(o.status, Status::NeedsInput | Status::Blocked)
+            }) {
                 a.status = Status::Blocked;
                 a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
             }
         }
         let (steps, commands) = match &d.change {
-            Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
+            Change::Manual {
+                steps, commands, ..
+            } => (steps.clone(), commands.clone()),
             _ => (Vec::new(), Vec::new()),
         };
         let target = d.change.target().map(|t| ActionTarget {
@@ -260,7 +325,10 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             namespace: t.namespace,
             name: t.name,
         });
-        let description = d.description.clone().unwrap_or_else(|| default_description(&d.change));
+        let description = d
+            .description
+            .clone()
+            .unwrap_or_else(|| default_description(&d.change));
         out_actions.push(Action {
             id: ids[k].clone(),
             action_type: d.change.type_name().into(),
@@ -314,7 +382,12 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         })
         .collect();
     let count = |s: Status| out_actions.iter().filter(|a| a.status == s).count();
-    let failing: BTreeSet<(String, String)> = ev.failures.iter().filter(|f| f.pod_exists).map(|f| (f.namespace.clone(), f.pod.clone())).collect();
+    let failing: BTreeSet<(String, String)> = ev
+        .failures
+        .iter()
+        .filter(|f| f.pod_exists)
+        .map(|f| (f.namespace.clone(), f.pod.clone()))
+        .collect();
     let summary = Summary {
         findings: findings.len(),
         failing_pods: failing.len(),
@@ -323,7 +396,10 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         manual: count(Status::Manual),
         needs_input: count(Status::NeedsInput),
         blocked: count(Status::Blocked),
-        disruptive: out_actions.iter().filter(|a| a.disruptive && a.status == Status::Pending).count(),
+        disruptive: out_actions
+            .iter()
+            .filter(|a| a.disruptive && a.status == Status::Pending)
+            .count(),
         unexplained: unexplained_list.len(),
         orphans: orphans.len(),
     };
@@ -355,13 +431,33 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
 
 fn default_description(c: &Change) -> String {
     match c {
-        Change::CopySecret { from, to } => format!("copy Secret {}/{} to {}", from.namespace.as_deref().unwrap_or(""), from.name, to.namespace.as_deref().unwrap_or("")),
-        Change::LinkPullSecret { service_account, secret } => format!("add {secret} to the imagePullSecrets of {}", service_account.display()),
-        Change::MergeDockerAuths { secret, registry, .. } => format!("add credentials for {registry} to {}", secret.display()),
-        Change::EnsureListItem { target, path, item, .. } => format!("add {item} to {path} of {}", target.display()),
-        Change::SetConfigMapKey { config_map, key, .. } => format!("set key {key} in {}", config_map.display()),
+        Change::CopySecret { from, to } => format!(
+            "copy Secret {}/{} to {}",
+            from.namespace.as_deref().unwrap_or(""),
+            from.name,
+            to.namespace.as_deref().unwrap_or("")
+        ),
+        Change::LinkPullSecret {
+            service_account,
+            secret,
+        } => format!(
+            "add {secret} to the imagePullSecrets of {}",
+            service_account.display()
+        ),
+        Change::MergeDockerAuths {
+            secret, registry, ..
+        } => format!("add credentials for {registry} to {}", secret.display()),
+        Change::EnsureListItem {
+            target, path, item, ..
+        } => format!("add {item} to {path} of {}", target.display()),
+        Change::SetConfigMapKey {
+            config_map, key, ..
+        } => format!("set key {key} in {}", config_map.display()),
         Change::Patch { target, .. } => format!("patch {}", target.display()),
-        Change::EnsureObject { .. } => format!("ensure {} exists", c.target().map(|t| t.display()).unwrap_or_default()),
+        Change::EnsureObject { .. } => format!(
+            "ensure {} exists",
+            c.target().map(|t| t.display()).unwrap_or_default()
+        ),
         Change::RestartPod { pod } => format!("restart {}", pod.display()),
         Change::Manual { title, .. } => title.clone(),
     }

@@ -33,8 +33,11 @@ fn parent_and_key<'a>(doc: &'a mut Value, path: &str) -> Result<(&'a mut Value, 
         cur = match cur {
             Value::Object(m) => m.get_mut(&t).ok_or_else(|| format!("{path}: no `{t}`"))?,
             Value::Array(a) => {
-                let i: usize = t.parse().map_err(|_| format!("{path}: `{t}` is not an index"))?;
-                a.get_mut(i).ok_or_else(|| format!("{path}: index {i} out of range"))?
+                let i: usize = t
+                    .parse()
+                    .map_err(|_| format!("{path}: `{t}` is not an index"))?;
+                a.get_mut(i)
+                    .ok_or_else(|| format!("{path}: index {i} out of range"))?
             }
             _ => return Err(format!("{path}: `{t}` is not a container")),
         };
@@ -44,9 +47,18 @@ fn parent_and_key<'a>(doc: &'a mut Value, path: &str) -> Result<(&'a mut Value, 
 
 /// Apply `add`, `remove`, `replace` and `test` operations.
 pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
-    for op in ops.as_array().ok_or("a JSON patch is a list of operations")? {
-        let kind = op.get("op").and_then(Value::as_str).ok_or("an operation without `op`")?;
-        let path = op.get("path").and_then(Value::as_str).ok_or("an operation without `path`")?;
+    for op in ops
+        .as_array()
+        .ok_or("a JSON patch is a list of operations")?
+    {
+        let kind = op
+            .get("op")
+            .and_then(Value::as_str)
+            .ok_or("an operation without `op`")?;
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or("an operation without `path`")?;
         let value = op.get("value").cloned().unwrap_or(Value::Null);
         if kind == "test" {
             if doc.pointer(path) != Some(&value) {
@@ -97,7 +109,11 @@ pub fn ensure_list_item(doc: &mut Value, path: &str, item: &str) {
         if !cur.is_object() {
             *cur = Value::Object(Default::default());
         }
-        cur = cur.as_object_mut().expect("object").entry(part.to_string()).or_insert(Value::Null);
+        cur = cur
+            .as_object_mut()
+            .expect("object")
+            .entry(part.to_string())
+            .or_insert(Value::Null);
     }
     if !cur.is_array() {
         *cur = Value::Array(vec![]);
@@ -135,6 +151,9 @@ mod tests {
         let mut v = json!({});
         ensure_list_item(&mut v, "spec.registrySources.insecureRegistries", "r:5000");
         ensure_list_item(&mut v, "spec.registrySources.insecureRegistries", "r:5000");
-        assert_eq!(v, json!({"spec": {"registrySources": {"insecureRegistries": ["r:5000"]}}}));
+        assert_eq!(
+            v,
+            json!({"spec": {"registrySources": {"insecureRegistries": ["r:5000"]}}})
+        );
     }
 }

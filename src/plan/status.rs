@@ -72,11 +72,32 @@ fn needs_input(input: &str, hint: &str) -> NeedsInput {
 pub fn assess(change: &Change, observed: &Observed, inputs: &Inputs) -> Assessed {
     match change {
         Change::CopySecret { from, to } => copy_secret(from, to, observed),
-        Change::LinkPullSecret { service_account, secret } => link(service_account, secret, observed),
-        Change::MergeDockerAuths { secret, registry, input } => merge_auths(secret, registry, input, observed, inputs),
-        Change::EnsureListItem { target, path, item, only_if_list_exists } => list_item(target, path, item, *only_if_list_exists, observed),
-        Change::SetConfigMapKey { config_map, key, input, remove_keys } => cm_key(config_map, key, input, remove_keys, observed, inputs),
-        Change::Patch { target, merge_patch, json_patch } => patch_obj(target, merge_patch.as_ref(), json_patch.as_ref(), observed),
+        Change::LinkPullSecret {
+            service_account,
+            secret,
+        } => link(service_account, secret, observed),
+        Change::MergeDockerAuths {
+            secret,
+            registry,
+            input,
+        } => merge_auths(secret, registry, input, observed, inputs),
+        Change::EnsureListItem {
+            target,
+            path,
+            item,
+            only_if_list_exists,
+        } => list_item(target, path, item, *only_if_list_exists, observed),
+        Change::SetConfigMapKey {
+            config_map,
+            key,
+            input,
+            remove_keys,
+        } => cm_key(config_map, key, input, remove_keys, observed, inputs),
+        Change::Patch {
+            target,
+            merge_patch,
+            json_patch,
+        } => patch_obj(target, merge_patch.as_ref(), json_patch.as_ref(), observed),
         Change::EnsureObject { manifest } => ensure_object(change, manifest, observed),
         Change::RestartPod { pod } => restart(pod, observed),
         Change::Manual { title, .. } => Assessed::new(Status::Manual, title.clone()),
@@ -85,26 +106,56 @@ pub fn assess(change: &Change, observed: &Observed, inputs: &Inputs) -> Assessed
 
 fn copy_secret(from: &Target, to: &Target, observed: &Observed) -> Assessed {
     let Some(src) = get(observed, from) else {
-        return Assessed::new(Status::Blocked, format!("copy of {}/{}", from.namespace.as_deref().unwrap_or(""), from.name))
-            .because(format!("the source {} does not exist", from.display()));
+        return Assessed::new(
+            Status::Blocked,
+            format!(
+                "copy of {}/{}",
+                from.namespace.as_deref().unwrap_or(""),
+                from.name
+            ),
+        )
+        .because(format!("the source {} does not exist", from.display()));
     };
-    let src_regs = summary::docker_config(src).map(|c| summary::registries_with_credentials(&c)).unwrap_or_default();
+    let src_regs = summary::docker_config(src)
+        .map(|c| summary::registries_with_credentials(&c))
+        .unwrap_or_default();
     let from_ref = format!("{}/{}", src.namespace.as_deref().unwrap_or(""), src.name);
     match get(observed, to) {
         None => Assessed::new(
             Status::Pending,
-            format!("copy of {from_ref} ({} {}, values hidden)", src_regs.len(), plural(src_regs.len(), "registry", "registries")),
+            format!(
+                "copy of {from_ref} ({} {}, values hidden)",
+                src_regs.len(),
+                plural(src_regs.len(), "registry", "registries")
+            ),
         )
         .because(format!("{} does not exist", to.display())),
         Some(dst) => {
-            let have = summary::docker_config(dst).map(|c| summary::registries_with_credentials(&c)).unwrap_or_default();
+            let have = summary::docker_config(dst)
+                .map(|c| summary::registries_with_credentials(&c))
+                .unwrap_or_default();
             let missing: Vec<&String> = src_regs.iter().filter(|r| !have.contains(r)).collect();
             if missing.is_empty() {
-                Assessed::new(Status::Satisfied, format!("{} already holds every registry of {from_ref}", to.display()))
+                Assessed::new(
+                    Status::Satisfied,
+                    format!(
+                        "{} already holds every registry of {from_ref}",
+                        to.display()
+                    ),
+                )
             } else {
-                let names = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                Assessed::new(Status::Pending, format!("auths += {names} (from {from_ref}; existing entries kept, values hidden)"))
-                    .because(format!("{} exists but lacks {names}", to.display()))
+                let names = missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Assessed::new(
+                    Status::Pending,
+                    format!(
+                        "auths += {names} (from {from_ref}; existing entries kept, values hidden)"
+                    ),
+                )
+                .because(format!("{} exists but lacks {names}", to.display()))
             }
         }
     }
@@ -116,12 +167,19 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 
 fn link(sa: &Target, secret: &str, observed: &Observed) -> Assessed {
     let Some(obj) = get(observed, sa) else {
-        return Assessed::new(Status::Blocked, format!("imagePullSecrets += {secret}")).because(format!("{} does not exist", sa.display()));
+        return Assessed::new(Status::Blocked, format!("imagePullSecrets += {secret}"))
+            .because(format!("{} does not exist", sa.display()));
     };
-    let current = obj.field("imagePullSecrets").cloned().unwrap_or(Value::Null);
+    let current = obj
+        .field("imagePullSecrets")
+        .cloned()
+        .unwrap_or(Value::Null);
     let names = summary::sa_pull_secret_names(obj);
     if names.iter().any(|n| n == secret) {
-        return Assessed::new(Status::Satisfied, format!("imagePullSecrets already has {secret}"));
+        return Assessed::new(
+            Status::Satisfied,
+            format!("imagePullSecrets already has {secret}"),
+        );
     }
     let entry = json!({"name": secret});
     // The list is atomic: never replace it; append to it, guarded so a concurrent change fails the patch.
@@ -132,21 +190,45 @@ fn link(sa: &Target, secret: &str, observed: &Observed) -> Assessed {
     };
     let mut after = current.as_array().cloned().unwrap_or_default();
     after.push(json!({"name": secret}));
-    let kept = if names.is_empty() { String::new() } else { format!(" (keeps {})", names.join(", ")) };
+    let kept = if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (keeps {})", names.join(", "))
+    };
     Assessed {
         patch: Some(patch),
-        diff: Some(diff(&sa.display(), &json!({"imagePullSecrets": current}), &json!({"imagePullSecrets": after}))),
-        ..Assessed::new(Status::Pending, format!("imagePullSecrets += {secret}{kept}"))
+        diff: Some(diff(
+            &sa.display(),
+            &json!({"imagePullSecrets": current}),
+            &json!({"imagePullSecrets": after}),
+        )),
+        ..Assessed::new(
+            Status::Pending,
+            format!("imagePullSecrets += {secret}{kept}"),
+        )
     }
 }
 
-fn merge_auths(secret: &Target, registry: &str, input: &str, observed: &Observed, inputs: &Inputs) -> Assessed {
+fn merge_auths(
+    secret: &Target,
+    registry: &str,
+    input: &str,
+    observed: &Observed,
+    inputs: &Inputs,
+) -> Assessed {
     let summary_line = format!("auths += {registry} (other entries kept, values hidden)");
     let Some(obj) = get(observed, secret) else {
-        return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", secret.display()));
+        return Assessed::new(Status::Blocked, summary_line)
+            .because(format!("{} does not exist", secret.display()));
     };
     if summary::docker_config(obj).is_some_and(|c| summary::covers(&c, registry)) {
-        return Assessed::new(Status::Satisfied, format!("{} already has credentials for {registry}", secret.display()));
+        return Assessed::new(
+            Status::Satisfied,
+            format!(
+                "{} already has credentials for {registry}",
+                secret.display()
+            ),
+        );
     }
     let Some(given) = inputs.get(input) else {
         return Assessed {
@@ -156,10 +238,20 @@ fn merge_auths(secret: &Target, registry: &str, input: &str, observed: &Observed
         .because(format!("only you have the credentials for {registry}"));
     };
     match DockerConfig::from_json(&given.text) {
-        Ok(cfg) if summary::covers(&cfg, registry) => Assessed::new(Status::Pending, summary_line).because(format!("{} has no credentials for {registry}", secret.display())),
-        Ok(_) => Assessed::new(Status::Blocked, summary_line).because(format!("the file given for `{input}` ({}) has no credentials for {registry}", given.origin)),
+        Ok(cfg) if summary::covers(&cfg, registry) => Assessed::new(Status::Pending, summary_line)
+            .because(format!(
+                "{} has no credentials for {registry}",
+                secret.display()
+            )),
+        Ok(_) => Assessed::new(Status::Blocked, summary_line).because(format!(
+            "the file given for `{input}` ({}) has no credentials for {registry}",
+            given.origin
+        )),
         // The parse error text never includes the input's content.
-        Err(_) => Assessed::new(Status::Blocked, summary_line).because(format!("the file given for `{input}` ({}) is not a docker config.json", given.origin)),
+        Err(_) => Assessed::new(Status::Blocked, summary_line).because(format!(
+            "the file given for `{input}` ({}) is not a docker config.json",
+            given.origin
+        )),
     }
 }
 
@@ -167,22 +259,37 @@ fn list_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(obj, |v, p| v.get(p))
 }
 
-fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, observed: &Observed) -> Assessed {
+fn list_item(
+    target: &Target,
+    path: &str,
+    item: &str,
+    only_if_exists: bool,
+    observed: &Observed,
+) -> Assessed {
     let summary_line = format!("{path} += {item}");
     let Some(obj) = get(observed, target) else {
-        return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", target.display()));
+        return Assessed::new(Status::Blocked, summary_line)
+            .because(format!("{} does not exist", target.display()));
     };
     let list = list_at(&obj.value, path);
-    let items: Vec<&str> = list.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let items: Vec<&str> = list
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if items.contains(&item) {
         return Assessed::new(Status::Satisfied, format!("{path} already has {item}"));
     }
     if list.is_none() && only_if_exists {
-        return Assessed::new(Status::Satisfied, format!("{path} is not set: no restriction to lift"));
+        return Assessed::new(
+            Status::Satisfied,
+            format!("{path} is not set: no restriction to lift"),
+        );
     }
     let pointer = format!("/{}", path.replace('.', "/"));
     let patch = match list {
-        Some(current) => json!([{"op": "test", "path": pointer, "value": current}, {"op": "add", "path": format!("{pointer}/-"), "value": item}]),
+        Some(current) => {
+            json!([{"op": "test", "path": pointer, "value": current}, {"op": "add", "path": format!("{pointer}/-"), "value": item}])
+        }
         None => {
             let mut merge = json!(item);
             for part in path.split('.').rev() {
@@ -196,49 +303,100 @@ fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, obse
     let first = path.split('.').next().unwrap_or("spec");
     Assessed {
         patch: Some(patch),
-        diff: Some(diff(&target.display(), &json!({first: obj.value.get(first)}), &json!({first: after.get(first)}))),
+        diff: Some(diff(
+            &target.display(),
+            &json!({first: obj.value.get(first)}),
+            &json!({first: after.get(first)}),
+        )),
         ..Assessed::new(Status::Pending, summary_line)
     }
 }
 
-fn cm_key(cm: &Target, key: &str, input: &str, remove: &[String], observed: &Observed, inputs: &Inputs) -> Assessed {
+fn cm_key(
+    cm: &Target,
+    key: &str,
+    input: &str,
+    remove: &[String],
+    observed: &Observed,
+    inputs: &Inputs,
+) -> Assessed {
     let obj = get(observed, cm);
-    let keys: Vec<String> = obj.and_then(|o| o.field("data").and_then(Value::as_object)).map(|m| m.keys().cloned().collect()).unwrap_or_default();
-    let stale: Vec<&String> = remove.iter().filter(|k| keys.contains(k) && *k != key).collect();
+    let keys: Vec<String> = obj
+        .and_then(|o| o.field("data").and_then(Value::as_object))
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let stale: Vec<&String> = remove
+        .iter()
+        .filter(|k| keys.contains(k) && *k != key)
+        .collect();
     let mut summary_line = format!("data[{key}] = <{input}>");
     if !stale.is_empty() {
-        summary_line.push_str(&format!(", remove {}", stale.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        summary_line.push_str(&format!(
+            ", remove {}",
+            stale
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
-    summary_line.push_str(if obj.is_some() { " (other keys kept)" } else { " (new ConfigMap)" });
+    summary_line.push_str(if obj.is_some() {
+        " (other keys kept)"
+    } else {
+        " (new ConfigMap)"
+    });
     if keys.iter().any(|k| k == key) && stale.is_empty() {
-        return Assessed::new(Status::Satisfied, format!("{} already has key {key}", cm.display()));
+        return Assessed::new(
+            Status::Satisfied,
+            format!("{} already has key {key}", cm.display()),
+        );
     }
     let Some(given) = inputs.get(input) else {
         return Assessed {
-            needs_input: Some(needs_input(input, "the registry's CA certificate, PEM-encoded")),
+            needs_input: Some(needs_input(
+                input,
+                "the registry's CA certificate, PEM-encoded",
+            )),
             ..Assessed::new(Status::NeedsInput, summary_line)
         }
         .because("only you have the registry's CA certificate".to_string());
     };
     if !given.text.contains("-----BEGIN CERTIFICATE-----") {
-        return Assessed::new(Status::Blocked, summary_line).because(format!("the file given for `{input}` ({}) holds no PEM certificate", given.origin));
+        return Assessed::new(Status::Blocked, summary_line).because(format!(
+            "the file given for `{input}` ({}) holds no PEM certificate",
+            given.origin
+        ));
     }
     let mut before_keys = keys.clone();
     before_keys.sort();
-    let mut after_keys: Vec<String> = keys.iter().filter(|k| !stale.contains(k)).cloned().collect();
+    let mut after_keys: Vec<String> = keys
+        .iter()
+        .filter(|k| !stale.contains(k))
+        .cloned()
+        .collect();
     if !after_keys.iter().any(|k| k == key) {
         after_keys.push(key.to_string());
     }
     after_keys.sort();
     Assessed {
-        diff: Some(diff(&format!("{} keys", cm.display()), &json!(before_keys), &json!(after_keys))),
+        diff: Some(diff(
+            &format!("{} keys", cm.display()),
+            &json!(before_keys),
+            &json!(after_keys),
+        )),
         ..Assessed::new(Status::Pending, summary_line)
     }
 }
 
-fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observed: &Observed) -> Assessed {
+fn patch_obj(
+    target: &Target,
+    merge: Option<&Value>,
+    jp: Option<&Value>,
+    observed: &Observed,
+) -> Assessed {
     let Some(obj) = get(observed, target) else {
-        return Assessed::new(Status::Blocked, "patch").because(format!("{} does not exist", target.display()));
+        return Assessed::new(Status::Blocked, "patch")
+            .because(format!("{} does not exist", target.display()));
     };
     let mut after = obj.value.clone();
     let (p, result) = match (merge, jp) {
@@ -250,17 +408,36 @@ fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observe
         (None, None) => (Value::Null, Ok(())),
     };
     if let Err(e) = result {
-        return Assessed::new(Status::Blocked, "patch").because(format!("the JSON patch does not apply to {}: {e}", target.display()));
+        return Assessed::new(Status::Blocked, "patch").because(format!(
+            "the JSON patch does not apply to {}: {e}",
+            target.display()
+        ));
     }
     let secret = obj.kind == "Secret";
     let compact = serde_json::to_string(&p).unwrap_or_default();
     if after == obj.value {
-        return Assessed::new(Status::Satisfied, format!("{} already matches the patch", target.display()));
+        return Assessed::new(
+            Status::Satisfied,
+            format!("{} already matches the patch", target.display()),
+        );
     }
     Assessed {
         patch: (!secret).then_some(p),
-        diff: (!secret).then(|| diff(&target.display(), &obj.value.get("spec").cloned().unwrap_or(Value::Null), &after.get("spec").cloned().unwrap_or(Value::Null))),
-        ..Assessed::new(Status::Pending, if secret { "patch (values hidden)".to_string() } else { format!("patch {compact}") })
+        diff: (!secret).then(|| {
+            diff(
+                &target.display(),
+                &obj.value.get("spec").cloned().unwrap_or(Value::Null),
+                &after.get("spec").cloned().unwrap_or(Value::Null),
+            )
+        }),
+        ..Assessed::new(
+            Status::Pending,
+            if secret {
+                "patch (values hidden)".to_string()
+            } else {
+                format!("patch {compact}")
+            },
+        )
     }
 }
 
@@ -276,11 +453,17 @@ fn ensure_object(change: &Change, manifest: &Value, observed: &Observed) -> Asse
             let mut merged = obj.value.clone();
             patch::merge_patch(&mut merged, manifest);
             if merged == obj.value {
-                Assessed::new(Status::Satisfied, format!("{} exists as wanted", target.display()))
+                Assessed::new(
+                    Status::Satisfied,
+                    format!("{} exists as wanted", target.display()),
+                )
             } else {
                 Assessed {
                     diff: (!secret).then(|| diff(&target.display(), &obj.value, &merged)),
-                    ..Assessed::new(Status::Pending, format!("update {} (merge; other fields kept)", target.display()))
+                    ..Assessed::new(
+                        Status::Pending,
+                        format!("update {} (merge; other fields kept)", target.display()),
+                    )
                 }
             }
         }
@@ -289,15 +472,29 @@ fn ensure_object(change: &Change, manifest: &Value, observed: &Observed) -> Asse
 
 fn restart(pod: &Target, observed: &Observed) -> Assessed {
     let Some(obj) = get(observed, pod) else {
-        return Assessed::new(Status::Satisfied, format!("{} is already gone", pod.display()));
+        return Assessed::new(
+            Status::Satisfied,
+            format!("{} is already gone", pod.display()),
+        );
     };
     let owner = summary::owner(obj);
     let reason = owner["reason"].as_str().unwrap_or_default().to_string();
     if owner["restartable"] == Value::Bool(true) {
-        let by = format!("{} {}", owner["kind"].as_str().unwrap_or(""), owner["name"].as_str().unwrap_or(""));
-        Assessed::new(Status::Pending, format!("delete the pod; owned by {by}: {reason}"))
+        let by = format!(
+            "{} {}",
+            owner["kind"].as_str().unwrap_or(""),
+            owner["name"].as_str().unwrap_or("")
+        );
+        Assessed::new(
+            Status::Pending,
+            format!("delete the pod; owned by {by}: {reason}"),
+        )
     } else {
-        Assessed::new(Status::Manual, format!("recreate {} yourself", pod.display())).because(reason)
+        Assessed::new(
+            Status::Manual,
+            format!("recreate {} yourself", pod.display()),
+        )
+        .because(reason)
     }
 }
 
@@ -319,69 +516,170 @@ mod tests {
     }
 
     fn t(kind: &str, ns: &str, name: &str) -> Target {
-        Target { api_version: "v1".into(), kind: kind.into(), namespace: Some(ns.into()), name: name.into() }
+        Target {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: Some(ns.into()),
+            name: name.into(),
+        }
     }
 
     #[test]
     fn link_keeps_existing_entries() {
         let o = obs(vec![sa(json!([{"name": "builder-dockercfg-x7k2p"}]))]);
-        let a = assess(&Change::LinkPullSecret { service_account: t("ServiceAccount", "apps", "builder"), secret: "pull-secret".into() }, &o, &Inputs::default());
+        let a = assess(
+            &Change::LinkPullSecret {
+                service_account: t("ServiceAccount", "apps", "builder"),
+                secret: "pull-secret".into(),
+            },
+            &o,
+            &Inputs::default(),
+        );
         assert_eq!(a.status, Status::Pending);
-        assert!(a.summary.contains("keeps builder-dockercfg-x7k2p"), "{}", a.summary);
+        assert!(
+            a.summary.contains("keeps builder-dockercfg-x7k2p"),
+            "{}",
+            a.summary
+        );
         let ops = a.patch.unwrap();
         assert_eq!(ops[0]["op"], "test");
         assert_eq!(ops[1]["path"], "/imagePullSecrets/-");
-        let o = obs(vec![sa(json!([{"name": "builder-dockercfg-x7k2p"}, {"name": "pull-secret"}]))]);
-        let a = assess(&Change::LinkPullSecret { service_account: t("ServiceAccount", "apps", "builder"), secret: "pull-secret".into() }, &o, &Inputs::default());
+        let o = obs(vec![sa(
+            json!([{"name": "builder-dockercfg-x7k2p"}, {"name": "pull-secret"}]),
+        )]);
+        let a = assess(
+            &Change::LinkPullSecret {
+                service_account: t("ServiceAccount", "apps", "builder"),
+                secret: "pull-secret".into(),
+            },
+            &o,
+            &Inputs::default(),
+        );
         assert_eq!(a.status, Status::Satisfied);
     }
 
     #[test]
     fn link_to_missing_service_account_is_blocked() {
-        let a = assess(&Change::LinkPullSecret { service_account: t("ServiceAccount", "apps", "nope"), secret: "s".into() }, &Observed::new(), &Inputs::default());
+        let a = assess(
+            &Change::LinkPullSecret {
+                service_account: t("ServiceAccount", "apps", "nope"),
+                secret: "s".into(),
+            },
+            &Observed::new(),
+            &Inputs::default(),
+        );
         assert_eq!(a.status, Status::Blocked);
     }
 
     #[test]
     fn merge_auths_needs_input_then_checks_it() {
         use base64::Engine;
-        let cfg = base64::engine::general_purpose::STANDARD.encode(r#"{"auths":{"quay.io":{"auth":"dTpQTEFOVEVE"}}}"#);
-        let o = obs(vec![json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret","namespace":"openshift-config"},
-            "type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson": cfg}})]);
-        let ch = Change::MergeDockerAuths { secret: t("Secret", "openshift-config", "pull-secret"), registry: "mirror:5000".into(), input: "registry_auth".into() };
+        let cfg = base64::engine::general_purpose::STANDARD
+            .encode(r#"{"auths":{"quay.io":{"auth":"dTpQTEFOVEVE"}}}"#);
+        let o = obs(vec![
+            json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret","namespace":"openshift-config"},
+            "type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson": cfg}}),
+        ]);
+        let ch = Change::MergeDockerAuths {
+            secret: t("Secret", "openshift-config", "pull-secret"),
+            registry: "mirror:5000".into(),
+            input: "registry_auth".into(),
+        };
         let a = assess(&ch, &o, &Inputs::default());
         assert_eq!(a.status, Status::NeedsInput);
         assert_eq!(a.needs_input.unwrap().flag, "--set-file registry_auth=PATH");
         let mut inputs = Inputs::default();
-        inputs.insert("registry_auth", r#"{"auths":{"other:5000":{"auth":"eDp5"}}}"#, "auth.json");
+        inputs.insert(
+            "registry_auth",
+            r#"{"auths":{"other:5000":{"auth":"eDp5"}}}"#,
+            "auth.json",
+        );
         assert_eq!(assess(&ch, &o, &inputs).status, Status::Blocked);
-        inputs.insert("registry_auth", r#"{"auths":{"mirror:5000":{"auth":"eDp5"}}}"#, "auth.json");
+        inputs.insert(
+            "registry_auth",
+            r#"{"auths":{"mirror:5000":{"auth":"eDp5"}}}"#,
+            "auth.json",
+        );
         assert_eq!(assess(&ch, &o, &inputs).status, Status::Pending);
-        let ch = Change::MergeDockerAuths { secret: t("Secret", "openshift-config", "pull-secret"), registry: "quay.io".into(), input: "registry_auth".into() };
-        assert_eq!(assess(&ch, &o, &Inputs::default()).status, Status::Satisfied);
+        let ch = Change::MergeDockerAuths {
+            secret: t("Secret", "openshift-config", "pull-secret"),
+            registry: "quay.io".into(),
+            input: "registry_auth".into(),
+        };
+        assert_eq!(
+            assess(&ch, &o, &Inputs::default()).status,
+            Status::Satisfied
+        );
     }
 
     #[test]
     fn list_items_and_allow_lists() {
         let img = json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"},"spec":{"registrySources":{"allowedRegistries":["quay.io"]}}});
         let o = obs(vec![img]);
-        let target = Target { api_version: "config.openshift.io/v1".into(), kind: "Image".into(), namespace: None, name: "cluster".into() };
-        let add = |path: &str, only: bool| assess(&Change::EnsureListItem { target: target.clone(), path: path.into(), item: "reg:5000".into(), only_if_list_exists: only }, &o, &Inputs::default());
+        let target = Target {
+            api_version: "config.openshift.io/v1".into(),
+            kind: "Image".into(),
+            namespace: None,
+            name: "cluster".into(),
+        };
+        let add = |path: &str, only: bool| {
+            assess(
+                &Change::EnsureListItem {
+                    target: target.clone(),
+                    path: path.into(),
+                    item: "reg:5000".into(),
+                    only_if_list_exists: only,
+                },
+                &o,
+                &Inputs::default(),
+            )
+        };
         let a = add("spec.registrySources.allowedRegistries", true);
         assert_eq!(a.status, Status::Pending);
-        assert!(a.diff.unwrap().contains("+      - reg:5000"));
-        assert_eq!(add("spec.registrySources.blockedRegistries", true).status, Status::Satisfied);
+        let d = a.diff.unwrap();
+        assert!(
+            d.contains("+    - reg:5000") && d.contains(" - quay.io"),
+            "{d}"
+        );
+        assert_eq!(
+            add("spec.registrySources.blockedRegistries", true).status,
+            Status::Satisfied
+        );
         let a = add("spec.registrySources.insecureRegistries", false);
         assert_eq!(a.status, Status::Pending);
-        assert_eq!(a.patch.unwrap(), json!({"spec":{"registrySources":{"insecureRegistries":["reg:5000"]}}}));
+        assert_eq!(
+            a.patch.unwrap(),
+            json!({"spec":{"registrySources":{"insecureRegistries":["reg:5000"]}}})
+        );
     }
 
     #[test]
     fn restart_only_controller_owned_pods() {
         let owned = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"apps","ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs","controller":true}]}});
-        let bare = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"q","namespace":"apps"}});
+        let bare =
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"q","namespace":"apps"}});
         let o = obs(vec![owned, bare]);
-        assert_eq!(assess(&Change::RestartPod { pod: t("Pod", "apps", "p") }, &o, &Inputs::default()).status, Status::Pending);
-        assert_eq!(assess(&Change::RestartPod { pod: t("Pod", "apps", "q") }, &o, &Inputs::default()).status, Status::Manual);
+        assert_eq!(
+            assess(
+                &Change::RestartPod {
+                    pod: t("Pod", "apps", "p")
+                },
+                &o,
+                &Inputs::default()
+            )
+            .status,
+            Status::Pending
+        );
+        assert_eq!(
+            assess(
+                &Change::RestartPod {
+                    pod: t("Pod", "apps", "q")
+                },
+                &o,
+                &Inputs::default()
+            )
+            .status,
+            Status::Manual
+        );
     }
 }

@@ -29,7 +29,9 @@ pub enum ProbeError {
 /// `namespace/name`.
 pub fn split_ref(s: &str) -> Result<(String, String), ProbeError> {
     match s.trim().split_once('/') {
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => Ok((ns.to_string(), name.to_string())),
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
         _ => Err(ProbeError::BadRef(s.to_string())),
     }
 }
@@ -54,10 +56,19 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         self.cluster
     }
 
-    pub async fn get(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Result<Option<Arc<Object>>, ClusterError> {
+    pub async fn get(
+        &self,
+        kind: &GroupKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<Object>>, ClusterError> {
         let key = ObjectKey {
             kind: kind.clone(),
-            namespace: if kind.is_cluster_scoped() { None } else { namespace.map(str::to_string) },
+            namespace: if kind.is_cluster_scoped() {
+                None
+            } else {
+                namespace.map(str::to_string)
+            },
             name: name.to_string(),
         };
         if let Some(hit) = self.cache.borrow().get(&key) {
@@ -78,28 +89,49 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
 
     /// Platform facts every rule can read as `cluster`.
     pub async fn cluster_facts(&self) -> Result<Value, ClusterError> {
-        let cv = self.get(&GroupKind::new("config.openshift.io", "ClusterVersion"), None, "version").await?;
+        let cv = self
+            .get(
+                &GroupKind::new("config.openshift.io", "ClusterVersion"),
+                None,
+                "version",
+            )
+            .await?;
         let openshift = cv.is_some() || self.cluster.has_api_group("config.openshift.io").await?;
         let version = cv.as_ref().and_then(|o| {
-            o.str_field("status.desired.version").map(str::to_string).or_else(|| {
-                o.field("status.history")
-                    .and_then(Value::as_array)
-                    .and_then(|h| h.first())
-                    .and_then(|h| h.get("version"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
+            o.str_field("status.desired.version")
+                .map(str::to_string)
+                .or_else(|| {
+                    o.field("status.history")
+                        .and_then(Value::as_array)
+                        .and_then(|h| h.first())
+                        .and_then(|h| h.get("version"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
         });
         let info = self.cluster.info();
-        Ok(json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}))
+        Ok(
+            json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}),
+        )
     }
 
-    async fn object_ref(&self, r: &ObjRefT, t: &Templates, ctx: &minijinja::Value) -> Result<Option<Arc<Object>>, ProbeError> {
+    async fn object_ref(
+        &self,
+        r: &ObjRefT,
+        t: &Templates,
+        ctx: &minijinja::Value,
+    ) -> Result<Option<Arc<Object>>, ProbeError> {
         let api = r.api_version.render(t, ctx)?;
         let kind = r.kind.render(t, ctx)?;
         let ns = r.namespace.as_ref().map(|n| n.render(t, ctx)).transpose()?;
         let name = r.name.render(t, ctx)?;
-        Ok(self.get(&GroupKind::from_api_version(&api, &kind), ns.as_deref(), &name).await?)
+        Ok(self
+            .get(
+                &GroupKind::from_api_version(&api, &kind),
+                ns.as_deref(),
+                &name,
+            )
+            .await?)
     }
 
     async fn secret(&self, ns: &str, name: &str) -> Result<Option<Arc<Object>>, ClusterError> {
@@ -107,9 +139,18 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
     }
 
     /// Run one probe; the result is what templates see under the probe's name.
-    pub async fn run(&self, kind: &ProbeKind, t: &Templates, ctx: &minijinja::Value) -> Result<Value, ProbeError> {
+    pub async fn run(
+        &self,
+        kind: &ProbeKind,
+        t: &Templates,
+        ctx: &minijinja::Value,
+    ) -> Result<Value, ProbeError> {
         match kind {
-            ProbeKind::Object(r) => Ok(self.object_ref(r, t, ctx).await?.map(|o| summary::redacted(&o)).unwrap_or(Value::Null)),
+            ProbeKind::Object(r) => Ok(self
+                .object_ref(r, t, ctx)
+                .await?
+                .map(|o| summary::redacted(&o))
+                .unwrap_or(Value::Null)),
             ProbeKind::PullSecrets { pod, registry } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
                 let registry = registry.render(t, ctx)?;
@@ -117,27 +158,46 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 if let Some(v) = self.results.borrow().get(&cache_key) {
                     return Ok(v.clone());
                 }
-                let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else { return Ok(Value::Null) };
-                let sa_name = pod.str_field("spec.serviceAccountName").unwrap_or("default").to_string();
-                let sa = self.get(&GroupKind::core("ServiceAccount"), Some(&ns), &sa_name).await?;
+                let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else {
+                    return Ok(Value::Null);
+                };
+                let sa_name = pod
+                    .str_field("spec.serviceAccountName")
+                    .unwrap_or("default")
+                    .to_string();
+                let sa = self
+                    .get(&GroupKind::core("ServiceAccount"), Some(&ns), &sa_name)
+                    .await?;
                 let mut wanted = summary::pod_pull_secret_names(&pod);
-                wanted.extend(sa.as_deref().map(summary::sa_pull_secret_names).unwrap_or_default());
+                wanted.extend(
+                    sa.as_deref()
+                        .map(summary::sa_pull_secret_names)
+                        .unwrap_or_default(),
+                );
                 let mut fetched = BTreeMap::new();
                 for s in wanted {
                     let obj = self.secret(&ns, &s).await?;
                     fetched.insert(s, obj);
                 }
-                let refs: BTreeMap<String, Option<&Object>> = fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
+                let refs: BTreeMap<String, Option<&Object>> = fetched
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_deref()))
+                    .collect();
                 let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry);
                 self.results.borrow_mut().insert(cache_key, v.clone());
                 Ok(v)
             }
-            ProbeKind::FirstCovering { registry, candidates } => {
+            ProbeKind::FirstCovering {
+                registry,
+                candidates,
+            } => {
                 let registry = registry.render(t, ctx)?;
                 for c in candidates {
                     let (ns, name) = split_ref(&c.render(t, ctx)?)?;
                     if let Some(obj) = self.secret(&ns, &name).await? {
-                        if summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry)) {
+                        if summary::docker_config(&obj)
+                            .is_some_and(|cfg| summary::covers(&cfg, &registry))
+                        {
                             return Ok(summary::redacted(&obj));
                         }
                     }
@@ -152,18 +212,38 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             ProbeKind::TrustedCa { registry } => {
                 let registry = registry.render(t, ctx)?;
                 let cfg = self.image_config().await?;
-                let cm = match cfg.as_ref().and_then(|c| c.str_field("spec.additionalTrustedCA.name")) {
-                    Some(name) => self.get(&GroupKind::core("ConfigMap"), Some("openshift-config"), name).await?,
+                let cm = match cfg
+                    .as_ref()
+                    .and_then(|c| c.str_field("spec.additionalTrustedCA.name"))
+                {
+                    Some(name) => {
+                        self.get(
+                            &GroupKind::core("ConfigMap"),
+                            Some("openshift-config"),
+                            name,
+                        )
+                        .await?
+                    }
                     None => None,
                 };
-                Ok(summary::trusted_ca(cfg.as_deref(), cm.as_deref(), &registry))
+                Ok(summary::trusted_ca(
+                    cfg.as_deref(),
+                    cm.as_deref(),
+                    &registry,
+                ))
             }
             ProbeKind::Owner { pod } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
-                Ok(self.get(&GroupKind::core("Pod"), Some(&ns), &name).await?.map(|p| summary::owner(&p)).unwrap_or(Value::Null))
+                Ok(self
+                    .get(&GroupKind::core("Pod"), Some(&ns), &name)
+                    .await?
+                    .map(|p| summary::owner(&p))
+                    .unwrap_or(Value::Null))
             }
             ProbeKind::JsonPath { object, path } => {
-                let Some(obj) = self.object_ref(object, t, ctx).await? else { return Ok(json!([])) };
+                let Some(obj) = self.object_ref(object, t, ctx).await? else {
+                    return Ok(json!([]));
+                };
                 let doc = summary::redacted(&obj);
                 let found = doc.query(path).map_err(|e| ProbeError::JsonPath {
                     path: path.clone(),
@@ -175,6 +255,11 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
     }
 
     pub async fn image_config(&self) -> Result<Option<Arc<Object>>, ClusterError> {
-        self.get(&GroupKind::new("config.openshift.io", "Image"), None, "cluster").await
+        self.get(
+            &GroupKind::new("config.openshift.io", "Image"),
+            None,
+            "cluster",
+        )
+        .await
     }
 }

@@ -10,7 +10,8 @@ use crate::refs::cakey::{self, CaKeyLookup};
 use crate::refs::dockercfg::DockerConfig;
 use crate::refs::keyring;
 
-pub const PULL_SECRET_TYPES: &[&str] = &["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
+pub const PULL_SECRET_TYPES: &[&str] =
+    &["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
 
 /// The decoded pull-secret config of a Secret, if it is one.
 pub fn docker_config(secret: &Object) -> Option<DockerConfig> {
@@ -36,11 +37,17 @@ pub fn docker_config(secret: &Object) -> Option<DockerConfig> {
 
 /// Registries a secret holds credentials for (sorted).
 pub fn registries_with_credentials(cfg: &DockerConfig) -> Vec<String> {
-    cfg.entries.iter().filter(|(_, e)| e.has_credentials()).map(|(k, _)| k.clone()).collect()
+    cfg.entries
+        .iter()
+        .filter(|(_, e)| e.has_credentials())
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 pub fn covers(cfg: &DockerConfig, registry: &str) -> bool {
-    cfg.entries.iter().any(|(k, e)| e.has_credentials() && keyring::key_matches_host(k, registry))
+    cfg.entries
+        .iter()
+        .any(|(k, e)| e.has_credentials() && keyring::key_matches_host(k, registry))
 }
 
 /// An object as templates see it; Secrets lose their values.
@@ -48,8 +55,14 @@ pub fn redacted(obj: &Object) -> Value {
     if obj.kind != "Secret" {
         return obj.value.clone();
     }
-    let keys: Vec<&String> = obj.field("data").and_then(Value::as_object).map(|m| m.keys().collect()).unwrap_or_default();
-    let registries = docker_config(obj).map(|c| registries_with_credentials(&c)).unwrap_or_default();
+    let keys: Vec<&String> = obj
+        .field("data")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    let registries = docker_config(obj)
+        .map(|c| registries_with_credentials(&c))
+        .unwrap_or_default();
     json!({
         "apiVersion": obj.api_version,
         "kind": obj.kind,
@@ -86,7 +99,12 @@ pub fn sa_pull_secret_names(sa: &Object) -> Vec<String> {
 /// The pull secrets kubelet uses for a pod (those in the pod spec: service-account secrets
 /// are copied there at admission, so a service account fixed later does not help a pod
 /// created earlier).
-pub fn pull_secrets(pod: &Object, sa: Option<&Object>, secrets: &BTreeMap<String, Option<&Object>>, registry: &str) -> Value {
+pub fn pull_secrets(
+    pod: &Object,
+    sa: Option<&Object>,
+    secrets: &BTreeMap<String, Option<&Object>>,
+    registry: &str,
+) -> Value {
     let from_pod = pod_pull_secret_names(pod);
     let from_sa = sa.map(sa_pull_secret_names).unwrap_or_default();
     let mut entries = Vec::new();
@@ -141,13 +159,19 @@ pub fn pull_secrets(pod: &Object, sa: Option<&Object>, secrets: &BTreeMap<String
 pub fn source_entry_matches(entry: &str, registry: &str) -> bool {
     let host = entry.split('/').next().unwrap_or(entry);
     if let Some(suffix) = host.strip_prefix("*.") {
-        return registry.strip_suffix(suffix).is_some_and(|p| p.ends_with('.') && p.len() > 1);
+        return registry
+            .strip_suffix(suffix)
+            .is_some_and(|p| p.ends_with('.') && p.len() > 1);
     }
     host.eq_ignore_ascii_case(registry)
 }
 
 fn str_list(v: Option<&Value>) -> Option<Vec<String>> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+    v.and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 /// `image.config.openshift.io/cluster`, summarised for one registry.
@@ -156,7 +180,8 @@ pub fn image_config(obj: Option<&Object>, registry: &str) -> Value {
         return json!({"exists": false, "registryInsecure": false, "registryAllowed": true, "registryBlocked": false,
                       "insecureRegistries": [], "allowedRegistries": null, "blockedRegistries": [], "additionalTrustedCA": null});
     };
-    let insecure = str_list(obj.field("spec.registrySources.insecureRegistries")).unwrap_or_default();
+    let insecure =
+        str_list(obj.field("spec.registrySources.insecureRegistries")).unwrap_or_default();
     let allowed = str_list(obj.field("spec.registrySources.allowedRegistries"));
     let blocked = str_list(obj.field("spec.registrySources.blockedRegistries")).unwrap_or_default();
     let m = |l: &[String]| l.iter().any(|e| source_entry_matches(e, registry));
@@ -174,17 +199,21 @@ pub fn image_config(obj: Option<&Object>, registry: &str) -> Value {
 }
 
 /// Whether the cluster trusts a CA for `registry` through `additionalTrustedCA`.
-pub fn trusted_ca(image_cfg: Option<&Object>, config_map: Option<&Object>, registry: &str) -> Value {
+pub fn trusted_ca(
+    image_cfg: Option<&Object>,
+    config_map: Option<&Object>,
+    registry: &str,
+) -> Value {
     let cm_name = image_cfg.and_then(|o| o.str_field("spec.additionalTrustedCA.name"));
     let keys: Vec<String> = config_map
         .and_then(|c| c.field("data").and_then(Value::as_object))
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     let lookup = cakey::find_ca_key(keys.iter().map(String::as_str), registry);
-    let (has_key, wrong) = match &lookup {
+    let (has_key, wrong) = match lookup {
         CaKeyLookup::Correct(_) => (true, None),
         CaKeyLookup::Missing => (false, None),
-        other => (false, Some(wrong_key(other))),
+        CaKeyLookup::ColonForm(k) | CaKeyLookup::Malformed(k) => (false, Some(k)),
     };
     json!({
         "configMap": cm_name,
@@ -197,34 +226,51 @@ pub fn trusted_ca(image_cfg: Option<&Object>, config_map: Option<&Object>, regis
     })
 }
 
-fn wrong_key(l: &CaKeyLookup) -> String {
-    // Every non-correct, non-missing variant carries the key as written.
-    format!("{l:?}").split('"').nth(1).unwrap_or_default().to_string()
-}
-
 /// The owner of a pod and whether deleting the pod makes something recreate it.
 pub fn owner(pod: &Object) -> Value {
-    let refs = pod.field("metadata.ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mirror = pod.field("metadata.annotations").and_then(|a| a.get("kubernetes.io/config.mirror")).is_some();
+    let refs = pod
+        .field("metadata.ownerReferences")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mirror = pod
+        .field("metadata.annotations")
+        .and_then(|a| a.get("kubernetes.io/config.mirror"))
+        .is_some();
     let pick = refs
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-        .or_else(|| refs.iter().find(|r| r.get("kind").and_then(Value::as_str) == Some("CatalogSource")))
+        .or_else(|| {
+            refs.iter()
+                .find(|r| r.get("kind").and_then(Value::as_str) == Some("CatalogSource"))
+        })
         .or(refs.first());
     let Some(r) = pick else {
         return json!({"kind": null, "name": null, "controller": false, "restartable": false,
                       "reason": "the pod has no owner: nothing would recreate it"});
     };
     let kind = r.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let controller = r.get("controller").and_then(Value::as_bool).unwrap_or(false);
+    let controller = r
+        .get("controller")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let (restartable, reason) = if mirror || kind == "Node" {
-        (false, "a static pod: the kubelet manages it from a file on the node".to_string())
+        (
+            false,
+            "a static pod: the kubelet manages it from a file on the node".to_string(),
+        )
     } else if kind == "CatalogSource" {
-        (true, "OLM recreates catalog pods from their CatalogSource".to_string())
+        (
+            true,
+            "OLM recreates catalog pods from their CatalogSource".to_string(),
+        )
     } else if controller {
         (true, format!("its {kind} recreates it"))
     } else {
-        (false, format!("owned by {kind}, which is not its controller"))
+        (
+            false,
+            format!("owned by {kind}, which is not its controller"),
+        )
     };
     json!({
         "apiVersion": r.get("apiVersion"),
@@ -247,7 +293,10 @@ mod tests {
     #[test]
     fn source_entries() {
         assert!(source_entry_matches("quay.io", "quay.io"));
-        assert!(source_entry_matches("quay.io/openshift-release-dev", "quay.io"));
+        assert!(source_entry_matches(
+            "quay.io/openshift-release-dev",
+            "quay.io"
+        ));
         assert!(source_entry_matches("*.example.com", "reg.example.com"));
         assert!(!source_entry_matches("*.example.com", "example.com"));
         assert!(!source_entry_matches("reg:5000", "reg:5001"));
@@ -255,24 +304,33 @@ mod tests {
 
     #[test]
     fn owners() {
-        let rs = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
-            "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"a-1","controller":true}]}}));
+        let rs = obj(
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
+            "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"a-1","controller":true}]}}),
+        );
         assert_eq!(owner(&rs)["restartable"], true);
-        let cat = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
-            "ownerReferences":[{"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource","name":"c","controller":false}]}}));
+        let cat = obj(
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
+            "ownerReferences":[{"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource","name":"c","controller":false}]}}),
+        );
         assert_eq!(owner(&cat)["restartable"], true);
-        let bare = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}));
+        let bare =
+            obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}));
         assert_eq!(owner(&bare)["restartable"], false);
-        let stat = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
+        let stat = obj(
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
             "annotations":{"kubernetes.io/config.mirror":"x"},
-            "ownerReferences":[{"apiVersion":"v1","kind":"Node","name":"n1","controller":true}]}}));
+            "ownerReferences":[{"apiVersion":"v1","kind":"Node","name":"n1","controller":true}]}}),
+        );
         assert_eq!(owner(&stat)["restartable"], false);
     }
 
     #[test]
     fn image_config_allow_list() {
-        let cfg = obj(json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"},
-            "spec":{"registrySources":{"allowedRegistries":["quay.io"],"insecureRegistries":["reg:5000"]}}}));
+        let cfg = obj(
+            json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"},
+            "spec":{"registrySources":{"allowedRegistries":["quay.io"],"insecureRegistries":["reg:5000"]}}}),
+        );
         let s = image_config(Some(&cfg), "reg:5000");
         assert_eq!(s["registryInsecure"], true);
         assert_eq!(s["registryAllowed"], false);

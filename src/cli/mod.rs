@@ -1,0 +1,134 @@
+//! The command line: clap types, resolved into validated options before anything runs.
+
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "remedy",
+    version,
+    about = "Diagnose and fix failing image pulls on Kubernetes and OpenShift",
+    long_about = "remedy reads cluster state (a snapshot of objects, as `kubectl get -o yaml` or an OpenShift \
+must-gather writes them), finds pods that cannot pull their images, works out why from the runtime's \
+own message and the state of pull secrets, service accounts and registry configuration, and prints a \
+plan of fixes with the evidence behind each one.\n\nExit codes: 0 nothing to do, 1 error, 2 actions \
+pending, 3 findings that need a person (manual steps, input, or no playbook explains them).",
+    after_help = "Examples:\n  remedy plan --snapshot examples/seed-004-marketplace\n  remedy plan --snapshot must-gather/ -o json > plan.json\n  echo 'x509: certificate signed by unknown authority' | remedy rules match\n  remedy rules check --rules my-rules/"
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Never colour the output (also: NO_COLOR=1).
+    #[arg(long, global = true)]
+    no_color: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RuleArgs {
+    /// Extra rule files or directories (recursive), added to the bundled rules. A rule with
+    /// the id of a bundled rule replaces it. Repeatable.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Leave out the bundled rules: only `--rules` are loaded.
+    #[arg(long)]
+    no_bundled: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Find failing image pulls and print the plan that fixes them.
+    #[command(
+        after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person."
+    )]
+    Plan(PlanArgs),
+    /// Work with rules: list, check, test, match messages, print schemas.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Write a synthetic snapshot (for benchmarks).
+    #[command(hide = true)]
+    GenSnapshot(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Snapshot file or directory (kubectl -o yaml|json output, must-gather). Repeatable.
+    #[arg(long, value_name = "PATH", required = true)]
+    snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    output: Format,
+    /// Write the plan to a file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Give an input a value: `--set name=value`. Repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Give an input a file's content (a CA certificate, a docker config.json): `--set-file name=path`.
+    #[arg(long = "set-file", value_name = "NAME=PATH")]
+    set_file: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// List playbooks and symptoms with their category and file.
+    List(RuleArgs),
+    /// Load and validate rules; print every problem found.
+    Check(RuleArgs),
+    /// Run the `examples` of every symptom and playbook.
+    Test(RuleArgs),
+    /// Classify messages (arguments, or one per line on stdin): one JSON line each.
+    Match {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Messages; read from standard input when none are given.
+        messages: Vec<String>,
+    },
+    /// Print a JSON Schema: `playbook` (rule files) or `plan` (`remedy plan -o json`).
+    Schema {
+        #[arg(value_parser = ["playbook", "plan"])]
+        which: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    #[arg(long, default_value_t = 100_000)]
+    events: usize,
+    #[arg(long, default_value_t = 1_000)]
+    namespaces: usize,
+    /// Share of pods that fail to pull, in percent.
+    #[arg(long, default_value_t = 10)]
+    failing_percent: usize,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Entry point for the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                crate::plan::exit::ERROR
+            } else {
+                0
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    ExitCode::from(run::run(cli))
+}

@@ -1,0 +1,474 @@
+//! The plan for people: what is broken → why, with evidence → what will change → how risky → what next.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::Style;
+use crate::plan::{Action, Finding, Plan, Status};
+
+const WIDTH: usize = 100;
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC timestamp (`2025-11-28T23:52:00Z`).
+fn epoch(ts: &str) -> Option<i64> {
+    let b = ts.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+fn span(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let secs = epoch(last?)? - epoch(first?)?;
+    Some(match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    })
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+fn verb(a: &Action) -> &'static str {
+    match a.action_type.as_str() {
+        "copySecret" if a.change.summary.starts_with("auths +=") => "merge",
+        "copySecret" | "ensureObject" => "create",
+        "linkPullSecret" | "ensureListItem" | "patch" => "patch",
+        "mergeDockerAuths" => "merge",
+        "setConfigMapKey" => "set",
+        "restartPod" => "restart",
+        _ => "manual",
+    }
+}
+
+fn header(out: &mut String, plan: &Plan, style: Style) {
+    let platform = match (&plan.cluster.openshift, &plan.cluster.version) {
+        (true, Some(v)) => format!("OpenShift {v}"),
+        (true, None) => "OpenShift".to_string(),
+        (false, _) => "Kubernetes".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{}  {platform} · {} {} · {} · {} pods scanned",
+        style.bold("cluster"),
+        plan.source.kind,
+        plan.source.name,
+        plural(plan.rules.playbooks, "playbook", "playbooks"),
+        plan.cluster.pods_scanned
+    );
+    if !plan.rules.overridden.is_empty() {
+        let _ = writeln!(
+            out,
+            "         user rules replace bundled: {}",
+            plan.rules.overridden.join(", ")
+        );
+    }
+}
+
+fn subjects_line(f: &Finding) -> String {
+    let mut ns: Vec<&str> = f.subjects.iter().map(|s| s.namespace.as_str()).collect();
+    ns.dedup();
+    let mut pods: Vec<&str> = f.subjects.iter().map(|s| s.name.as_str()).collect();
+    pods.dedup();
+    let where_ = if ns.len() == 1 {
+        format!("in {}", ns[0])
+    } else {
+        format!("in {} namespaces", ns.len())
+    };
+    format!("{} {where_}", plural(pods.len(), "pod", "pods"))
+}
+
+/// Consecutive actions of one finding that differ only by object name print as one line.
+fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
+    let mut groups: BTreeMap<(String, String, Option<String>, Status, String), Vec<&Action>> =
+        BTreeMap::new();
+    let mut order = Vec::new();
+    for a in actions {
+        let norm = match a.target.as_ref() {
+            Some(t) => a.change.summary.replace(&t.name, "*"),
+            None => a.change.summary.clone(),
+        };
+        let key = (
+            a.action_type.clone(),
+            a.target
+                .as_ref()
+                .map(|t| t.kind.clone())
+                .unwrap_or_default(),
+            a.target.as_ref().and_then(|t| t.namespace.clone()),
+            a.status,
+            if a.action_type == "manual" {
+                a.id.clone()
+            } else {
+                norm
+            },
+        );
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(a);
+    }
+    order
+        .into_iter()
+        .map(|k| groups.remove(&k).unwrap_or_default())
+        .collect()
+}
+
+fn status_tag(a: &Action, style: Style) -> String {
+    match a.status {
+        Status::Pending => String::new(),
+        Status::Satisfied => style.green("✓ already done"),
+        Status::Manual => style.cyan("MANUAL"),
+        Status::NeedsInput => style.yellow("NEEDS INPUT"),
+        Status::Blocked => style.red("BLOCKED"),
+    }
+}
+
+fn finding(
+    out: &mut String,
+    plan: &Plan,
+    f: &Finding,
+    shown: &mut BTreeMap<String, usize>,
+    step: &mut usize,
+    style: Style,
+) {
+    let left = format!(
+        "{} {} · {}",
+        style.red("✗"),
+        style.bold(f.category.as_str()),
+        f.rule
+    );
+    let right = subjects_line(f);
+    let visible_left = 4 + f.category.as_str().len() + f.rule.len();
+    let pad = WIDTH.saturating_sub(visible_left + right.len()).max(2);
+    let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad));
+    let _ = writeln!(out, "  {}", style.dim(&f.title));
+    if let Some(m) = f
+        .evidence
+        .messages
+        .iter()
+        .find(|m| !crate::detect::is_generic(&m.message))
+    {
+        let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
+            .map(|s| format!(" over {s}"))
+            .unwrap_or_default();
+        let total: u64 = f
+            .evidence
+            .messages
+            .iter()
+            .filter(|x| x.message == m.message)
+            .map(|x| x.count)
+            .sum();
+        let _ = writeln!(
+            out,
+            "  {} said \"{}\"  ({total}×{over})",
+            f.registry,
+            truncate(&m.message, 160)
+        );
+    } else if let Some(m) = f.evidence.messages.first() {
+        let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
+            .map(|s| format!(" over {s}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  only \"{}\" survives ({}×{over}); the cause was inferred from cluster state",
+            truncate(&m.message, 90),
+            m.count
+        );
+    }
+    if let Some(why) = &f.explanation {
+        let mut first = true;
+        for line in why.trim().lines() {
+            let _ = writeln!(
+                out,
+                "  {}   {}",
+                if first {
+                    style.bold("why")
+                } else {
+                    "   ".to_string()
+                },
+                line.trim()
+            );
+            first = false;
+        }
+    }
+    let ruled_out: Vec<String> = f
+        .candidates
+        .iter()
+        .filter(|c| c.outcome != "confirmed")
+        .map(|c| format!("{} ({})", c.rule, c.outcome))
+        .collect();
+    if !ruled_out.is_empty() {
+        let _ = writeln!(out, "  {}  {}", style.bold("also"), ruled_out.join(", "));
+    }
+    let pods: Vec<String> = f
+        .subjects
+        .iter()
+        .map(|s| s.name.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let _ = writeln!(
+        out,
+        "  {}  {}",
+        style.bold("pods"),
+        truncate(&pods.join(", "), 200)
+    );
+
+    let actions: Vec<&Action> = f
+        .actions
+        .iter()
+        .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
+        .collect();
+    if actions.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}  diagnosis only: nothing remedy can change",
+            style.bold("plan")
+        );
+        return;
+    }
+    let groups = group_actions(&actions);
+    let pending = actions
+        .iter()
+        .filter(|a| a.status == Status::Pending)
+        .count();
+    let disruptive = actions
+        .iter()
+        .filter(|a| a.disruptive && a.status == Status::Pending)
+        .count();
+    let risk = if disruptive == 0 {
+        "none disruptive".to_string()
+    } else {
+        style.red(&format!("{disruptive} DISRUPTIVE"))
+    };
+    let _ = writeln!(
+        out,
+        "  {}  {} · {} pending · {risk}",
+        style.bold("plan"),
+        plural(groups.len(), "step", "steps"),
+        pending
+    );
+    for g in groups {
+        let a = g[0];
+        if let Some(n) = shown.get(&a.id) {
+            let _ = writeln!(out, "  {:>3}  (same as step {n} above)", "-");
+            continue;
+        }
+        *step += 1;
+        for x in &g {
+            shown.insert(x.id.clone(), *step);
+        }
+        let what = match (&a.target, g.len()) {
+            (Some(t), 1) => format!(
+                "{} {}",
+                t.kind,
+                t.namespace
+                    .as_ref()
+                    .map(|ns| format!("{ns}/{}", t.name))
+                    .unwrap_or(t.name.clone())
+            ),
+            (Some(t), n) => format!(
+                "{} ×{n} in {}",
+                t.kind,
+                t.namespace.clone().unwrap_or_default()
+            ),
+            (None, _) => String::new(),
+        };
+        let summary = if g.len() > 1 {
+            a.change.summary.replace(
+                &a.target
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                "…",
+            )
+        } else {
+            a.change.summary.clone()
+        };
+        let tag = status_tag(a, style);
+        let dis = if a.disruptive && a.status == Status::Pending {
+            format!(" {}", style.red("DISRUPTIVE"))
+        } else {
+            String::new()
+        };
+        if a.action_type == "manual" {
+            let _ = writeln!(
+                out,
+                "  {:>3}  {:<8} {}  {tag}",
+                step,
+                verb(a),
+                a.description
+            );
+            for s in &a.steps {
+                let mut first = true;
+                for line in s.lines() {
+                    let _ = writeln!(
+                        out,
+                        "  {:>3}  {:<8}   {} {line}",
+                        "",
+                        "",
+                        if first { "-" } else { " " }
+                    );
+                    first = false;
+                }
+            }
+            for c in &a.commands {
+                let _ = writeln!(out, "  {:>3}  {:<8}   $ {c}", "", "");
+            }
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {:>3}  {:<8} {:<48} {summary}{dis}  {tag}",
+            step,
+            verb(a),
+            what
+        );
+        if let Some(r) = &a.reason {
+            if a.status != Status::Pending {
+                let _ = writeln!(
+                    out,
+                    "  {:>3}  {:<8} {}",
+                    "",
+                    "",
+                    style.dim(&format!("because {r}"))
+                );
+            }
+        }
+        if let Some(ni) = &a.needs_input {
+            let _ = writeln!(
+                out,
+                "  {:>3}  {:<8} give it:  {}   ({})",
+                "",
+                "",
+                style.bold(&ni.flag),
+                ni.hint
+            );
+        }
+    }
+}
+
+pub fn render_plan(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    header(&mut out, plan, style);
+    let _ = writeln!(out);
+    if plan.findings.is_empty() && plan.unexplained.is_empty() {
+        let _ = writeln!(out, "{} no failing image pulls found", style.green("✓"));
+    }
+    let mut shown = BTreeMap::new();
+    let mut step = 0;
+    for f in &plan.findings {
+        finding(&mut out, plan, f, &mut shown, &mut step, style);
+        let _ = writeln!(out);
+    }
+    for u in &plan.unexplained {
+        let msg = u
+            .message
+            .as_deref()
+            .map(|m| format!(": \"{}\"", truncate(m, 120)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{} {} · no playbook explains {}/{} ({}){msg}",
+            style.yellow("?"),
+            style.bold(u.category.as_str()),
+            u.namespace,
+            u.pod,
+            u.image
+        );
+    }
+    if !plan.unexplained.is_empty() {
+        let _ = writeln!(out);
+    }
+    if !plan.orphans.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} events for pods that no longer exist:",
+            style.dim("·")
+        );
+        for o in &plan.orphans {
+            let _ = writeln!(
+                out,
+                "    {}/{} ({}) {}",
+                o.namespace, o.pod, o.image, o.category
+            );
+        }
+        let _ = writeln!(out);
+    }
+    for e in &plan.errors {
+        let _ = writeln!(
+            out,
+            "{} playbook {} failed on {}/{}: {}",
+            style.red("!"),
+            e.rule,
+            e.namespace,
+            e.pod,
+            e.error
+        );
+    }
+    let s = &plan.summary;
+    let _ = writeln!(
+        out,
+        "{} · {} pending · {} satisfied · {} manual · {} need input · {} blocked{}",
+        plural(s.findings, "finding", "findings"),
+        s.pending,
+        s.satisfied,
+        s.manual,
+        s.needs_input,
+        s.blocked,
+        if s.unexplained > 0 {
+            format!(" · {} unexplained", s.unexplained)
+        } else {
+            String::new()
+        }
+    );
+    if s.pending > 0 {
+        let _ = writeln!(
+            out,
+            "machine-readable plan: remedy plan … -o json   (schema: schemas/plan.schema.json)"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_and_spans() {
+        assert_eq!(epoch("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(
+            span(Some("2025-11-28T08:00:00Z"), Some("2025-11-28T23:00:00Z")).as_deref(),
+            Some("15h")
+        );
+        assert_eq!(span(Some("bad"), Some("2025-11-28T23:00:00Z")), None);
+    }
+
+    #[test]
+    fn truncation_is_char_safe() {
+        assert_eq!(truncate("ab  cd", 10), "ab cd");
+        assert_eq!(truncate("éééééé", 4), "ééé…");
+    }
+}
