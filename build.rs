@@ -35,7 +35,6 @@ fn main() {
         ));
     }
     code.push(']');
-    let out =
-        PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled_rules.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled_rules.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
 }

@@ -120,18 +120,10 @@ pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
         let failing = p % failing_every == 0;
         let (reason, ty, message) = if failing && e % 3 == 0 {
             let (img, msg) = FAILURES[(p / failing_every) % FAILURES.len()];
-            (
-                "Failed",
-                "Warning",
-                format!("Failed to pull image \"{img}\": {msg}"),
-            )
+            ("Failed", "Warning", format!("Failed to pull image \"{img}\": {msg}"))
         } else if failing && e % 3 == 1 {
             let (img, _) = FAILURES[(p / failing_every) % FAILURES.len()];
-            (
-                "BackOff",
-                "Normal",
-                format!("Back-off pulling image \"{img}\""),
-            )
+            ("BackOff", "Normal", format!("Back-off pulling image \"{img}\""))
         } else {
             ("Started", "Normal", "Started container app".to_string())
         };

@@ -27,6 +27,8 @@ pub const PULL_REASONS: &[&str] = &[
 pub enum EvidenceSource {
     Event,
     ContainerStatus,
+    /// An ImageStream tag's `ImportSuccess: False` condition.
+    ImportStatus,
 }
 
 /// One message seen about a failure.
@@ -69,6 +71,8 @@ pub fn is_generic(message: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
+    /// `Pod`, or `ImageStream` for an image import that failed.
+    pub kind: String,
     pub namespace: String,
     pub pod: String,
     pub pod_exists: bool,
@@ -105,11 +109,7 @@ impl Failure {
         self.evidence
             .iter()
             .filter(|e| e.names_cause())
-            .max_by(|a, b| {
-                a.count
-                    .cmp(&b.count)
-                    .then_with(|| b.message.cmp(&a.message))
-            })
+            .max_by(|a, b| a.count.cmp(&b.count).then_with(|| b.message.cmp(&a.message)))
     }
 
     pub fn total_count(&self) -> u64 {
@@ -140,8 +140,8 @@ pub fn is_pull_event(e: &EventRecord) -> bool {
                 || m.contains("image pull failed")
         }
         "BackOff" => m.starts_with("Back-off pulling image"),
-        "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull"
-        | "ImagePullBackOff" | "PullImageFailed" | "FailedToPullImage" => true,
+        "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull" | "ImagePullBackOff"
+        | "PullImageFailed" | "FailedToPullImage" => true,
         _ => false,
     }
 }
@@ -163,9 +163,7 @@ fn container_of(field_path: &str) -> Option<(String, bool)> {
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(v, |v, p| v.get(p))
-        .and_then(Value::as_str)
+    path.iter().try_fold(v, |v, p| v.get(p)).and_then(Value::as_str)
 }
 
 type Key = (String, String, Option<String>);
@@ -175,12 +173,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     let mut failures: BTreeMap<Key, Failure> = BTreeMap::new();
     let pod_index: HashMap<(&str, &str), &Object> = pods
         .iter()
-        .map(|p| {
-            (
-                (p.namespace.as_deref().unwrap_or(""), p.name.as_str()),
-                p.as_ref(),
-            )
-        })
+        .map(|p| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), p.as_ref()))
         .collect();
 
     for pod in pods {
@@ -190,11 +183,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             ("containerStatuses", false),
             ("ephemeralContainerStatuses", false),
         ] {
-            let Some(statuses) = pod
-                .value
-                .pointer(&format!("/status/{field}"))
-                .and_then(Value::as_array)
-            else {
+            let Some(statuses) = pod.value.pointer(&format!("/status/{field}")).and_then(Value::as_array) else {
                 continue;
             };
             for st in statuses {
@@ -234,7 +223,9 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             .copied();
         // A pod of the same name but another uid was recreated: the event is about the old
         // one, and the new pod's own status is the better witness.
-        if pod.is_some_and(|p| matches!((&e.involved_uid, str_at(&p.value, &["metadata", "uid"])), (Some(a), Some(b)) if a != b)) {
+        if pod.is_some_and(
+            |p| matches!((&e.involved_uid, str_at(&p.value, &["metadata", "uid"])), (Some(a), Some(b)) if a != b),
+        ) {
             continue;
         }
         let from_path = e.field_path.as_deref().and_then(container_of);
@@ -247,11 +238,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 .find(|(_, i, _)| i == img)
                 .map(|(c, _, _)| c)
         });
-        let key = (
-            e.namespace.clone(),
-            e.involved_name.clone(),
-            container.clone(),
-        );
+        let key = (e.namespace.clone(), e.involved_name.clone(), container.clone());
         let f = failures.entry(key).or_insert_with(|| {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
@@ -275,16 +262,17 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
 
     let mut out: Vec<Failure> = failures.into_values().collect();
     for f in &mut out {
-        f.evidence
-            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
+        f.evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
     }
     out
 }
 
 fn merge_evidence(f: &mut Failure, e: &EventRecord) {
-    if let Some(ev) = f.evidence.iter_mut().find(|x| {
-        x.source == EvidenceSource::Event && x.reason == e.reason && x.message == e.message
-    }) {
+    if let Some(ev) = f
+        .evidence
+        .iter_mut()
+        .find(|x| x.source == EvidenceSource::Event && x.reason == e.reason && x.message == e.message)
+    {
         ev.count += e.count;
         ev.first_seen = min_opt(&ev.first_seen, &e.first_timestamp);
         ev.last_seen = max_opt(&ev.last_seen, &e.last_timestamp);
@@ -354,14 +342,9 @@ fn set_registry(f: &mut Failure) {
         .unwrap_or_default();
 }
 
-fn new_failure(
-    pod: &Object,
-    ns: &str,
-    container: Option<String>,
-    init: bool,
-    image: String,
-) -> Failure {
+fn new_failure(pod: &Object, ns: &str, container: Option<String>, init: bool, image: String) -> Failure {
     let mut f = Failure {
+        kind: "Pod".into(),
         namespace: ns.to_string(),
         pod: pod.name.clone(),
         pod_exists: true,
@@ -379,13 +362,8 @@ fn new_failure(
                 .to_string(),
         ),
         node_name: pod.str_field("spec.nodeName").map(str::to_string),
-        labels: pod
-            .labels()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        created: pod
-            .str_field("metadata.creationTimestamp")
-            .map(str::to_string),
+        labels: pod.labels().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        created: pod.str_field("metadata.creationTimestamp").map(str::to_string),
     };
     set_registry(&mut f);
     f
@@ -393,6 +371,7 @@ fn new_failure(
 
 fn orphan(e: &EventRecord, container: Option<String>, image: String) -> Failure {
     let mut f = Failure {
+        kind: "Pod".into(),
         namespace: e.namespace.clone(),
         pod: e.involved_name.clone(),
         pod_exists: false,
@@ -411,6 +390,65 @@ fn orphan(e: &EventRecord, container: Option<String>, image: String) -> Failure 
     };
     set_registry(&mut f);
     f
+}
+
+/// Failed imports of OpenShift ImageStream tags (the samples operator's symptom).
+pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
+    let mut out = Vec::new();
+    for is in streams {
+        let spec_tags = is
+            .field("spec.tags")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for tag in is.field("status.tags").and_then(Value::as_array).into_iter().flatten() {
+            let name = str_at(tag, &["tag"]).unwrap_or_default();
+            let Some(cond) = tag
+                .get("conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|c| str_at(c, &["type"]) == Some("ImportSuccess") && str_at(c, &["status"]) == Some("False"))
+            else {
+                continue;
+            };
+            let image = spec_tags
+                .iter()
+                .find(|t| str_at(t, &["name"]) == Some(name))
+                .and_then(|t| str_at(t, &["from", "name"]))
+                .unwrap_or_default()
+                .to_string();
+            let mut f = Failure {
+                kind: "ImageStream".into(),
+                namespace: is.namespace.clone().unwrap_or_default(),
+                pod: is.name.clone(),
+                pod_exists: true,
+                container: Some(name.to_string()),
+                init_container: false,
+                image,
+                registry: String::new(),
+                image_ref: None,
+                waiting_reason: str_at(cond, &["reason"]).map(str::to_string),
+                waiting_message: str_at(cond, &["message"]).map(str::to_string),
+                evidence: vec![Evidence {
+                    source: EvidenceSource::ImportStatus,
+                    reason: str_at(cond, &["reason"]).unwrap_or("ImportFailed").to_string(),
+                    message: str_at(cond, &["message"]).unwrap_or_default().to_string(),
+                    event_type: None,
+                    count: 1,
+                    first_seen: str_at(cond, &["lastTransitionTime"]).map(str::to_string),
+                    last_seen: str_at(cond, &["lastTransitionTime"]).map(str::to_string),
+                }],
+                service_account: None,
+                node_name: None,
+                labels: is.labels().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                created: is.str_field("metadata.creationTimestamp").map(str::to_string),
+            };
+            set_registry(&mut f);
+            out.push(f);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -171,11 +171,7 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{sev}[{}]: {}\n  --> {}",
-            self.code, self.message, self.location
-        )?;
+        write!(f, "{sev}[{}]: {}\n  --> {}", self.code, self.message, self.location)?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
         }
@@ -214,10 +210,7 @@ impl Diagnostics {
 }
 
 /// The closest candidate by edit distance, for "did you mean" help lines.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))

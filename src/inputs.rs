@@ -11,6 +11,8 @@ pub struct Inputs {
 
 #[derive(Clone)]
 pub struct InputValue {
+    /// Given with `--set` (a plain value templates may read as `params.NAME`), not a file.
+    pub plain: bool,
     pub text: String,
     /// `--set` or the file path, for messages.
     pub origin: String,
@@ -29,19 +31,35 @@ impl fmt::Debug for Inputs {
 }
 
 impl Inputs {
-    pub fn insert(
-        &mut self,
-        name: impl Into<String>,
-        text: impl Into<String>,
-        origin: impl Into<String>,
-    ) {
+    pub fn insert(&mut self, name: impl Into<String>, text: impl Into<String>, origin: impl Into<String>) {
         self.values.insert(
             name.into(),
             InputValue {
+                plain: false,
                 text: text.into(),
                 origin: origin.into(),
             },
         );
+    }
+
+    /// A plain value from `--set`: visible to templates as `params.NAME`.
+    pub fn insert_plain(&mut self, name: impl Into<String>, text: impl Into<String>) {
+        let name = name.into();
+        self.insert(name.clone(), text, "--set");
+        if let Some(v) = self.values.get_mut(&name) {
+            v.plain = true;
+        }
+    }
+
+    /// What templates see as `params`: only `--set` values, never file contents.
+    pub fn params(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .filter(|(_, v)| v.plain)
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.text.clone())))
+                .collect(),
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&InputValue> {

@@ -15,11 +15,7 @@ pub enum Tmpl {
 }
 
 impl Tmpl {
-    pub fn render(
-        &self,
-        t: &Templates,
-        ctx: &minijinja::Value,
-    ) -> Result<String, minijinja::Error> {
+    pub fn render(&self, t: &Templates, ctx: &minijinja::Value) -> Result<String, minijinja::Error> {
         match self {
             Tmpl::Literal(s) => Ok(s.clone()),
             Tmpl::Template(name) => t.render(name, ctx),
@@ -105,27 +101,12 @@ pub struct ObjRefT {
 #[derive(Debug, Clone)]
 pub enum ProbeKind {
     Object(ObjRefT),
-    PullSecrets {
-        pod: Tmpl,
-        registry: Tmpl,
-    },
-    FirstCovering {
-        registry: Tmpl,
-        candidates: Vec<Tmpl>,
-    },
-    ImageConfig {
-        registry: Tmpl,
-    },
-    TrustedCa {
-        registry: Tmpl,
-    },
-    Owner {
-        pod: Tmpl,
-    },
-    JsonPath {
-        object: ObjRefT,
-        path: String,
-    },
+    PullSecrets { pod: Tmpl, registry: Tmpl },
+    FirstCovering { registry: Tmpl, candidates: Vec<Tmpl> },
+    ImageConfig { registry: Tmpl },
+    TrustedCa { registry: Tmpl },
+    Owner { pod: Tmpl },
+    JsonPath { object: ObjRefT, path: String },
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +141,7 @@ pub enum ActionKind {
         key: Tmpl,
         input: String,
         remove_keys: Vec<Tmpl>,
+        copy_from: Option<Tmpl>,
     },
     Patch {
         target: ObjRefT,
@@ -185,6 +167,9 @@ pub struct ActionTemplate {
     /// Condition template name; false means blocked.
     pub when: Option<String>,
     pub blocked_reason: Option<Tmpl>,
+    /// Condition template name; false means the action is left out.
+    pub only_if: Option<String>,
+    pub requires: Vec<String>,
     pub disruptive: Option<bool>,
     pub kind: ActionKind,
 }

@@ -22,10 +22,7 @@ fn pretty(schema: schemars::Schema) -> String {
 
 pub fn playbook_schema() -> String {
     let mut s = schemars::schema_for!(RuleDocument);
-    s.insert(
-        "title".into(),
-        "remedy rule file (Playbook or Symptom)".into(),
-    );
+    s.insert("title".into(), "remedy rule file (Playbook or Symptom)".into());
     pretty(s)
 }
 

@@ -37,9 +37,7 @@ impl Templates {
                 .map(|r| r.registry_host().to_string())
                 .unwrap_or_default()
         });
-        env.add_filter("host", |registry: &str| {
-            split_host_port(registry).0.to_string()
-        });
+        env.add_filter("host", |registry: &str| split_host_port(registry).0.to_string());
         env.add_filter("port", |registry: &str| {
             split_host_port(registry).1.unwrap_or("").to_string()
         });
@@ -48,8 +46,7 @@ impl Templates {
 
     /// Compile a template; returns the top-level-and-nested variable names it reads.
     pub fn add(&mut self, name: &str, source: &str) -> Result<HashSet<String>, Error> {
-        self.env
-            .add_template_owned(name.to_string(), source.to_string())?;
+        self.env.add_template_owned(name.to_string(), source.to_string())?;
         Ok(self.env.get_template(name)?.undeclared_variables(true))
     }
 
@@ -83,9 +80,7 @@ pub fn split_host_port(registry: &str) -> (&str, Option<&str>) {
         return (rest.trim_end_matches(']'), None);
     }
     match registry.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            (host, Some(port))
-        }
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => (host, Some(port)),
         _ => (registry, None),
     }
 }
@@ -124,10 +119,7 @@ mod tests {
     fn filters() {
         let t = Templates::new();
         let ctx = minijinja::context! { r => "reg.example.com:5000" };
-        assert_eq!(
-            t.render_str("{{ r | ca_key }}", &ctx).unwrap(),
-            "reg.example.com..5000"
-        );
+        assert_eq!(t.render_str("{{ r | ca_key }}", &ctx).unwrap(), "reg.example.com..5000");
         assert_eq!(
             t.render_str("{{ r | host }}/{{ r | port }}", &ctx).unwrap(),
             "reg.example.com/5000"

@@ -46,9 +46,7 @@ pub struct RuleArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Find failing image pulls and print the plan that fixes them.
-    #[command(
-        after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person."
-    )]
+    #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person.")]
     Plan(PlanArgs),
     /// Work with rules: list, check, test, match messages, print schemas.
     #[command(subcommand)]
@@ -121,11 +119,7 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                crate::plan::exit::ERROR
-            } else {
-                0
-            };
+            let code = if e.use_stderr() { crate::plan::exit::ERROR } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
         }

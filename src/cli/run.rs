@@ -85,20 +85,16 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
 fn parse_inputs(args: &PlanArgs) -> anyhow::Result<Inputs> {
     let mut inputs = Inputs::default();
     for s in &args.set {
-        let (k, v) = s.split_once('=').with_context(|| {
-            format!(
-                "--set `{}`: expected NAME=VALUE",
-                s.split('=').next().unwrap_or("")
-            )
-        })?;
-        inputs.insert(k, v, "--set");
+        let (k, v) = s
+            .split_once('=')
+            .with_context(|| format!("--set `{}`: expected NAME=VALUE", s.split('=').next().unwrap_or("")))?;
+        inputs.insert_plain(k, v);
     }
     for s in &args.set_file {
         let (k, p) = s
             .split_once('=')
             .with_context(|| format!("--set-file `{s}`: expected NAME=PATH"))?;
-        let text = std::fs::read_to_string(p)
-            .with_context(|| format!("--set-file {k}: cannot read {p}"))?;
+        let text = std::fs::read_to_string(p).with_context(|| format!("--set-file {k}: cannot read {p}"))?;
         inputs.insert(k, text, p);
     }
     Ok(inputs)
@@ -189,22 +185,10 @@ fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
                 writeln!(out, "{} {f}", out_style.red("✗"))?;
             }
             let total = matcher::examples::count(&rules);
-            writeln!(
-                out,
-                "{} passed, {} failed",
-                total - failures.len(),
-                failures.len()
-            )?;
-            Ok(if failures.is_empty() {
-                exit::CLEAN
-            } else {
-                exit::ERROR
-            })
+            writeln!(out, "{} passed, {} failed", total - failures.len(), failures.len())?;
+            Ok(if failures.is_empty() { exit::CLEAN } else { exit::ERROR })
         }
-        RulesCommand::Match {
-            rules: args,
-            messages,
-        } => {
+        RulesCommand::Match { rules: args, messages } => {
             let rules = rules(args, err_style)?;
             let mut lines = messages.clone();
             if lines.is_empty() {
@@ -240,8 +224,7 @@ fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
 }
 
 fn gen_snapshot(args: &GenArgs) -> anyhow::Result<u8> {
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let stats = bench::generate(
         &mut w,

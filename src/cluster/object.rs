@@ -40,10 +40,7 @@ impl GroupKind {
                 | ("samples.operator.openshift.io", "Config")
                 | ("operator.openshift.io", _)
                 | ("machineconfiguration.openshift.io", _)
-                | (
-                    "rbac.authorization.k8s.io",
-                    "ClusterRole" | "ClusterRoleBinding"
-                )
+                | ("rbac.authorization.k8s.io", "ClusterRole" | "ClusterRoleBinding")
                 | ("apiextensions.k8s.io", "CustomResourceDefinition")
                 | ("storage.k8s.io", "StorageClass")
                 | ("project.openshift.io", "Project")
@@ -136,16 +133,9 @@ impl Object {
             .and_then(Value::as_str)
             .ok_or("the object has no `metadata.name`")?
             .to_string();
-        let namespace = meta
-            .get("namespace")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
         let gk = GroupKind::from_api_version(&api_version, &kind);
-        let namespace = if gk.is_cluster_scoped() {
-            None
-        } else {
-            namespace
-        };
+        let namespace = if gk.is_cluster_scoped() { None } else { namespace };
         Ok(Object {
             api_version,
             kind,
@@ -189,8 +179,7 @@ impl EventRecord {
         } else {
             "regarding"
         };
-        let involved_name =
-            s(&[regarding, "name"]).ok_or("the event has no involvedObject.name")?;
+        let involved_name = s(&[regarding, "name"]).ok_or("the event has no involvedObject.name")?;
         let namespace = s(&[regarding, "namespace"])
             .or_else(|| s(&["metadata", "namespace"]))
             .unwrap_or_default();

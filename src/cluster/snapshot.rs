@@ -45,10 +45,7 @@ impl Sink {
                 let loc = Location {
                     path: Some(format!(
                         "{}items[{i}]",
-                        loc.path
-                            .as_deref()
-                            .map(|p| format!("{p}."))
-                            .unwrap_or_default()
+                        loc.path.as_deref().map(|p| format!("{p}.")).unwrap_or_default()
                     )),
                     ..loc.clone()
                 };
@@ -79,9 +76,8 @@ impl Sink {
         };
         if let Err(why) = result {
             diags.push(
-                Diagnostic::error(Code::InvalidObject, loc.clone(), why).with_help(
-                    "every object needs `kind` and `metadata.name`; was the file cut short?",
-                ),
+                Diagnostic::error(Code::InvalidObject, loc.clone(), why)
+                    .with_help("every object needs `kind` and `metadata.name`; was the file cut short?"),
             );
         }
     }
@@ -109,11 +105,7 @@ impl Snapshot {
     }
 
     /// Build from objects already in memory (tests, generated snapshots).
-    pub fn from_parts(
-        name: String,
-        objects: Vec<Object>,
-        mut events: Vec<EventRecord>,
-    ) -> Snapshot {
+    pub fn from_parts(name: String, objects: Vec<Object>, mut events: Vec<EventRecord>) -> Snapshot {
         let mut index = HashMap::with_capacity(objects.len());
         let mut groups = BTreeSet::new();
         for obj in objects {
@@ -124,10 +116,7 @@ impl Snapshot {
         }
         let mut by_kind: HashMap<GroupKind, Vec<Arc<Object>>> = HashMap::new();
         for obj in index.values() {
-            by_kind
-                .entry(obj.group_kind())
-                .or_default()
-                .push(obj.clone());
+            by_kind.entry(obj.group_kind()).or_default().push(obj.clone());
         }
         for list in by_kind.values_mut() {
             list.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -151,11 +140,7 @@ impl Snapshot {
     }
 
     fn lookup(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Option<Arc<Object>> {
-        let namespace = if kind.is_cluster_scoped() {
-            None
-        } else {
-            namespace
-        };
+        let namespace = if kind.is_cluster_scoped() { None } else { namespace };
         let key = ObjectKey {
             kind: kind.clone(),
             namespace: namespace.map(str::to_string),
@@ -164,14 +149,7 @@ impl Snapshot {
         self.objects.get(&key).cloned().or_else(|| {
             // Unknown kinds may be cluster-scoped without remedy knowing it.
             (namespace.is_some() && !kind.is_cluster_scoped())
-                .then(|| {
-                    self.objects
-                        .get(&ObjectKey {
-                            namespace: None,
-                            ..key
-                        })
-                        .cloned()
-                })
+                .then(|| self.objects.get(&ObjectKey { namespace: None, ..key }).cloned())
                 .flatten()
         })
     }
@@ -185,16 +163,8 @@ impl ClusterSource for Snapshot {
         }
     }
 
-    async fn list(
-        &self,
-        kind: &GroupKind,
-        namespace: Option<&str>,
-    ) -> Result<Vec<Arc<Object>>, ClusterError> {
-        let all = self
-            .by_kind
-            .get(kind)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+    async fn list(&self, kind: &GroupKind, namespace: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
+        let all = self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default();
         Ok(match namespace {
             None => all.to_vec(),
             Some(ns) => all
@@ -224,10 +194,7 @@ impl ClusterSource for Snapshot {
 }
 
 fn is_snapshot_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
 fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
@@ -324,12 +291,8 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
         Ok(t) => t,
         Err(e) => {
             diags.push(
-                Diagnostic::error(
-                    Code::UnreadableFile,
-                    loc.clone(),
-                    format!("cannot read: {e}"),
-                )
-                .with_help("snapshot files must be UTF-8 YAML or JSON"),
+                Diagnostic::error(Code::UnreadableFile, loc.clone(), format!("cannot read: {e}"))
+                    .with_help("snapshot files must be UTF-8 YAML or JSON"),
             );
             return;
         }

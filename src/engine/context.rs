@@ -16,6 +16,8 @@ pub fn failure_context(
 ) -> serde_json::Map<String, Value> {
     let r = f.image_ref.as_ref();
     let failure = json!({
+        "kind": f.kind,
+        "name": f.pod,
         "namespace": f.namespace,
         "pod": f.pod,
         "container": f.container,
@@ -41,5 +43,6 @@ pub fn failure_context(
     ctx.insert("captures".into(), json!(c.captures));
     ctx.insert("cluster".into(), cluster.clone());
     ctx.insert("inputs".into(), inputs.presence());
+    ctx.insert("params".into(), inputs.params());
     ctx
 }

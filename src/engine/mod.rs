@@ -75,9 +75,7 @@ pub struct MessageTable {
 
 impl MessageTable {
     pub fn new() -> Self {
-        MessageTable {
-            hits: HashMap::new(),
-        }
+        MessageTable { hits: HashMap::new() }
     }
 
     pub fn hits(&mut self, rules: &RuleSet, message: &str) -> Arc<Hits> {
@@ -153,12 +151,8 @@ fn facts<'a>(
             .filter(|e| e.source == detect::EvidenceSource::Event)
             .map(|e| e.reason.as_str())
             .collect(),
-        event_types: f
-            .evidence
-            .iter()
-            .filter_map(|e| e.event_type.as_deref())
-            .collect(),
-        involved_kinds: vec!["Pod"],
+        event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
+        involved_kinds: vec![f.kind.as_str()],
         waiting_reason: f.waiting_reason.as_deref(),
         waiting_message: waiting.map(|(m, h)| (m.as_str(), h.as_ref())),
         image: &f.image,
@@ -179,7 +173,11 @@ pub async fn evaluate<C: ClusterSource>(
     let cluster_facts = reader.cluster_facts().await?;
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let events = reader.events().await?;
-    let failures = detect::detect(&pods, &events);
+    let mut failures = detect::detect(&pods, &events);
+    let streams = reader
+        .list(&GroupKind::new("image.openshift.io", "ImageStream"))
+        .await?;
+    failures.extend(detect::detect_imagestreams(&streams));
     tracing::debug!(
         pods = pods.len(),
         events = events.len(),
@@ -188,10 +186,7 @@ pub async fn evaluate<C: ClusterSource>(
     );
 
     let mut table = MessageTable::new();
-    let classified: Vec<Classified> = failures
-        .iter()
-        .map(|f| classify(rules, &mut table, f))
-        .collect();
+    let classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
 
     let mut evaluated = Vec::new();
     for (fi, f) in failures.iter().enumerate() {
@@ -204,10 +199,7 @@ pub async fn evaluate<C: ClusterSource>(
             .iter()
             .map(|e| (e.message.clone(), table.hits(rules, &e.message)))
             .collect();
-        let waiting = f
-            .waiting_message
-            .as_ref()
-            .map(|m| (m.clone(), table.hits(rules, m)));
+        let waiting = f.waiting_message.as_ref().map(|m| (m.clone(), table.hits(rules, m)));
         let facts = facts(f, c, &hits, waiting.as_ref());
         let base = context::failure_context(rules, f, c, &cluster_facts, inputs);
         for (ri, rule) in rules.rules.iter().enumerate() {
@@ -224,9 +216,7 @@ pub async fn evaluate<C: ClusterSource>(
         for a in &ev.actions {
             for key in a.change.reads() {
                 if !observed.contains_key(&key) {
-                    let obj = reader
-                        .get(&key.kind, key.namespace.as_deref(), &key.name)
-                        .await?;
+                    let obj = reader.get(&key.kind, key.namespace.as_deref(), &key.name).await?;
                     observed.insert(key, obj);
                 }
             }

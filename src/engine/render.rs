@@ -67,12 +67,13 @@ pub async fn evaluate_rule<C: ClusterSource>(
     }
     let result = (|| -> Result<(), ProbeError> {
         ev.group = rule.group_by.render(t, &mctx)?;
-        ev.explanation = rule
-            .explain
-            .as_ref()
-            .map(|e| e.render(t, &mctx))
-            .transpose()?;
+        ev.explanation = rule.explain.as_ref().map(|e| e.render(t, &mctx)).transpose()?;
         for a in &rule.actions {
+            if let Some(cond) = &a.only_if {
+                if !t.check(cond, &mctx)? {
+                    continue;
+                }
+            }
             ev.actions.push(render_action(a, t, &mctx)?);
         }
         Ok(())
@@ -109,11 +110,7 @@ fn ns_ref(kind: &str, s: &str) -> Result<Target, ProbeError> {
     })
 }
 
-fn render_action(
-    a: &ActionTemplate,
-    t: &Templates,
-    ctx: &minijinja::Value,
-) -> Result<Desired, ProbeError> {
+fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> Result<Desired, ProbeError> {
     let change = match &a.kind {
         ActionKind::CopySecret { from, to } => Change::CopySecret {
             from: ns_ref("Secret", &from.render(t, ctx)?)?,
@@ -151,7 +148,13 @@ fn render_action(
             key,
             input,
             remove_keys,
+            copy_from,
         } => Change::SetConfigMapKey {
+            copy_from: copy_from
+                .as_ref()
+                .map(|k| k.render(t, ctx))
+                .transpose()?
+                .filter(|k| !k.is_empty()),
             config_map: ns_ref("ConfigMap", &config_map.render(t, ctx)?)?,
             key: key.render(t, ctx)?,
             input: input.clone(),
@@ -178,20 +181,10 @@ fn render_action(
         ActionKind::RestartPod { pod } => Change::RestartPod {
             pod: ns_ref("Pod", &pod.render(t, ctx)?)?,
         },
-        ActionKind::Manual {
-            title,
-            steps,
-            commands,
-        } => Change::Manual {
+        ActionKind::Manual { title, steps, commands } => Change::Manual {
             title: title.render(t, ctx)?,
-            steps: steps
-                .iter()
-                .map(|s| s.render(t, ctx))
-                .collect::<Result<_, _>>()?,
-            commands: commands
-                .iter()
-                .map(|s| s.render(t, ctx))
-                .collect::<Result<_, _>>()?,
+            steps: steps.iter().map(|s| s.render(t, ctx)).collect::<Result<_, _>>()?,
+            commands: commands.iter().map(|s| s.render(t, ctx)).collect::<Result<_, _>>()?,
         },
     };
     let blocked = match &a.when {
@@ -203,12 +196,9 @@ fn render_action(
     };
     Ok(Desired {
         change,
-        description: a
-            .description
-            .as_ref()
-            .map(|d| d.render(t, ctx))
-            .transpose()?,
+        description: a.description.as_ref().map(|d| d.render(t, ctx)).transpose()?,
         blocked,
         disruptive: a.disruptive,
+        requires: a.requires.clone(),
     })
 }

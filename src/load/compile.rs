@@ -6,20 +6,17 @@ use regex::Regex;
 
 use super::{Doc, Parsed};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
-use crate::matcher::{
-    LabelSelector, MatchTree, NamespaceGlob, PatternSetBuilder, TextTest, leaf_source,
-};
-use crate::model::{
-    ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec, SymptomSpec, TextMatcher,
-};
+use crate::matcher::{LabelSelector, MatchTree, NamespaceGlob, PatternSetBuilder, TextTest, leaf_source};
+use crate::model::{ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec, SymptomSpec, TextMatcher};
 use crate::rules::{
-    ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet,
-    Symptom, Tmpl, TmplValue,
+    ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet, Symptom, Tmpl, TmplValue,
 };
 use crate::template::Templates;
 
 /// Fields of the `failure` template variable.
 pub const FAILURE_FIELDS: &[&str] = &[
+    "kind",
+    "name",
     "namespace",
     "pod",
     "container",
@@ -43,7 +40,7 @@ pub const FAILURE_FIELDS: &[&str] = &[
 /// Fields of the `cluster` template variable.
 pub const CLUSTER_FIELDS: &[&str] = &["openshift", "version", "source"];
 /// Variables every template can read, besides probe results.
-pub const BUILTIN_VARS: &[&str] = &["failure", "captures", "cluster", "inputs"];
+pub const BUILTIN_VARS: &[&str] = &["failure", "captures", "cluster", "inputs", "params"];
 
 struct Compiler<'a> {
     parsed: &'a Parsed,
@@ -64,9 +61,7 @@ fn is_kebab(s: &str) -> bool {
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -96,8 +91,14 @@ fn dedupe<T>(
                 } else {
                     let first = parsed.loc(prev.source, prev.doc, "metadata.name");
                     diags.push(
-                        Diagnostic::error(Code::DuplicateId, parsed.loc(d.source, d.doc, "metadata.name"), format!("{what} id `{id}` is defined twice"))
-                            .with_help(format!("first defined at {first}; ids must be unique (a user rule may replace a bundled one)")),
+                        Diagnostic::error(
+                            Code::DuplicateId,
+                            parsed.loc(d.source, d.doc, "metadata.name"),
+                            format!("{what} id `{id}` is defined twice"),
+                        )
+                        .with_help(format!(
+                            "first defined at {first}; ids must be unique (a user rule may replace a bundled one)"
+                        )),
                     );
                 }
             }
@@ -137,8 +138,7 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     let mut symptoms = Vec::new();
     for &i in &symptom_docs {
         let d = &parsed.symptoms[i];
-        c.symptom_ids
-            .insert(d.spec.metadata.name.clone(), symptoms.len());
+        c.symptom_ids.insert(d.spec.metadata.name.clone(), symptoms.len());
         symptoms.push(c.symptom(d));
     }
     let mut rules = Vec::new();
@@ -231,14 +231,7 @@ impl Compiler<'_> {
     }
 
     /// Compile a text matcher into the message set (`message == true`) or the field set.
-    fn text(
-        &mut self,
-        t: &TextMatcher,
-        message: bool,
-        si: usize,
-        di: usize,
-        path: &str,
-    ) -> TextTest {
+    fn text(&mut self, t: &TextMatcher, message: bool, si: usize, di: usize, path: &str) -> TextTest {
         let set = [
             t.contains.is_some(),
             t.regex.is_some(),
@@ -268,9 +261,7 @@ impl Compiler<'_> {
             if let Err(e) = Regex::new(&src) {
                 let p = format!("{path}.regex");
                 let msg = match e {
-                    regex::Error::Syntax(s) => {
-                        s.lines().last().unwrap_or("invalid regex").to_string()
-                    }
+                    regex::Error::Syntax(s) => s.lines().last().unwrap_or("invalid regex").to_string(),
                     other => other.to_string(),
                 };
                 self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {msg}")).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
@@ -296,13 +287,7 @@ impl Compiler<'_> {
             return TextTest::All(list(self, v, "allOf"));
         }
         let inner = t.not.as_ref().expect("exactly one test is set");
-        TextTest::Not(Box::new(self.text(
-            inner,
-            message,
-            si,
-            di,
-            &format!("{path}.not"),
-        )))
+        TextTest::Not(Box::new(self.text(inner, message, si, di, &format!("{path}.not"))))
     }
 
     fn matcher(&mut self, m: &MatchSpec, si: usize, di: usize, path: &str) -> MatchTree {
@@ -330,7 +315,9 @@ impl Compiler<'_> {
                     let known: Vec<&str> = self.symptom_ids.keys().map(String::as_str).collect();
                     d = match did_you_mean(&name, known) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                        None => d.with_help("symptoms are documents of `kind: Symptom`; `remedy rules list` shows them"),
+                        None => {
+                            d.with_help("symptoms are documents of `kind: Symptom`; `remedy rules list` shows them")
+                        }
                     };
                     self.diags.push(d);
                 }
@@ -383,13 +370,7 @@ impl Compiler<'_> {
                 expressions: s
                     .match_expressions
                     .iter()
-                    .map(|e| {
-                        (
-                            e.key.clone(),
-                            e.operator,
-                            e.values.iter().cloned().collect(),
-                        )
-                    })
+                    .map(|e| (e.key.clone(), e.operator, e.values.iter().cloned().collect()))
                     .collect(),
             }),
             inferred: m.inferred,
@@ -400,14 +381,7 @@ impl Compiler<'_> {
     }
 
     /// Compile a template field, checking the variables it reads against `vars`.
-    fn tmpl(
-        &mut self,
-        src: &str,
-        si: usize,
-        di: usize,
-        path: &str,
-        vars: &BTreeSet<String>,
-    ) -> Tmpl {
+    fn tmpl(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Tmpl {
         if !src.contains("{{") && !src.contains("{%") {
             return Tmpl::Literal(src.to_string());
         }
@@ -419,14 +393,7 @@ impl Compiler<'_> {
         Tmpl::Template(name)
     }
 
-    fn condition(
-        &mut self,
-        src: &str,
-        si: usize,
-        di: usize,
-        path: &str,
-        vars: &BTreeSet<String>,
-    ) -> String {
+    fn condition(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> String {
         let name = format!("{si}:{di}:{path}");
         match self.templates.add_condition(&name, src) {
             Ok(used) => self.check_vars(&used, vars, si, di, path),
@@ -436,10 +403,7 @@ impl Compiler<'_> {
     }
 
     fn template_error(&mut self, e: &minijinja::Error, si: usize, di: usize, path: &str) {
-        let detail = e
-            .detail()
-            .map(str::to_string)
-            .unwrap_or_else(|| e.to_string());
+        let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
         self.diags.push(
             Diagnostic::error(Code::InvalidTemplate, self.loc(si, di, path), format!("template does not parse: {detail}"))
                 .with_help("templates use minijinja syntax: `{{ failure.namespace }}`; conditions are bare expressions such as `not podSecrets.covers`"),
@@ -461,10 +425,7 @@ impl Compiler<'_> {
             let root = parts.next().unwrap_or_default();
             let attr = parts.next();
             let problem = if !vars.contains(root) {
-                Some((
-                    root.to_string(),
-                    vars.iter().map(String::as_str).collect::<Vec<_>>(),
-                ))
+                Some((root.to_string(), vars.iter().map(String::as_str).collect::<Vec<_>>()))
             } else if root == "failure" && attr.is_some_and(|a| !FAILURE_FIELDS.contains(&a)) {
                 Some((var.clone(), FAILURE_FIELDS.to_vec()))
             } else if root == "cluster" && attr.is_some_and(|a| !CLUSTER_FIELDS.contains(&a)) {
@@ -488,14 +449,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn obj_ref(
-        &mut self,
-        r: &ObjectRefSpec,
-        si: usize,
-        di: usize,
-        path: &str,
-        vars: &BTreeSet<String>,
-    ) -> ObjRefT {
+    fn obj_ref(&mut self, r: &ObjectRefSpec, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> ObjRefT {
         ObjRefT {
             api_version: self.tmpl(&r.api_version, si, di, &format!("{path}.apiVersion"), vars),
             kind: self.tmpl(&r.kind, si, di, &format!("{path}.kind"), vars),
@@ -545,20 +499,10 @@ impl Compiler<'_> {
             }
         }
         walk(self, v, "", &base, si, di, path, vars);
-        TmplValue {
-            base,
-            value: v.clone(),
-        }
+        TmplValue { base, value: v.clone() }
     }
 
-    fn probe(
-        &mut self,
-        p: &ProbeSpec,
-        si: usize,
-        di: usize,
-        path: &str,
-        vars: &BTreeSet<String>,
-    ) -> Option<ProbeKind> {
+    fn probe(&mut self, p: &ProbeSpec, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Option<ProbeKind> {
         let n = [
             p.object.is_some(),
             p.pull_secrets.is_some(),
@@ -573,14 +517,16 @@ impl Compiler<'_> {
         .count();
         if n != 1 {
             self.diags.push(
-                Diagnostic::error(Code::AmbiguousSpec, self.loc(si, di, path), format!("probe `{}` must set exactly one probe type (it sets {n})", p.name))
-                    .with_help("one of: object, pullSecrets, firstCovering, imageConfig, trustedCa, owner, jsonPath"),
+                Diagnostic::error(
+                    Code::AmbiguousSpec,
+                    self.loc(si, di, path),
+                    format!("probe `{}` must set exactly one probe type (it sets {n})", p.name),
+                )
+                .with_help("one of: object, pullSecrets, firstCovering, imageConfig, trustedCa, owner, jsonPath"),
             );
             return None;
         }
-        let t = |this: &mut Self, s: &str, key: &str| {
-            this.tmpl(s, si, di, &format!("{path}.{key}"), vars)
-        };
+        let t = |this: &mut Self, s: &str, key: &str| this.tmpl(s, si, di, &format!("{path}.{key}"), vars);
         Some(if let Some(o) = &p.object {
             ProbeKind::Object(self.obj_ref(o, si, di, &format!("{path}.object"), vars))
         } else if let Some(x) = &p.pull_secrets {
@@ -658,12 +604,19 @@ impl Compiler<'_> {
             );
             return None;
         }
-        let t = |this: &mut Self, s: &str, key: &str| {
-            this.tmpl(s, si, di, &format!("{path}.{key}"), vars)
-        };
+        let t = |this: &mut Self, s: &str, key: &str| this.tmpl(s, si, di, &format!("{path}.{key}"), vars);
         let input = |this: &mut Self, s: &str, key: &str| {
             if !is_ident(s) {
-                this.diags.push(Diagnostic::error(Code::InvalidValue, this.loc(si, di, &format!("{path}.{key}")), format!("input name `{s}` is not an identifier")).with_help("use letters, digits and `_`, e.g. `registry_auth`; users give it with --set-file NAME=PATH"));
+                this.diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        this.loc(si, di, &format!("{path}.{key}")),
+                        format!("input name `{s}` is not an identifier"),
+                    )
+                    .with_help(
+                        "use letters, digits and `_`, e.g. `registry_auth`; users give it with --set-file NAME=PATH",
+                    ),
+                );
             }
             s.to_string()
         };
@@ -685,13 +638,7 @@ impl Compiler<'_> {
             }
         } else if let Some(x) = &a.ensure_list_item {
             ActionKind::EnsureListItem {
-                target: self.obj_ref(
-                    &x.target,
-                    si,
-                    di,
-                    &format!("{path}.ensureListItem.target"),
-                    vars,
-                ),
+                target: self.obj_ref(&x.target, si, di, &format!("{path}.ensureListItem.target"), vars),
                 path: x.path.clone(),
                 item: t(self, &x.item, "ensureListItem.item"),
                 only_if_list_exists: x.only_if_list_exists,
@@ -701,6 +648,7 @@ impl Compiler<'_> {
                 config_map: t(self, &x.config_map, "setConfigMapKey.configMap"),
                 key: t(self, &x.key, "setConfigMapKey.key"),
                 input: input(self, &x.input, "setConfigMapKey.input"),
+                copy_from: x.copy_from.as_ref().map(|k| t(self, k, "setConfigMapKey.copyFrom")),
                 remove_keys: x
                     .remove_keys
                     .iter()
@@ -710,7 +658,16 @@ impl Compiler<'_> {
             }
         } else if let Some(x) = &a.patch {
             if x.merge_patch.is_some() == x.json_patch.is_some() {
-                self.diags.push(Diagnostic::error(Code::AmbiguousSpec, self.loc(si, di, &format!("{path}.patch")), "a patch sets exactly one of `mergePatch` and `jsonPatch`").with_help("mergePatch for JSON merge patches (RFC 7386), jsonPatch for operation lists (RFC 6902)"));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::AmbiguousSpec,
+                        self.loc(si, di, &format!("{path}.patch")),
+                        "a patch sets exactly one of `mergePatch` and `jsonPatch`",
+                    )
+                    .with_help(
+                        "mergePatch for JSON merge patches (RFC 7386), jsonPatch for operation lists (RFC 6902)",
+                    ),
+                );
             }
             ActionKind::Patch {
                 target: self.obj_ref(&x.target, si, di, &format!("{path}.patch.target"), vars),
@@ -743,13 +700,7 @@ impl Compiler<'_> {
                 );
             }
             ActionKind::EnsureObject {
-                manifest: self.tmpl_value(
-                    &x.manifest,
-                    si,
-                    di,
-                    &format!("{path}.ensureObject.manifest"),
-                    vars,
-                ),
+                manifest: self.tmpl_value(&x.manifest, si, di, &format!("{path}.ensureObject.manifest"), vars),
             }
         } else if let Some(x) = &a.restart_pod {
             ActionKind::RestartPod {
@@ -779,10 +730,17 @@ impl Compiler<'_> {
                 .when
                 .as_ref()
                 .map(|s| self.condition(s, si, di, &format!("{path}.when"), vars)),
-            blocked_reason: a
-                .blocked_reason
+            only_if: a
+                .only_if
                 .as_ref()
-                .map(|s| t(self, s, "blockedReason")),
+                .map(|s| self.condition(s, si, di, &format!("{path}.onlyIf"), vars)),
+            requires: a
+                .requires
+                .iter()
+                .enumerate()
+                .map(|(i, r)| input(self, r, &format!("requires[{i}]")))
+                .collect(),
+            blocked_reason: a.blocked_reason.as_ref().map(|s| t(self, s, "blockedReason")),
             disruptive: a.disruptive,
             kind,
         })

@@ -116,14 +116,9 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diag
             let (code, help) = if explicit && !path.exists() {
                 (Code::MissingPath, "check the path given to --rules")
             } else {
-                (
-                    Code::UnreadableFile,
-                    "rule files must be readable UTF-8 YAML",
-                )
+                (Code::UnreadableFile, "rule files must be readable UTF-8 YAML")
             };
-            diags.push(
-                Diagnostic::error(code, loc, format!("cannot read rule file: {e}")).with_help(help),
-            );
+            diags.push(Diagnostic::error(code, loc, format!("cannot read rule file: {e}")).with_help(help));
         }
     }
 }
@@ -131,11 +126,7 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diag
 /// Load rules as the CLI does: bundled (unless disabled) plus user paths.
 pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
     let mut diags = Diagnostics::default();
-    let mut sources = if opts.bundled {
-        bundled_sources()
-    } else {
-        Vec::new()
-    };
+    let mut sources = if opts.bundled { bundled_sources() } else { Vec::new() };
     sources.extend(read_sources(&opts.paths, &mut diags));
     let (rules, more) = load_sources(sources);
     diags.extend(more);
@@ -158,10 +149,7 @@ struct Header {
 }
 
 fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
-    let positions = sources
-        .iter()
-        .map(|s| PositionIndex::build(&s.text))
-        .collect();
+    let positions = sources.iter().map(|s| PositionIndex::build(&s.text)).collect();
     let mut parsed = Parsed {
         sources,
         positions,
@@ -190,7 +178,11 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
             let Some(header) = &headers[di] else { continue };
             let loc = parsed.loc(si, di, "");
             let Some(Header { api_version, kind }) = header else {
-                diags.push(Diagnostic::error(Code::InvalidYaml, loc, "a rule document must be a mapping").with_help("start it with `apiVersion: remedy.dev/v1alpha1` and `kind: Playbook` or `kind: Symptom`"));
+                diags.push(
+                    Diagnostic::error(Code::InvalidYaml, loc, "a rule document must be a mapping").with_help(
+                        "start it with `apiVersion: remedy.dev/v1alpha1` and `kind: Playbook` or `kind: Symptom`",
+                    ),
+                );
                 continue;
             };
             let api = api_version.as_ref().and_then(|v| v.as_str());
@@ -231,9 +223,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                     );
                     d = match did_you_mean(kind, ["Playbook", "Symptom"]) {
                         Some(s) if !kind.is_empty() => d.with_help(format!("did you mean `{s}`?")),
-                        _ => d.with_help(
-                            "a rule file holds documents of kind `Playbook` or `Symptom`",
-                        ),
+                        _ => d.with_help("a rule file holds documents of kind `Playbook` or `Symptom`"),
                     };
                     diags.push(d);
                 }
@@ -244,13 +234,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
 }
 
 /// Turn a serde_yaml error into a diagnostic with a code, a position and a helpful line.
-fn yaml_error(
-    parsed: &Parsed,
-    si: usize,
-    di: usize,
-    e: &serde_yaml::Error,
-    default: Code,
-) -> Diagnostic {
+fn yaml_error(parsed: &Parsed, si: usize, di: usize, e: &serde_yaml::Error, default: Code) -> Diagnostic {
     let full = e.to_string();
     // serde_yaml appends " at line L column C"; the location is shown separately.
     let msg = match full.rfind(" at line ") {
@@ -317,9 +301,7 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 pub fn rule_files(rules: &RuleSet) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &rules.rules {
-        out.entry(r.origin.file.clone())
-            .or_default()
-            .push(r.id.clone());
+        out.entry(r.origin.file.clone()).or_default().push(r.id.clone());
     }
     out
 }

@@ -46,8 +46,7 @@ impl Builder {
 
     fn record(&mut self, path: &str, mark: Marker) {
         if let Some(doc) = self.docs.last_mut() {
-            doc.entry(path.to_string())
-                .or_insert((mark.line(), mark.col() + 1));
+            doc.entry(path.to_string()).or_insert((mark.line(), mark.col() + 1));
         }
     }
 }
@@ -129,7 +128,8 @@ mod tests {
 
     #[test]
     fn paths_map_to_lines_and_columns() {
-        let text = "a: 1\nspec:\n  actions:\n    - copySecret:\n        from: x\n    - manual: {title: t}\n---\nb: [1, 2]\n";
+        let text =
+            "a: 1\nspec:\n  actions:\n    - copySecret:\n        from: x\n    - manual: {title: t}\n---\nb: [1, 2]\n";
         let idx = PositionIndex::build(text);
         assert_eq!(idx.find(0, "a"), Some((1, 1)));
         assert_eq!(idx.find(0, "spec.actions[0].copySecret.from"), Some((5, 9)));

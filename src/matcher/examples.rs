@@ -56,10 +56,7 @@ pub fn classify_message(rules: &RuleSet, table: &mut MessageTable, message: &str
     MessageMatch {
         message: message.to_string(),
         category,
-        symptoms: symptoms
-            .iter()
-            .map(|&s| rules.symptoms[s].id.clone())
-            .collect(),
+        symptoms: symptoms.iter().map(|&s| rules.symptoms[s].id.clone()).collect(),
         rules: rule_ids,
     }
 }
@@ -84,18 +81,12 @@ pub fn run(rules: &RuleSet) -> Vec<String> {
     for s in &rules.symptoms {
         for m in &s.examples.matching {
             if !s.test.eval(m, &table.hits(rules, m)) {
-                out.push(format!(
-                    "symptom {} ({}): should match: {m}",
-                    s.id, s.origin.file
-                ));
+                out.push(format!("symptom {} ({}): should match: {m}", s.id, s.origin.file));
             }
         }
         for m in &s.examples.no_match {
             if s.test.eval(m, &table.hits(rules, m)) {
-                out.push(format!(
-                    "symptom {} ({}): should not match: {m}",
-                    s.id, s.origin.file
-                ));
+                out.push(format!("symptom {} ({}): should not match: {m}", s.id, s.origin.file));
             }
         }
     }
@@ -109,15 +100,8 @@ pub fn run(rules: &RuleSet) -> Vec<String> {
         {
             let got = classify_message(rules, &mut table, m).rules.contains(&r.id);
             if got != want {
-                let what = if want {
-                    "should match"
-                } else {
-                    "should not match"
-                };
-                out.push(format!(
-                    "playbook {} ({}): {what}: {m}",
-                    r.id, r.origin.file
-                ));
+                let what = if want { "should match" } else { "should not match" };
+                out.push(format!("playbook {} ({}): {what}: {m}", r.id, r.origin.file));
             }
         }
     }

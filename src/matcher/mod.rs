@@ -48,9 +48,7 @@ pub struct PatternSet {
 
 impl Default for PatternSet {
     fn default() -> Self {
-        PatternSetBuilder::default()
-            .build()
-            .expect("an empty set compiles")
+        PatternSetBuilder::default().build().expect("an empty set compiles")
     }
 }
 
@@ -90,8 +88,7 @@ impl PatternSet {
         if let Some(caps) = re.captures(s) {
             for name in re.capture_names().flatten() {
                 if let Some(m) = caps.name(name) {
-                    out.entry(name.to_string())
-                        .or_insert_with(|| m.as_str().to_string());
+                    out.entry(name.to_string()).or_insert_with(|| m.as_str().to_string());
                 }
             }
         }
@@ -99,19 +96,11 @@ impl PatternSet {
 }
 
 /// The regex source for a `contains`/`regex` leaf, with case folding applied.
-pub fn leaf_source(
-    contains: Option<&str>,
-    regex: Option<&str>,
-    case_sensitive: bool,
-) -> Option<String> {
+pub fn leaf_source(contains: Option<&str>, regex: Option<&str>, case_sensitive: bool) -> Option<String> {
     let body = match (contains, regex) {
         (Some(c), _) => regex::escape(c),
         (None, Some(r)) => r.to_string(),
         (None, None) => return None,
     };
-    Some(if case_sensitive {
-        body
-    } else {
-        format!("(?i:{body})")
-    })
+    Some(if case_sensitive { body } else { format!("(?i:{body})") })
 }

@@ -28,9 +28,7 @@ impl TextTest {
     pub fn matched_patterns(&self, hits: &Hits, out: &mut Vec<usize>) {
         match self {
             TextTest::Pattern(id) if hits.get(*id) => out.push(*id),
-            TextTest::Any(v) | TextTest::All(v) => {
-                v.iter().for_each(|t| t.matched_patterns(hits, out))
-            }
+            TextTest::Any(v) | TextTest::All(v) => v.iter().for_each(|t| t.matched_patterns(hits, out)),
             _ => {}
         }
     }
@@ -75,9 +73,7 @@ pub struct LabelSelector {
 
 impl LabelSelector {
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.match_labels
-            .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
+        self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self.expressions.iter().all(|(k, op, values)| match op {
                 LabelOperator::In => labels.get(k).is_some_and(|v| values.contains(v)),
                 LabelOperator::NotIn => labels.get(k).is_none_or(|v| !values.contains(v)),
@@ -136,9 +132,7 @@ impl MatchTree {
 
     pub fn eval(&self, f: &Facts, fields: &PatternSet) -> bool {
         let field = |t: &Option<TextTest>, values: &[&str]| -> bool {
-            f.message_only
-                || t.as_ref()
-                    .is_none_or(|t| values.iter().any(|v| t.eval_str(v, fields)))
+            f.message_only || t.as_ref().is_none_or(|t| values.iter().any(|v| t.eval_str(v, fields)))
         };
         // Message-level tests pass on their own for an unexplained failure when `inferred` is set.
         let infer = self.inferred && f.unexplained && !f.message_only;
@@ -159,11 +153,7 @@ impl MatchTree {
             && field(&self.waiting_reason, f.waiting_reason.as_slice())
             && field(&self.image, &[f.image])
             && field(&self.registry, &[f.registry])
-            && (f.message_only
-                || self
-                    .namespaces
-                    .as_ref()
-                    .is_none_or(|n| n.allows(f.namespace)))
+            && (f.message_only || self.namespaces.as_ref().is_none_or(|n| n.allows(f.namespace)))
             && (f.message_only || self.selector.as_ref().is_none_or(|s| s.matches(f.labels)))
             && self
                 .any_of
@@ -196,11 +186,8 @@ mod tests {
     fn selectors() {
         let labels: BTreeMap<_, _> = [("olm.catalogSource".to_string(), "x".to_string())].into();
         let mut s = LabelSelector::default();
-        s.expressions.push((
-            "olm.catalogSource".into(),
-            LabelOperator::Exists,
-            BTreeSet::new(),
-        ));
+        s.expressions
+            .push(("olm.catalogSource".into(), LabelOperator::Exists, BTreeSet::new()));
         assert!(s.matches(&labels));
         s.match_labels.insert("app".into(), "web".into());
         assert!(!s.matches(&labels));

@@ -16,6 +16,13 @@ pub struct ActionSpec {
     pub when: Option<String>,
     #[serde(default)]
     pub blocked_reason: Option<String>,
+    /// A condition: when it is false the action is left out of the plan (it does not apply).
+    #[serde(default)]
+    pub only_if: Option<String>,
+    /// Plain values the action needs (`--set NAME=VALUE`), readable as `params.NAME`. Without
+    /// them the action is `needs-input`. Never use these for credentials: use an input file.
+    #[serde(default)]
+    pub requires: Vec<String>,
     /// Marks the action as rebooting or draining nodes. Changing
     /// `image.config.openshift.io/cluster` is always disruptive.
     #[serde(default)]
@@ -103,6 +110,9 @@ pub struct ConfigMapKeyAction {
     /// Keys to remove in the same change (for example a key written in the wrong form).
     #[serde(default)]
     pub remove_keys: Vec<String>,
+    /// An existing key whose value to use instead of the input (renaming a wrong-form key).
+    #[serde(default)]
+    pub copy_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -64,6 +64,7 @@ pub enum Change {
         key: String,
         input: String,
         remove_keys: Vec<String>,
+        copy_from: Option<String>,
     },
     Patch {
         target: Target,
@@ -106,9 +107,7 @@ impl Change {
             | Change::SetConfigMapKey { .. }
             | Change::EnsureObject { .. } => 1,
             Change::Manual { .. } => 1,
-            Change::LinkPullSecret { .. }
-            | Change::EnsureListItem { .. }
-            | Change::Patch { .. } => 2,
+            Change::LinkPullSecret { .. } | Change::EnsureListItem { .. } | Change::Patch { .. } => 2,
             Change::RestartPod { .. } => 3,
         }
     }
@@ -117,13 +116,9 @@ impl Change {
     pub fn target(&self) -> Option<Target> {
         match self {
             Change::CopySecret { to, .. } => Some(to.clone()),
-            Change::LinkPullSecret {
-                service_account, ..
-            } => Some(service_account.clone()),
+            Change::LinkPullSecret { service_account, .. } => Some(service_account.clone()),
             Change::MergeDockerAuths { secret, .. } => Some(secret.clone()),
-            Change::EnsureListItem { target, .. } | Change::Patch { target, .. } => {
-                Some(target.clone())
-            }
+            Change::EnsureListItem { target, .. } | Change::Patch { target, .. } => Some(target.clone()),
             Change::SetConfigMapKey { config_map, .. } => Some(config_map.clone()),
             Change::EnsureObject { manifest } => Some(Target {
                 api_version: manifest
@@ -169,4 +164,6 @@ pub struct Desired {
     /// Set when the action's `when` condition is false.
     pub blocked: Option<String>,
     pub disruptive: Option<bool>,
+    /// Plain inputs (`--set NAME=VALUE`) the action needs.
+    pub requires: Vec<String>,
 }

@@ -24,11 +24,9 @@ const MAX_MESSAGES: usize = 5;
 
 /// The image-config object changes that roll out a MachineConfig to every node.
 fn always_disruptive(change: &Change) -> bool {
-    change.target().is_some_and(|t| {
-        t.kind == "Image"
-            && t.api_version.starts_with("config.openshift.io/")
-            && t.name == "cluster"
-    })
+    change
+        .target()
+        .is_some_and(|t| t.kind == "Image" && t.api_version.starts_with("config.openshift.io/") && t.name == "cluster")
 }
 
 /// Exit codes, in the spirit of `terraform plan -detailed-exitcode`. Documented in `docs/exit-codes.md`.
@@ -49,9 +47,7 @@ impl Plan {
             exit::PENDING
         } else if self.findings.is_empty() && self.unexplained.is_empty() {
             exit::CLEAN
-        } else if self.actions.iter().all(|a| a.status == Status::Satisfied)
-            && self.unexplained.is_empty()
-        {
+        } else if self.actions.iter().all(|a| a.status == Status::Satisfied) && self.unexplained.is_empty() {
             exit::CLEAN
         } else {
             exit::ATTENTION
@@ -61,7 +57,7 @@ impl Plan {
 
 fn subject(f: &Failure) -> Subject {
     Subject {
-        kind: "Pod".into(),
+        kind: f.kind.clone(),
         namespace: f.namespace.clone(),
         name: f.pod.clone(),
         container: f.container.clone(),
@@ -90,6 +86,7 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             let source = match e.source {
                 EvidenceSource::Event => "event",
                 EvidenceSource::ContainerStatus => "containerStatus",
+                EvidenceSource::ImportStatus => "importStatus",
             };
             let key = (source.to_string(), e.reason.clone(), e.message.clone());
             let m = by.entry(key.clone()).or_insert_with(|| MessageEvidence {
@@ -102,14 +99,8 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
                 last_seen: None,
             });
             m.count += e.count;
-            m.first_seen = [m.first_seen.clone(), e.first_seen.clone()]
-                .into_iter()
-                .flatten()
-                .min();
-            m.last_seen = [m.last_seen.clone(), e.last_seen.clone()]
-                .into_iter()
-                .flatten()
-                .max();
+            m.first_seen = [m.first_seen.clone(), e.first_seen.clone()].into_iter().flatten().min();
+            m.last_seen = [m.last_seen.clone(), e.last_seen.clone()].into_iter().flatten().max();
             pods.entry(key)
                 .or_default()
                 .insert(format!("{}/{}", f.namespace, f.pod));
@@ -156,11 +147,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 .push(i);
         }
     }
-    let explained: BTreeSet<usize> = groups
-        .values()
-        .flatten()
-        .map(|&i| ev.evaluated[i].failure)
-        .collect();
+    let explained: BTreeSet<usize> = groups.values().flatten().map(|&i| ev.evaluated[i].failure).collect();
 
     let mut findings = Vec::new();
     let mut actions: BTreeMap<String, PendingAction> = BTreeMap::new();
@@ -174,21 +161,13 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     for (fi, ((rule_id, _group), members)) in keyed.into_iter().enumerate() {
         let first = &ev.evaluated[members[0]];
         let rule = &rules.rules[first.rule];
-        let failures: Vec<&Failure> = members
-            .iter()
-            .map(|&i| &ev.failures[ev.evaluated[i].failure])
-            .collect();
+        let failures: Vec<&Failure> = members.iter().map(|&i| &ev.failures[ev.evaluated[i].failure]).collect();
         let mut subjects: Vec<Subject> = failures.iter().map(|f| subject(f)).collect();
         subjects.sort();
         subjects.dedup();
-        let failure_ids: BTreeSet<usize> =
-            members.iter().map(|&i| ev.evaluated[i].failure).collect();
+        let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
         let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
-        for e in ev
-            .evaluated
-            .iter()
-            .filter(|e| failure_ids.contains(&e.failure))
-        {
+        for e in ev.evaluated.iter().filter(|e| failure_ids.contains(&e.failure)) {
             let r = &rules.rules[e.rule];
             let (outcome, detail) = match &e.outcome {
                 Outcome::Confirmed => ("confirmed", None),
@@ -210,12 +189,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         }
         let symptoms: BTreeSet<String> = failure_ids
             .iter()
-            .flat_map(|&f| {
-                ev.classified[f]
-                    .symptoms
-                    .iter()
-                    .map(|&s| rules.symptoms[s].id.clone())
-            })
+            .flat_map(|&f| ev.classified[f].symptoms.iter().map(|&s| rules.symptoms[s].id.clone()))
             .collect();
         let finding_id = format!("f{}", fi + 1);
         let mut action_keys = Vec::new();
@@ -233,12 +207,9 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                     }
                 });
                 entry.findings.insert(fi);
-                entry.after.extend(
-                    earlier
-                        .iter()
-                        .filter(|(_, p)| *p < phase)
-                        .map(|(k, _)| k.clone()),
-                );
+                entry
+                    .after
+                    .extend(earlier.iter().filter(|(_, p)| *p < phase).map(|(k, _)| k.clone()));
                 earlier.push((key.clone(), phase));
                 if !action_keys.contains(&key) {
                     action_keys.push(key);
@@ -290,6 +261,17 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         let pa = &actions[*k];
         let d = &pa.desired;
         let mut a = assess(&d.change, &ev.observed, inputs);
+        if a.status != Status::Satisfied {
+            if let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none()) {
+                a.status = Status::NeedsInput;
+                a.reason = Some(format!("needs the value `{missing}`"));
+                a.needs_input = Some(NeedsInput {
+                    input: missing.clone(),
+                    flag: format!("--set {missing}=VALUE"),
+                    hint: "a plain value (visible in the plan); never pass credentials this way".into(),
+                });
+            }
+        }
         if let Some(reason) = &d.blocked {
             if a.status != Status::Satisfied {
                 a.status = Status::Blocked;
@@ -305,18 +287,16 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             .collect();
         // An action cannot go ahead while one it follows waits for input or is blocked.
         if a.status == Status::Pending {
-            if let Some(dep) = out_actions.iter().find(|o| {
-                depends_on.contains(&o.id)
-                    && matches!(o.status, Status::NeedsInput | Status::Blocked)
-            }) {
+            if let Some(dep) = out_actions
+                .iter()
+                .find(|o| depends_on.contains(&o.id) && matches!(o.status, Status::NeedsInput | Status::Blocked))
+            {
                 a.status = Status::Blocked;
                 a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
             }
         }
         let (steps, commands) = match &d.change {
-            Change::Manual {
-                steps, commands, ..
-            } => (steps.clone(), commands.clone()),
+            Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
             _ => (Vec::new(), Vec::new()),
         };
         let target = d.change.target().map(|t| ActionTarget {
@@ -325,10 +305,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             namespace: t.namespace,
             name: t.name,
         });
-        let description = d
-            .description
-            .clone()
-            .unwrap_or_else(|| default_description(&d.change));
+        let description = d.description.clone().unwrap_or_else(|| default_description(&d.change));
         out_actions.push(Action {
             id: ids[k].clone(),
             action_type: d.change.type_name().into(),
@@ -440,24 +417,14 @@ fn default_description(c: &Change) -> String {
         Change::LinkPullSecret {
             service_account,
             secret,
-        } => format!(
-            "add {secret} to the imagePullSecrets of {}",
-            service_account.display()
-        ),
-        Change::MergeDockerAuths {
-            secret, registry, ..
-        } => format!("add credentials for {registry} to {}", secret.display()),
-        Change::EnsureListItem {
-            target, path, item, ..
-        } => format!("add {item} to {path} of {}", target.display()),
-        Change::SetConfigMapKey {
-            config_map, key, ..
-        } => format!("set key {key} in {}", config_map.display()),
+        } => format!("add {secret} to the imagePullSecrets of {}", service_account.display()),
+        Change::MergeDockerAuths { secret, registry, .. } => {
+            format!("add credentials for {registry} to {}", secret.display())
+        }
+        Change::EnsureListItem { target, path, item, .. } => format!("add {item} to {path} of {}", target.display()),
+        Change::SetConfigMapKey { config_map, key, .. } => format!("set key {key} in {}", config_map.display()),
         Change::Patch { target, .. } => format!("patch {}", target.display()),
-        Change::EnsureObject { .. } => format!(
-            "ensure {} exists",
-            c.target().map(|t| t.display()).unwrap_or_default()
-        ),
+        Change::EnsureObject { .. } => format!("ensure {} exists", c.target().map(|t| t.display()).unwrap_or_default()),
         Change::RestartPod { pod } => format!("restart {}", pod.display()),
         Change::Manual { title, .. } => title.clone(),
     }

@@ -33,11 +33,8 @@ fn parent_and_key<'a>(doc: &'a mut Value, path: &str) -> Result<(&'a mut Value, 
         cur = match cur {
             Value::Object(m) => m.get_mut(&t).ok_or_else(|| format!("{path}: no `{t}`"))?,
             Value::Array(a) => {
-                let i: usize = t
-                    .parse()
-                    .map_err(|_| format!("{path}: `{t}` is not an index"))?;
-                a.get_mut(i)
-                    .ok_or_else(|| format!("{path}: index {i} out of range"))?
+                let i: usize = t.parse().map_err(|_| format!("{path}: `{t}` is not an index"))?;
+                a.get_mut(i).ok_or_else(|| format!("{path}: index {i} out of range"))?
             }
             _ => return Err(format!("{path}: `{t}` is not a container")),
         };
@@ -47,10 +44,7 @@ fn parent_and_key<'a>(doc: &'a mut Value, path: &str) -> Result<(&'a mut Value, 
 
 /// Apply `add`, `remove`, `replace` and `test` operations.
 pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
-    for op in ops
-        .as_array()
-        .ok_or("a JSON patch is a list of operations")?
-    {
+    for op in ops.as_array().ok_or("a JSON patch is a list of operations")? {
         let kind = op
             .get("op")
             .and_then(Value::as_str)

@@ -92,7 +92,16 @@ pub fn assess(change: &Change, observed: &Observed, inputs: &Inputs) -> Assessed
             key,
             input,
             remove_keys,
-        } => cm_key(config_map, key, input, remove_keys, observed, inputs),
+            copy_from,
+        } => cm_key(
+            config_map,
+            key,
+            input,
+            remove_keys,
+            copy_from.as_deref(),
+            observed,
+            inputs,
+        ),
         Change::Patch {
             target,
             merge_patch,
@@ -108,11 +117,7 @@ fn copy_secret(from: &Target, to: &Target, observed: &Observed) -> Assessed {
     let Some(src) = get(observed, from) else {
         return Assessed::new(
             Status::Blocked,
-            format!(
-                "copy of {}/{}",
-                from.namespace.as_deref().unwrap_or(""),
-                from.name
-            ),
+            format!("copy of {}/{}", from.namespace.as_deref().unwrap_or(""), from.name),
         )
         .because(format!("the source {} does not exist", from.display()));
     };
@@ -138,22 +143,13 @@ fn copy_secret(from: &Target, to: &Target, observed: &Observed) -> Assessed {
             if missing.is_empty() {
                 Assessed::new(
                     Status::Satisfied,
-                    format!(
-                        "{} already holds every registry of {from_ref}",
-                        to.display()
-                    ),
+                    format!("{} already holds every registry of {from_ref}", to.display()),
                 )
             } else {
-                let names = missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let names = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
                 Assessed::new(
                     Status::Pending,
-                    format!(
-                        "auths += {names} (from {from_ref}; existing entries kept, values hidden)"
-                    ),
+                    format!("auths += {names} (from {from_ref}; existing entries kept, values hidden)"),
                 )
                 .because(format!("{} exists but lacks {names}", to.display()))
             }
@@ -170,16 +166,10 @@ fn link(sa: &Target, secret: &str, observed: &Observed) -> Assessed {
         return Assessed::new(Status::Blocked, format!("imagePullSecrets += {secret}"))
             .because(format!("{} does not exist", sa.display()));
     };
-    let current = obj
-        .field("imagePullSecrets")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let current = obj.field("imagePullSecrets").cloned().unwrap_or(Value::Null);
     let names = summary::sa_pull_secret_names(obj);
     if names.iter().any(|n| n == secret) {
-        return Assessed::new(
-            Status::Satisfied,
-            format!("imagePullSecrets already has {secret}"),
-        );
+        return Assessed::new(Status::Satisfied, format!("imagePullSecrets already has {secret}"));
     }
     let entry = json!({"name": secret});
     // The list is atomic: never replace it; append to it, guarded so a concurrent change fails the patch.
@@ -202,32 +192,19 @@ fn link(sa: &Target, secret: &str, observed: &Observed) -> Assessed {
             &json!({"imagePullSecrets": current}),
             &json!({"imagePullSecrets": after}),
         )),
-        ..Assessed::new(
-            Status::Pending,
-            format!("imagePullSecrets += {secret}{kept}"),
-        )
+        ..Assessed::new(Status::Pending, format!("imagePullSecrets += {secret}{kept}"))
     }
 }
 
-fn merge_auths(
-    secret: &Target,
-    registry: &str,
-    input: &str,
-    observed: &Observed,
-    inputs: &Inputs,
-) -> Assessed {
+fn merge_auths(secret: &Target, registry: &str, input: &str, observed: &Observed, inputs: &Inputs) -> Assessed {
     let summary_line = format!("auths += {registry} (other entries kept, values hidden)");
     let Some(obj) = get(observed, secret) else {
-        return Assessed::new(Status::Blocked, summary_line)
-            .because(format!("{} does not exist", secret.display()));
+        return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", secret.display()));
     };
     if summary::docker_config(obj).is_some_and(|c| summary::covers(&c, registry)) {
         return Assessed::new(
             Status::Satisfied,
-            format!(
-                "{} already has credentials for {registry}",
-                secret.display()
-            ),
+            format!("{} already has credentials for {registry}", secret.display()),
         );
     }
     let Some(given) = inputs.get(input) else {
@@ -239,10 +216,7 @@ fn merge_auths(
     };
     match DockerConfig::from_json(&given.text) {
         Ok(cfg) if summary::covers(&cfg, registry) => Assessed::new(Status::Pending, summary_line)
-            .because(format!(
-                "{} has no credentials for {registry}",
-                secret.display()
-            )),
+            .because(format!("{} has no credentials for {registry}", secret.display())),
         Ok(_) => Assessed::new(Status::Blocked, summary_line).because(format!(
             "the file given for `{input}` ({}) has no credentials for {registry}",
             given.origin
@@ -259,17 +233,10 @@ fn list_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(obj, |v, p| v.get(p))
 }
 
-fn list_item(
-    target: &Target,
-    path: &str,
-    item: &str,
-    only_if_exists: bool,
-    observed: &Observed,
-) -> Assessed {
+fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, observed: &Observed) -> Assessed {
     let summary_line = format!("{path} += {item}");
     let Some(obj) = get(observed, target) else {
-        return Assessed::new(Status::Blocked, summary_line)
-            .because(format!("{} does not exist", target.display()));
+        return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", target.display()));
     };
     let list = list_at(&obj.value, path);
     let items: Vec<&str> = list
@@ -280,10 +247,7 @@ fn list_item(
         return Assessed::new(Status::Satisfied, format!("{path} already has {item}"));
     }
     if list.is_none() && only_if_exists {
-        return Assessed::new(
-            Status::Satisfied,
-            format!("{path} is not set: no restriction to lift"),
-        );
+        return Assessed::new(Status::Satisfied, format!("{path} is not set: no restriction to lift"));
     }
     let pointer = format!("/{}", path.replace('.', "/"));
     let patch = match list {
@@ -317,6 +281,7 @@ fn cm_key(
     key: &str,
     input: &str,
     remove: &[String],
+    copy_from: Option<&str>,
     observed: &Observed,
     inputs: &Inputs,
 ) -> Assessed {
@@ -325,19 +290,12 @@ fn cm_key(
         .and_then(|o| o.field("data").and_then(Value::as_object))
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    let stale: Vec<&String> = remove
-        .iter()
-        .filter(|k| keys.contains(k) && *k != key)
-        .collect();
+    let stale: Vec<&String> = remove.iter().filter(|k| keys.contains(k) && *k != key).collect();
     let mut summary_line = format!("data[{key}] = <{input}>");
     if !stale.is_empty() {
         summary_line.push_str(&format!(
             ", remove {}",
-            stale
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            stale.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
     summary_line.push_str(if obj.is_some() {
@@ -346,17 +304,33 @@ fn cm_key(
         " (new ConfigMap)"
     });
     if keys.iter().any(|k| k == key) && stale.is_empty() {
-        return Assessed::new(
-            Status::Satisfied,
-            format!("{} already has key {key}", cm.display()),
-        );
+        return Assessed::new(Status::Satisfied, format!("{} already has key {key}", cm.display()));
+    }
+    if let Some(from) = copy_from.filter(|k| keys.iter().any(|x| x == k)) {
+        let mut before_keys = keys.clone();
+        before_keys.sort();
+        let mut after_keys: Vec<String> = keys
+            .iter()
+            .filter(|k| !stale.contains(k) && k.as_str() != from)
+            .cloned()
+            .collect();
+        after_keys.push(key.to_string());
+        after_keys.sort();
+        return Assessed {
+            diff: Some(diff(
+                &format!("{} keys", cm.display()),
+                &json!(before_keys),
+                &json!(after_keys),
+            )),
+            ..Assessed::new(
+                Status::Pending,
+                format!("rename key {from} → {key} (value kept, other keys kept)"),
+            )
+        };
     }
     let Some(given) = inputs.get(input) else {
         return Assessed {
-            needs_input: Some(needs_input(
-                input,
-                "the registry's CA certificate, PEM-encoded",
-            )),
+            needs_input: Some(needs_input(input, "the registry's CA certificate, PEM-encoded")),
             ..Assessed::new(Status::NeedsInput, summary_line)
         }
         .because("only you have the registry's CA certificate".to_string());
@@ -369,11 +343,7 @@ fn cm_key(
     }
     let mut before_keys = keys.clone();
     before_keys.sort();
-    let mut after_keys: Vec<String> = keys
-        .iter()
-        .filter(|k| !stale.contains(k))
-        .cloned()
-        .collect();
+    let mut after_keys: Vec<String> = keys.iter().filter(|k| !stale.contains(k)).cloned().collect();
     if !after_keys.iter().any(|k| k == key) {
         after_keys.push(key.to_string());
     }
@@ -388,15 +358,9 @@ fn cm_key(
     }
 }
 
-fn patch_obj(
-    target: &Target,
-    merge: Option<&Value>,
-    jp: Option<&Value>,
-    observed: &Observed,
-) -> Assessed {
+fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observed: &Observed) -> Assessed {
     let Some(obj) = get(observed, target) else {
-        return Assessed::new(Status::Blocked, "patch")
-            .because(format!("{} does not exist", target.display()));
+        return Assessed::new(Status::Blocked, "patch").because(format!("{} does not exist", target.display()));
     };
     let mut after = obj.value.clone();
     let (p, result) = match (merge, jp) {
@@ -408,10 +372,8 @@ fn patch_obj(
         (None, None) => (Value::Null, Ok(())),
     };
     if let Err(e) = result {
-        return Assessed::new(Status::Blocked, "patch").because(format!(
-            "the JSON patch does not apply to {}: {e}",
-            target.display()
-        ));
+        return Assessed::new(Status::Blocked, "patch")
+            .because(format!("the JSON patch does not apply to {}: {e}", target.display()));
     }
     let secret = obj.kind == "Secret";
     let compact = serde_json::to_string(&p).unwrap_or_default();
@@ -453,10 +415,7 @@ fn ensure_object(change: &Change, manifest: &Value, observed: &Observed) -> Asse
             let mut merged = obj.value.clone();
             patch::merge_patch(&mut merged, manifest);
             if merged == obj.value {
-                Assessed::new(
-                    Status::Satisfied,
-                    format!("{} exists as wanted", target.display()),
-                )
+                Assessed::new(Status::Satisfied, format!("{} exists as wanted", target.display()))
             } else {
                 Assessed {
                     diff: (!secret).then(|| diff(&target.display(), &obj.value, &merged)),
@@ -472,10 +431,7 @@ fn ensure_object(change: &Change, manifest: &Value, observed: &Observed) -> Asse
 
 fn restart(pod: &Target, observed: &Observed) -> Assessed {
     let Some(obj) = get(observed, pod) else {
-        return Assessed::new(
-            Status::Satisfied,
-            format!("{} is already gone", pod.display()),
-        );
+        return Assessed::new(Status::Satisfied, format!("{} is already gone", pod.display()));
     };
     let owner = summary::owner(obj);
     let reason = owner["reason"].as_str().unwrap_or_default().to_string();
@@ -485,16 +441,9 @@ fn restart(pod: &Target, observed: &Observed) -> Assessed {
             owner["kind"].as_str().unwrap_or(""),
             owner["name"].as_str().unwrap_or("")
         );
-        Assessed::new(
-            Status::Pending,
-            format!("delete the pod; owned by {by}: {reason}"),
-        )
+        Assessed::new(Status::Pending, format!("delete the pod; owned by {by}: {reason}"))
     } else {
-        Assessed::new(
-            Status::Manual,
-            format!("recreate {} yourself", pod.display()),
-        )
-        .because(reason)
+        Assessed::new(Status::Manual, format!("recreate {} yourself", pod.display())).because(reason)
     }
 }
 
@@ -536,11 +485,7 @@ mod tests {
             &Inputs::default(),
         );
         assert_eq!(a.status, Status::Pending);
-        assert!(
-            a.summary.contains("keeps builder-dockercfg-x7k2p"),
-            "{}",
-            a.summary
-        );
+        assert!(a.summary.contains("keeps builder-dockercfg-x7k2p"), "{}", a.summary);
         let ops = a.patch.unwrap();
         assert_eq!(ops[0]["op"], "test");
         assert_eq!(ops[1]["path"], "/imagePullSecrets/-");
@@ -574,8 +519,7 @@ mod tests {
     #[test]
     fn merge_auths_needs_input_then_checks_it() {
         use base64::Engine;
-        let cfg = base64::engine::general_purpose::STANDARD
-            .encode(r#"{"auths":{"quay.io":{"auth":"dTpQTEFOVEVE"}}}"#);
+        let cfg = base64::engine::general_purpose::STANDARD.encode(r#"{"auths":{"quay.io":{"auth":"dTpQTEFOVEVE"}}}"#);
         let o = obs(vec![
             json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret","namespace":"openshift-config"},
             "type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson": cfg}}),
@@ -606,10 +550,7 @@ mod tests {
             registry: "quay.io".into(),
             input: "registry_auth".into(),
         };
-        assert_eq!(
-            assess(&ch, &o, &Inputs::default()).status,
-            Status::Satisfied
-        );
+        assert_eq!(assess(&ch, &o, &Inputs::default()).status, Status::Satisfied);
     }
 
     #[test]
@@ -637,10 +578,7 @@ mod tests {
         let a = add("spec.registrySources.allowedRegistries", true);
         assert_eq!(a.status, Status::Pending);
         let d = a.diff.unwrap();
-        assert!(
-            d.contains("+    - reg:5000") && d.contains(" - quay.io"),
-            "{d}"
-        );
+        assert!(d.contains("+    - reg:5000") && d.contains(" - quay.io"), "{d}");
         assert_eq!(
             add("spec.registrySources.blockedRegistries", true).status,
             Status::Satisfied
@@ -656,8 +594,7 @@ mod tests {
     #[test]
     fn restart_only_controller_owned_pods() {
         let owned = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"apps","ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs","controller":true}]}});
-        let bare =
-            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"q","namespace":"apps"}});
+        let bare = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"q","namespace":"apps"}});
         let o = obs(vec![owned, bare]);
         assert_eq!(
             assess(

@@ -98,21 +98,17 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             .await?;
         let openshift = cv.is_some() || self.cluster.has_api_group("config.openshift.io").await?;
         let version = cv.as_ref().and_then(|o| {
-            o.str_field("status.desired.version")
-                .map(str::to_string)
-                .or_else(|| {
-                    o.field("status.history")
-                        .and_then(Value::as_array)
-                        .and_then(|h| h.first())
-                        .and_then(|h| h.get("version"))
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
+            o.str_field("status.desired.version").map(str::to_string).or_else(|| {
+                o.field("status.history")
+                    .and_then(Value::as_array)
+                    .and_then(|h| h.first())
+                    .and_then(|h| h.get("version"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
         });
         let info = self.cluster.info();
-        Ok(
-            json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}),
-        )
+        Ok(json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}))
     }
 
     async fn object_ref(
@@ -126,11 +122,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         let ns = r.namespace.as_ref().map(|n| n.render(t, ctx)).transpose()?;
         let name = r.name.render(t, ctx)?;
         Ok(self
-            .get(
-                &GroupKind::from_api_version(&api, &kind),
-                ns.as_deref(),
-                &name,
-            )
+            .get(&GroupKind::from_api_version(&api, &kind), ns.as_deref(), &name)
             .await?)
     }
 
@@ -139,12 +131,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
     }
 
     /// Run one probe; the result is what templates see under the probe's name.
-    pub async fn run(
-        &self,
-        kind: &ProbeKind,
-        t: &Templates,
-        ctx: &minijinja::Value,
-    ) -> Result<Value, ProbeError> {
+    pub async fn run(&self, kind: &ProbeKind, t: &Templates, ctx: &minijinja::Value) -> Result<Value, ProbeError> {
         match kind {
             ProbeKind::Object(r) => Ok(self
                 .object_ref(r, t, ctx)
@@ -169,35 +156,24 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                     .get(&GroupKind::core("ServiceAccount"), Some(&ns), &sa_name)
                     .await?;
                 let mut wanted = summary::pod_pull_secret_names(&pod);
-                wanted.extend(
-                    sa.as_deref()
-                        .map(summary::sa_pull_secret_names)
-                        .unwrap_or_default(),
-                );
+                wanted.extend(sa.as_deref().map(summary::sa_pull_secret_names).unwrap_or_default());
                 let mut fetched = BTreeMap::new();
                 for s in wanted {
                     let obj = self.secret(&ns, &s).await?;
                     fetched.insert(s, obj);
                 }
-                let refs: BTreeMap<String, Option<&Object>> = fetched
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_deref()))
-                    .collect();
+                let refs: BTreeMap<String, Option<&Object>> =
+                    fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
                 let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry);
                 self.results.borrow_mut().insert(cache_key, v.clone());
                 Ok(v)
             }
-            ProbeKind::FirstCovering {
-                registry,
-                candidates,
-            } => {
+            ProbeKind::FirstCovering { registry, candidates } => {
                 let registry = registry.render(t, ctx)?;
                 for c in candidates {
                     let (ns, name) = split_ref(&c.render(t, ctx)?)?;
                     if let Some(obj) = self.secret(&ns, &name).await? {
-                        if summary::docker_config(&obj)
-                            .is_some_and(|cfg| summary::covers(&cfg, &registry))
-                        {
+                        if summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry)) {
                             return Ok(summary::redacted(&obj));
                         }
                     }
@@ -212,25 +188,14 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             ProbeKind::TrustedCa { registry } => {
                 let registry = registry.render(t, ctx)?;
                 let cfg = self.image_config().await?;
-                let cm = match cfg
-                    .as_ref()
-                    .and_then(|c| c.str_field("spec.additionalTrustedCA.name"))
-                {
+                let cm = match cfg.as_ref().and_then(|c| c.str_field("spec.additionalTrustedCA.name")) {
                     Some(name) => {
-                        self.get(
-                            &GroupKind::core("ConfigMap"),
-                            Some("openshift-config"),
-                            name,
-                        )
-                        .await?
+                        self.get(&GroupKind::core("ConfigMap"), Some("openshift-config"), name)
+                            .await?
                     }
                     None => None,
                 };
-                Ok(summary::trusted_ca(
-                    cfg.as_deref(),
-                    cm.as_deref(),
-                    &registry,
-                ))
+                Ok(summary::trusted_ca(cfg.as_deref(), cm.as_deref(), &registry))
             }
             ProbeKind::Owner { pod } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
@@ -255,11 +220,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
     }
 
     pub async fn image_config(&self) -> Result<Option<Arc<Object>>, ClusterError> {
-        self.get(
-            &GroupKind::new("config.openshift.io", "Image"),
-            None,
-            "cluster",
-        )
-        .await
+        self.get(&GroupKind::new("config.openshift.io", "Image"), None, "cluster")
+            .await
     }
 }

@@ -10,8 +10,7 @@ use crate::refs::cakey::{self, CaKeyLookup};
 use crate::refs::dockercfg::DockerConfig;
 use crate::refs::keyring;
 
-pub const PULL_SECRET_TYPES: &[&str] =
-    &["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
+pub const PULL_SECRET_TYPES: &[&str] = &["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
 
 /// The decoded pull-secret config of a Secret, if it is one.
 pub fn docker_config(secret: &Object) -> Option<DockerConfig> {
@@ -167,11 +166,8 @@ pub fn source_entry_matches(entry: &str, registry: &str) -> bool {
 }
 
 fn str_list(v: Option<&Value>) -> Option<Vec<String>> {
-    v.and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect()
-    })
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
 }
 
 /// `image.config.openshift.io/cluster`, summarised for one registry.
@@ -180,8 +176,7 @@ pub fn image_config(obj: Option<&Object>, registry: &str) -> Value {
         return json!({"exists": false, "registryInsecure": false, "registryAllowed": true, "registryBlocked": false,
                       "insecureRegistries": [], "allowedRegistries": null, "blockedRegistries": [], "additionalTrustedCA": null});
     };
-    let insecure =
-        str_list(obj.field("spec.registrySources.insecureRegistries")).unwrap_or_default();
+    let insecure = str_list(obj.field("spec.registrySources.insecureRegistries")).unwrap_or_default();
     let allowed = str_list(obj.field("spec.registrySources.allowedRegistries"));
     let blocked = str_list(obj.field("spec.registrySources.blockedRegistries")).unwrap_or_default();
     let m = |l: &[String]| l.iter().any(|e| source_entry_matches(e, registry));
@@ -199,11 +194,7 @@ pub fn image_config(obj: Option<&Object>, registry: &str) -> Value {
 }
 
 /// Whether the cluster trusts a CA for `registry` through `additionalTrustedCA`.
-pub fn trusted_ca(
-    image_cfg: Option<&Object>,
-    config_map: Option<&Object>,
-    registry: &str,
-) -> Value {
+pub fn trusted_ca(image_cfg: Option<&Object>, config_map: Option<&Object>, registry: &str) -> Value {
     let cm_name = image_cfg.and_then(|o| o.str_field("spec.additionalTrustedCA.name"));
     let keys: Vec<String> = config_map
         .and_then(|c| c.field("data").and_then(Value::as_object))
@@ -250,27 +241,18 @@ pub fn owner(pod: &Object) -> Value {
                       "reason": "the pod has no owner: nothing would recreate it"});
     };
     let kind = r.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let controller = r
-        .get("controller")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let controller = r.get("controller").and_then(Value::as_bool).unwrap_or(false);
     let (restartable, reason) = if mirror || kind == "Node" {
         (
             false,
             "a static pod: the kubelet manages it from a file on the node".to_string(),
         )
     } else if kind == "CatalogSource" {
-        (
-            true,
-            "OLM recreates catalog pods from their CatalogSource".to_string(),
-        )
+        (true, "OLM recreates catalog pods from their CatalogSource".to_string())
     } else if controller {
         (true, format!("its {kind} recreates it"))
     } else {
-        (
-            false,
-            format!("owned by {kind}, which is not its controller"),
-        )
+        (false, format!("owned by {kind}, which is not its controller"))
     };
     json!({
         "apiVersion": r.get("apiVersion"),
@@ -293,10 +275,7 @@ mod tests {
     #[test]
     fn source_entries() {
         assert!(source_entry_matches("quay.io", "quay.io"));
-        assert!(source_entry_matches(
-            "quay.io/openshift-release-dev",
-            "quay.io"
-        ));
+        assert!(source_entry_matches("quay.io/openshift-release-dev", "quay.io"));
         assert!(source_entry_matches("*.example.com", "reg.example.com"));
         assert!(!source_entry_matches("*.example.com", "example.com"));
         assert!(!source_entry_matches("reg:5000", "reg:5001"));
@@ -314,8 +293,7 @@ mod tests {
             "ownerReferences":[{"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource","name":"c","controller":false}]}}),
         );
         assert_eq!(owner(&cat)["restartable"], true);
-        let bare =
-            obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}));
+        let bare = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}));
         assert_eq!(owner(&bare)["restartable"], false);
         let stat = obj(
             json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",

@@ -68,14 +68,10 @@ pub fn find_ca_key<'a>(keys: impl IntoIterator<Item = &'a str>, registry: &str) 
             continue;
         }
         // Compare loosely for the wrong forms: they are hints, not matches.
-        let loose = strip_scheme(key.trim())
-            .trim_end_matches('/')
-            .to_ascii_lowercase();
+        let loose = strip_scheme(key.trim()).trim_end_matches('/').to_ascii_lowercase();
         let wrong = loose == correct_lc
             || (port.is_some()
-                && (loose == registry_lc
-                    || loose == host_lc
-                    || loose.starts_with(&format!("{registry_lc}.."))));
+                && (loose == registry_lc || loose == host_lc || loose.starts_with(&format!("{registry_lc}.."))));
         if wrong {
             keep_min(&mut malformed, key);
         }
@@ -98,9 +94,7 @@ fn split_port(registry: &str) -> (&str, Option<&str>) {
         registry.rfind(':')
     };
     match colon {
-        Some(i) if i > 0 && is_port(&registry[i + 1..]) => {
-            (&registry[..i], Some(&registry[i + 1..]))
-        }
+        Some(i) if i > 0 && is_port(&registry[i + 1..]) => (&registry[..i], Some(&registry[i + 1..])),
         _ => (registry, None),
     }
 }
@@ -135,13 +129,7 @@ mod tests {
 
     #[test]
     fn inverse_round_trips() {
-        for reg in [
-            REG,
-            "quay.io",
-            "192.168.2.11:5001",
-            "localhost:5000",
-            "[::1]:5000",
-        ] {
+        for reg in [REG, "quay.io", "192.168.2.11:5001", "localhost:5000", "[::1]:5000"] {
             assert_eq!(registry_of_ca_key(&ca_key(reg)), reg);
         }
         // Not a port suffix: left alone.
@@ -174,10 +162,7 @@ mod tests {
 
     #[test]
     fn reports_colon_form() {
-        assert_eq!(
-            find_ca_key(["quay.io", REG], REG),
-            CaKeyLookup::ColonForm(REG.into())
-        );
+        assert_eq!(find_ca_key(["quay.io", REG], REG), CaKeyLookup::ColonForm(REG.into()));
     }
 
     #[test]
@@ -196,11 +181,7 @@ mod tests {
             "https://registry.example.com:5000",
             "registry.example.com",
         ] {
-            assert_eq!(
-                find_ca_key([k], REG),
-                CaKeyLookup::Malformed(k.into()),
-                "{k}"
-            );
+            assert_eq!(find_ca_key([k], REG), CaKeyLookup::Malformed(k.into()), "{k}");
         }
         // Colon form beats a malformed key.
         assert_eq!(
@@ -217,10 +198,7 @@ mod tests {
             CaKeyLookup::Missing
         );
         // A port key does not stand in for the portless registry.
-        assert_eq!(
-            find_ca_key(["quay.io..443"], "quay.io"),
-            CaKeyLookup::Missing
-        );
+        assert_eq!(find_ca_key(["quay.io..443"], "quay.io"), CaKeyLookup::Missing);
         assert_eq!(
             find_ca_key(["other.example.com"], "registry.example.com"),
             CaKeyLookup::Missing

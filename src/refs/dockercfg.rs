@@ -95,19 +95,14 @@ impl DockerConfig {
     /// Like kubelet, a `.dockerconfigjson` without an `auths` object yields
     /// no entries rather than an error, and an `auth` value that is not
     /// base64 of `user:password` fails the whole secret.
-    pub fn from_secret_data(
-        secret_type: &str,
-        data: &BTreeMap<String, String>,
-    ) -> Result<Self, DockerCfgError> {
+    pub fn from_secret_data(secret_type: &str, data: &BTreeMap<String, String>) -> Result<Self, DockerCfgError> {
         let (key, layout) = match secret_type {
             TYPE_DOCKERCONFIGJSON => (KEY_DOCKERCONFIGJSON, Layout::Wrapped),
             TYPE_DOCKERCFG => (KEY_DOCKERCFG, Layout::Bare),
             other => return Err(DockerCfgError::NotPullSecret(other.to_string())),
         };
         let encoded = data.get(key).ok_or(DockerCfgError::MissingKey(key))?;
-        let bytes = B64
-            .decode(encoded.trim())
-            .map_err(|_| DockerCfgError::Base64 { key })?;
+        let bytes = B64.decode(encoded.trim()).map_err(|_| DockerCfgError::Base64 { key })?;
         let text = String::from_utf8(bytes).map_err(|_| DockerCfgError::Json {
             key,
             reason: "decoded value is not UTF-8".to_string(),
@@ -205,11 +200,8 @@ fn parse(text: &str, key: &'static str, layout: Layout) -> Result<DockerConfig, 
 /// Go's encoding/json matches field names case-insensitively, preferring an
 /// exact match; kubelet and docker inherit that, so `"Auths"` works there.
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.get(name).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
+    obj.get(name)
+        .or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 /// Error strings name the registry and field, never the value.
@@ -232,9 +224,9 @@ fn parse_entry(registry: &str, value: &Value) -> Result<AuthEntry, String> {
     if let Some(a) = &auth {
         // kubelet decodes `auth` eagerly and rejects the secret when it is
         // not base64 of `user:password`.
-        let decoded = B64.decode(a.trim()).map_err(|_| {
-            format!("entry `{registry}`: `auth` is not base64 of `username:password`")
-        })?;
+        let decoded = B64
+            .decode(a.trim())
+            .map_err(|_| format!("entry `{registry}`: `auth` is not base64 of `username:password`"))?;
         if !decoded.contains(&b':') {
             return Err(format!(
                 "entry `{registry}`: decoded `auth` has no `:` between username and password"
@@ -275,15 +267,9 @@ mod tests {
             r#"{{"auths":{{"quay.io":{{"auth":"{}"}},"registry.example.com:5000":{{"username":"u","password":"{PLANTED}"}},"empty.io":{{}}}}}}"#,
             user_pass_auth()
         );
-        let cfg = DockerConfig::from_secret_data(
-            TYPE_DOCKERCONFIGJSON,
-            &data(KEY_DOCKERCONFIGJSON, b64(&json)),
-        )
-        .unwrap();
-        assert_eq!(
-            cfg.registries(),
-            ["empty.io", "quay.io", "registry.example.com:5000"]
-        );
+        let cfg =
+            DockerConfig::from_secret_data(TYPE_DOCKERCONFIGJSON, &data(KEY_DOCKERCONFIGJSON, b64(&json))).unwrap();
+        assert_eq!(cfg.registries(), ["empty.io", "quay.io", "registry.example.com:5000"]);
         assert!(cfg.entries["quay.io"].has_credentials());
         assert!(cfg.entries["registry.example.com:5000"].has_credentials());
         assert!(!cfg.entries["empty.io"].has_credentials());
@@ -295,8 +281,7 @@ mod tests {
             r#"{{"https://index.docker.io/v1/":{{"auth":"{}","email":"a@b.c"}}}}"#,
             user_pass_auth()
         );
-        let cfg = DockerConfig::from_secret_data(TYPE_DOCKERCFG, &data(KEY_DOCKERCFG, b64(&json)))
-            .unwrap();
+        let cfg = DockerConfig::from_secret_data(TYPE_DOCKERCFG, &data(KEY_DOCKERCFG, b64(&json))).unwrap();
         assert_eq!(cfg.registries(), ["https://index.docker.io/v1/"]);
         let e = &cfg.entries["https://index.docker.io/v1/"];
         assert!(e.has_credentials());
@@ -307,11 +292,8 @@ mod tests {
     fn dockerconfigjson_without_auths_has_no_entries() {
         // A bare map put into .dockerconfigjson: kubelet sees no credentials.
         let json = format!(r#"{{"quay.io":{{"auth":"{}"}}}}"#, user_pass_auth());
-        let cfg = DockerConfig::from_secret_data(
-            TYPE_DOCKERCONFIGJSON,
-            &data(KEY_DOCKERCONFIGJSON, b64(&json)),
-        )
-        .unwrap();
+        let cfg =
+            DockerConfig::from_secret_data(TYPE_DOCKERCONFIGJSON, &data(KEY_DOCKERCONFIGJSON, b64(&json))).unwrap();
         assert!(cfg.entries.is_empty());
     }
 
@@ -325,9 +307,7 @@ mod tests {
     #[test]
     fn missing_key() {
         // The legacy key under the new type is still "missing".
-        let err =
-            DockerConfig::from_secret_data(TYPE_DOCKERCONFIGJSON, &data(KEY_DOCKERCFG, b64("{}")))
-                .unwrap_err();
+        let err = DockerConfig::from_secret_data(TYPE_DOCKERCONFIGJSON, &data(KEY_DOCKERCFG, b64("{}"))).unwrap_err();
         assert_eq!(err, DockerCfgError::MissingKey(KEY_DOCKERCONFIGJSON));
         assert_eq!(err.to_string(), "secret has no `.dockerconfigjson` key");
     }
@@ -351,10 +331,7 @@ mod tests {
     fn bad_json() {
         let err = DockerConfig::from_secret_data(
             TYPE_DOCKERCFG,
-            &data(
-                KEY_DOCKERCFG,
-                b64(&format!(r#"{{"quay.io": {{"auth": "{PLANTED}""#)),
-            ),
+            &data(KEY_DOCKERCFG, b64(&format!(r#"{{"quay.io": {{"auth": "{PLANTED}""#))),
         )
         .unwrap_err();
         let DockerCfgError::Json { key, reason } = &err else {
@@ -362,20 +339,14 @@ mod tests {
         };
         assert_eq!(*key, KEY_DOCKERCFG);
         assert!(!reason.contains(PLANTED), "{reason}");
-        assert!(
-            err.to_string()
-                .starts_with("`.dockercfg` is not valid JSON: ")
-        );
+        assert!(err.to_string().starts_with("`.dockercfg` is not valid JSON: "));
     }
 
     #[test]
     fn json_that_is_not_an_object_or_empty() {
         for bad in ["[]", "\"x\"", "", "   "] {
             assert!(
-                matches!(
-                    DockerConfig::from_json(bad),
-                    Err(DockerCfgError::Json { .. })
-                ),
+                matches!(DockerConfig::from_json(bad), Err(DockerCfgError::Json { .. })),
                 "{bad:?}"
             );
         }
@@ -391,36 +362,23 @@ mod tests {
 
     #[test]
     fn wrong_field_type_does_not_echo_the_value() {
-        let err =
-            DockerConfig::from_json(r#"{"auths":{"q.io":{"password":12345678}}}"#).unwrap_err();
+        let err = DockerConfig::from_json(r#"{"auths":{"q.io":{"password":12345678}}}"#).unwrap_err();
         let DockerCfgError::Json { reason, .. } = err else {
             panic!()
         };
-        assert!(
-            reason.contains("password") && !reason.contains("12345678"),
-            "{reason}"
-        );
+        assert!(reason.contains("password") && !reason.contains("12345678"), "{reason}");
     }
 
     #[test]
     fn auth_must_be_base64_user_colon_password() {
         let no_colon = b64("justatoken");
-        let err = DockerConfig::from_json(&format!(
-            r#"{{"auths":{{"q.io":{{"auth":"{no_colon}"}}}}}}"#
-        ))
-        .unwrap_err();
+        let err = DockerConfig::from_json(&format!(r#"{{"auths":{{"q.io":{{"auth":"{no_colon}"}}}}}}"#)).unwrap_err();
         let DockerCfgError::Json { reason, .. } = err else {
             panic!()
         };
-        assert!(
-            reason.contains("q.io") && !reason.contains(&no_colon),
-            "{reason}"
-        );
+        assert!(reason.contains("q.io") && !reason.contains(&no_colon), "{reason}");
 
-        let err = DockerConfig::from_json(&format!(
-            r#"{{"auths":{{"q.io":{{"auth":"{PLANTED}!"}}}}}}"#
-        ))
-        .unwrap_err();
+        let err = DockerConfig::from_json(&format!(r#"{{"auths":{{"q.io":{{"auth":"{PLANTED}!"}}}}}}"#)).unwrap_err();
         let DockerCfgError::Json { reason, .. } = err else {
             panic!()
         };
@@ -428,19 +386,12 @@ mod tests {
 
         // Unpadded base64 is accepted, as kubelet does.
         let unpadded = b64("u:p1").trim_end_matches('=').to_string();
-        assert!(
-            DockerConfig::from_json(&format!(
-                r#"{{"auths":{{"q.io":{{"auth":"{unpadded}"}}}}}}"#
-            ))
-            .is_ok()
-        );
+        assert!(DockerConfig::from_json(&format!(r#"{{"auths":{{"q.io":{{"auth":"{unpadded}"}}}}}}"#)).is_ok());
     }
 
     #[test]
     fn from_json_detects_both_layouts() {
-        let wrapped =
-            DockerConfig::from_json(r#"{"auths":{"a.io":{"username":"u","password":"p"}}}"#)
-                .unwrap();
+        let wrapped = DockerConfig::from_json(r#"{"auths":{"a.io":{"username":"u","password":"p"}}}"#).unwrap();
         let bare = DockerConfig::from_json(r#"{"a.io":{"username":"u","password":"p"}}"#).unwrap();
         assert_eq!(wrapped, bare);
         assert_eq!(wrapped.registries(), ["a.io"]);
@@ -451,8 +402,7 @@ mod tests {
 
     #[test]
     fn go_style_case_insensitive_field_names() {
-        let cfg = DockerConfig::from_json(r#"{"Auths":{"a.io":{"Username":"u","PASSWORD":"p"}}}"#)
-            .unwrap();
+        let cfg = DockerConfig::from_json(r#"{"Auths":{"a.io":{"Username":"u","PASSWORD":"p"}}}"#).unwrap();
         assert!(cfg.entries["a.io"].has_credentials());
     }
 
@@ -514,10 +464,7 @@ mod tests {
 
     #[test]
     fn empty_strings_count_as_absent() {
-        let cfg = DockerConfig::from_json(
-            r#"{"auths":{"a.io":{"username":"u","password":"","auth":""}}}"#,
-        )
-        .unwrap();
+        let cfg = DockerConfig::from_json(r#"{"auths":{"a.io":{"username":"u","password":"","auth":""}}}"#).unwrap();
         let e = &cfg.entries["a.io"];
         assert_eq!(e.password, None);
         assert_eq!(e.auth, None);
@@ -526,14 +473,9 @@ mod tests {
 
     #[test]
     fn identity_token_is_read() {
-        let cfg = DockerConfig::from_json(&format!(
-            r#"{{"auths":{{"acr.io":{{"identitytoken":"{PLANTED}"}}}}}}"#
-        ))
-        .unwrap();
-        assert_eq!(
-            cfg.entries["acr.io"].identity_token.as_deref(),
-            Some(PLANTED)
-        );
+        let cfg =
+            DockerConfig::from_json(&format!(r#"{{"auths":{{"acr.io":{{"identitytoken":"{PLANTED}"}}}}}}"#)).unwrap();
+        assert_eq!(cfg.entries["acr.io"].identity_token.as_deref(), Some(PLANTED));
         assert!(cfg.entries["acr.io"].has_credentials());
     }
 
@@ -571,17 +513,12 @@ mod tests {
         );
         let cfg = DockerConfig::from_json(&json).unwrap();
         let out = format!("{cfg:?}");
-        assert!(
-            !out.contains(PLANTED) && !out.contains(&user_pass_auth()),
-            "{out}"
-        );
+        assert!(!out.contains(PLANTED) && !out.contains(&user_pass_auth()), "{out}");
     }
 
     #[test]
     fn merge_keeps_existing_and_reports_added() {
-        let mut mine =
-            DockerConfig::from_json(r#"{"auths":{"a.io":{"username":"mine","password":"p"}}}"#)
-                .unwrap();
+        let mut mine = DockerConfig::from_json(r#"{"auths":{"a.io":{"username":"mine","password":"p"}}}"#).unwrap();
         let theirs = DockerConfig::from_json(
             r#"{"auths":{"a.io":{"username":"theirs","password":"q"},"c.io":{"username":"c","password":"p"},"b.io":{}}}"#,
         )
@@ -608,11 +545,8 @@ mod tests {
         assert_eq!(v["auths"]["s.io"], serde_json::json!({}));
         assert_eq!(DockerConfig::from_json(&out).unwrap(), cfg);
         // Written back as a secret, it reads the same.
-        let back = DockerConfig::from_secret_data(
-            TYPE_DOCKERCONFIGJSON,
-            &data(KEY_DOCKERCONFIGJSON, b64(&out)),
-        )
-        .unwrap();
+        let back =
+            DockerConfig::from_secret_data(TYPE_DOCKERCONFIGJSON, &data(KEY_DOCKERCONFIGJSON, b64(&out))).unwrap();
         assert_eq!(back, cfg);
     }
 

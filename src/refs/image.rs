@@ -60,14 +60,10 @@ impl ImageRef {
             return Err(invalid(format!("`{s}` contains whitespace")));
         }
         if s.contains('$') {
-            return Err(invalid(format!(
-                "`{s}` contains `$`: an unexpanded variable?"
-            )));
+            return Err(invalid(format!("`{s}` contains `$`: an unexpanded variable?")));
         }
         if s.contains('<') || s.contains('>') {
-            return Err(invalid(format!(
-                "`{s}` contains `<`/`>`: an unfilled placeholder?"
-            )));
+            return Err(invalid(format!("`{s}` contains `<`/`>`: an unfilled placeholder?")));
         }
         if s.starts_with('/') {
             return Err(invalid(format!("`{s}` starts with `/`")));
@@ -152,9 +148,7 @@ pub fn registry_of(image: &str) -> Option<String> {
 fn split_registry(name: &str) -> (String, String) {
     let (registry, remainder) = match name.split_once('/') {
         Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            if first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
             (first, rest)
         }
@@ -192,11 +186,7 @@ fn validate_registry(registry: &str) -> Result<(), ImageRefError> {
         (host.split('.').all(is_domain_component), port)
     };
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    if host_ok && port_ok {
-        Ok(())
-    } else {
-        Err(bad())
-    }
+    if host_ok && port_ok { Ok(()) } else { Err(bad()) }
 }
 
 /// `[a-zA-Z0-9]` or `[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`.
@@ -252,10 +242,8 @@ fn is_path_component(c: &str) -> bool {
 fn validate_tag(tag: &str) -> Result<(), ImageRefError> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let b = tag.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= TAG_MAX
-        && word(b[0])
-        && b[1..].iter().all(|&x| word(x) || x == b'.' || x == b'-');
+    let ok =
+        !b.is_empty() && b.len() <= TAG_MAX && word(b[0]) && b[1..].iter().all(|&x| word(x) || x == b'.' || x == b'-');
     if ok {
         Ok(())
     } else if tag.is_empty() {
@@ -269,9 +257,7 @@ fn validate_tag(tag: &str) -> Result<(), ImageRefError> {
 /// hex of their exact length, anything else is unsupported by the runtime.
 fn validate_digest(digest: &str) -> Result<(), ImageRefError> {
     let bad = |why: &str| invalid(format!("digest `{digest}` {why}"));
-    let (algo, hex) = digest
-        .split_once(':')
-        .ok_or_else(|| bad("must be `algorithm:hex`"))?;
+    let (algo, hex) = digest.split_once(':').ok_or_else(|| bad("must be `algorithm:hex`"))?;
     let expected_len = match algo {
         "sha256" => 64,
         "sha384" => 96,
@@ -314,10 +300,7 @@ mod tests {
 
     #[test]
     fn tag_is_kept() {
-        assert_eq!(
-            ok("nginx:1.25").normalized(),
-            "docker.io/library/nginx:1.25"
-        );
+        assert_eq!(ok("nginx:1.25").normalized(), "docker.io/library/nginx:1.25");
     }
 
     #[test]
@@ -337,31 +320,18 @@ mod tests {
 
     #[test]
     fn hub_user_repo_has_no_library_prefix() {
-        assert_eq!(
-            ok("bitnami/redis:7").normalized(),
-            "docker.io/bitnami/redis:7"
-        );
+        assert_eq!(ok("bitnami/redis:7").normalized(), "docker.io/bitnami/redis:7");
     }
 
     #[test]
     fn localhost_is_a_registry_without_library_prefix() {
         assert_eq!(
             parts("localhost/foo"),
-            (
-                "localhost".into(),
-                "foo".into(),
-                Some("latest".into()),
-                None
-            )
+            ("localhost".into(), "foo".into(), Some("latest".into()), None)
         );
         assert_eq!(
             parts("localhost:5000/foo:tag"),
-            (
-                "localhost:5000".into(),
-                "foo".into(),
-                Some("tag".into()),
-                None
-            )
+            ("localhost:5000".into(), "foo".into(), Some("tag".into()), None)
         );
     }
 
@@ -434,10 +404,7 @@ mod tests {
     fn invalid_digests() {
         assert!(is_invalid("a@sha256:abc"), "too short");
         assert!(is_invalid(&format!("a@sha256:{HEX}0")), "too long");
-        assert!(
-            is_invalid(&format!("a@sha256:{}", HEX.to_uppercase())),
-            "uppercase hex"
-        );
+        assert!(is_invalid(&format!("a@sha256:{}", HEX.to_uppercase())), "uppercase hex");
         assert!(is_invalid(&format!("a@md5:{HEX}")), "unsupported algorithm");
         assert!(is_invalid(&format!("a@{HEX}")), "no algorithm");
         assert!(is_invalid("a@"), "empty digest");
@@ -452,10 +419,7 @@ mod tests {
             Err(ImageRefError::Uppercase)
         );
         assert_eq!(ImageRef::parse("Nginx"), Err(ImageRefError::Uppercase));
-        assert_eq!(
-            ImageRef::parse("quay.io/a/B"),
-            Err(ImageRefError::Uppercase)
-        );
+        assert_eq!(ImageRef::parse("quay.io/a/B"), Err(ImageRefError::Uppercase));
     }
 
     #[test]
@@ -466,10 +430,7 @@ mod tests {
         let r = ok("Registry.Example.com/app");
         assert_eq!(r.registry, "Registry.Example.com");
         let r = ok("MyHost/app");
-        assert_eq!(
-            (r.registry.as_str(), r.repository.as_str()),
-            ("MyHost", "app")
-        );
+        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("MyHost", "app"));
     }
 
     #[test]
@@ -483,8 +444,7 @@ mod tests {
             panic!("expected Invalid");
         };
         assert!(msg.contains("variable"), "{msg}");
-        let Err(ImageRefError::Invalid(msg)) = ImageRef::parse("<s1-helper-image>:<s1-helper-tag>")
-        else {
+        let Err(ImageRefError::Invalid(msg)) = ImageRef::parse("<s1-helper-image>:<s1-helper-tag>") else {
             panic!("expected Invalid");
         };
         assert!(msg.contains("placeholder"), "{msg}");
@@ -510,17 +470,9 @@ mod tests {
     fn registry_with_port_but_no_slash_is_a_hub_repo_with_a_tag() {
         assert_eq!(
             parts("registry:5000"),
-            (
-                "docker.io".into(),
-                "library/registry".into(),
-                Some("5000".into()),
-                None
-            )
+            ("docker.io".into(), "library/registry".into(), Some("5000".into()), None)
         );
-        assert_eq!(
-            ok("localhost:5000").normalized(),
-            "docker.io/library/localhost:5000"
-        );
+        assert_eq!(ok("localhost:5000").normalized(), "docker.io/library/localhost:5000");
     }
 
     #[test]
@@ -528,10 +480,7 @@ mod tests {
         assert!(is_invalid("nginx:.hidden"), "tag cannot start with a dot");
         assert!(is_invalid("nginx:-x"), "tag cannot start with a dash");
         assert!(is_invalid("nginx:a:b"), "second colon");
-        assert!(
-            is_invalid(&format!("nginx:{}", "a".repeat(129))),
-            "too long"
-        );
+        assert!(is_invalid(&format!("nginx:{}", "a".repeat(129))), "too long");
         assert!(ImageRef::parse(&format!("nginx:{}", "a".repeat(128))).is_ok());
         assert!(ImageRef::parse("nginx:_private.v1-2").is_ok());
     }
@@ -541,9 +490,7 @@ mod tests {
         for good in ["a/b__c", "a/b-c", "a/b---c", "a/b.c", "a/b_c", "a/0x"] {
             assert!(ImageRef::parse(good).is_ok(), "{good}");
         }
-        for bad in [
-            "a/b___c", "a/b..c", "a/-b", "a/b-", "a/.b", "a//b", "a/b/", "a/b_.c",
-        ] {
+        for bad in ["a/b___c", "a/b..c", "a/-b", "a/b-", "a/.b", "a//b", "a/b/", "a/b_.c"] {
             assert!(is_invalid(bad), "{bad}");
         }
     }
@@ -574,10 +521,7 @@ mod tests {
     #[test]
     fn registry_of_helper() {
         assert_eq!(registry_of("nginx").as_deref(), Some("docker.io"));
-        assert_eq!(
-            registry_of("localhost:5000/foo:tag").as_deref(),
-            Some("localhost:5000")
-        );
+        assert_eq!(registry_of("localhost:5000/foo:tag").as_deref(), Some("localhost:5000"));
         assert_eq!(registry_of("${IMG}"), None);
         assert_eq!(registry_of(""), None);
     }

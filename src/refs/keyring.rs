@@ -43,11 +43,7 @@ fn parse_location(raw: &str) -> Option<Location> {
         .find_map(|p| path.strip_prefix(p).map(|rest| rest.to_string()))
         .unwrap_or_else(|| path.to_string());
     let host = host.to_ascii_lowercase();
-    let host = if is_hub(&host) {
-        "docker.io".to_string()
-    } else {
-        host
-    };
+    let host = if is_hub(&host) { "docker.io".to_string() } else { host };
     Some(Location {
         labels: host.split('.').map(str::to_string).collect(),
         port,
@@ -99,9 +95,7 @@ pub fn key_matches(key: &str, image: &ImageRef) -> bool {
         return false;
     };
     let repo: Vec<&str> = image.repository.split('/').collect();
-    hosts_match(&k, &img)
-        && k.path.len() <= repo.len()
-        && k.path.iter().zip(&repo).all(|(a, b)| a == b)
+    hosts_match(&k, &img) && k.path.len() <= repo.len() && k.path.iter().zip(&repo).all(|(a, b)| a == b)
 }
 
 /// The matching keys of a config, best (most specific) first, only those with credentials.
@@ -146,10 +140,7 @@ enum Token {
     Literal(char),
     AnyChar,
     Star,
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
+    Class { negated: bool, ranges: Vec<(char, char)> },
 }
 
 /// Go's `filepath.Match` for a single host label (no `/` inside).
@@ -211,9 +202,7 @@ fn match_tokens(tokens: &[Token], text: &[char]) -> bool {
                 let hit = match tok {
                     Token::Literal(l) => *l == c,
                     Token::AnyChar => true,
-                    Token::Class { negated, ranges } => {
-                        ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated
-                    }
+                    Token::Class { negated, ranges } => ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated,
                     Token::Star => unreachable!("handled above"),
                 };
                 hit && match_tokens(rest, tail)
@@ -244,25 +233,16 @@ mod tests {
 
     #[test]
     fn port_must_match_exactly() {
-        assert!(m(
-            "registry.example.com:5000",
-            "registry.example.com:5000/app"
-        ));
+        assert!(m("registry.example.com:5000", "registry.example.com:5000/app"));
         assert!(!m("registry.example.com:5000", "registry.example.com/app"));
         assert!(!m("registry.example.com", "registry.example.com:5000/app"));
-        assert!(!m(
-            "registry.example.com:5001",
-            "registry.example.com:5000/app"
-        ));
+        assert!(!m("registry.example.com:5001", "registry.example.com:5000/app"));
     }
 
     #[test]
     fn scheme_is_ignored() {
         assert!(m("https://quay.io", "quay.io/a/b"));
-        assert!(m(
-            "http://registry.example.com:5000",
-            "registry.example.com:5000/a"
-        ));
+        assert!(m("http://registry.example.com:5000", "registry.example.com:5000/a"));
         assert!(m("HTTPS://quay.io/", "quay.io/a/b"));
         assert!(m("https://quay.io/v2/", "quay.io/a/b"));
     }
@@ -354,10 +334,7 @@ mod tests {
         assert!(m("192.168.2.11:5001", "192.168.2.11:5001/test/test:latest"));
         assert!(!m("192.168.2.11", "192.168.2.11:5001/test/test"));
         assert!(!m("192.168.2.11:5000", "192.168.2.11:5001/test/test"));
-        assert!(m(
-            "https://192.168.2.11:5001/v2/",
-            "192.168.2.11:5001/test/test"
-        ));
+        assert!(m("https://192.168.2.11:5001/v2/", "192.168.2.11:5001/test/test"));
         assert!(m("[::1]:5000", "[::1]:5000/x"));
         assert!(!m("[::1]", "[::1]:5000/x"));
     }
@@ -406,8 +383,7 @@ mod tests {
         }
         cfg.entries.insert("quay.io/myorg/app/sub".into(), creds());
         // An entry with no credentials is never "covering".
-        cfg.entries
-            .insert("quay.io/myorg/empty".into(), AuthEntry::default());
+        cfg.entries.insert("quay.io/myorg/empty".into(), AuthEntry::default());
         let got = covering_keys(&cfg, &img("quay.io/myorg/app:1"));
         assert_eq!(
             got,
@@ -424,13 +400,9 @@ mod tests {
     #[test]
     fn covering_keys_for_hub_image_and_no_match() {
         let mut cfg = DockerConfig::default();
-        cfg.entries
-            .insert("https://index.docker.io/v1/".into(), creds());
+        cfg.entries.insert("https://index.docker.io/v1/".into(), creds());
         cfg.entries.insert("quay.io".into(), creds());
-        assert_eq!(
-            covering_keys(&cfg, &img("nginx")),
-            ["https://index.docker.io/v1/"]
-        );
+        assert_eq!(covering_keys(&cfg, &img("nginx")), ["https://index.docker.io/v1/"]);
         assert!(covering_keys(&cfg, &img("gcr.io/x/y")).is_empty());
     }
 }

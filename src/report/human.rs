@@ -49,6 +49,32 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
+/// The runtime's own words: kubelet's `Failed to pull image "x": ` and gRPC's
+/// `rpc error: code = Unknown desc = ` wrappers say nothing a reader needs.
+fn core_message(m: &str) -> &str {
+    let mut s = m.trim();
+    if let Some(rest) = s.strip_prefix("Failed to pull image \"") {
+        if let Some(i) = rest.find("\": ") {
+            s = &rest[i + 3..];
+        }
+    }
+    loop {
+        let before = s;
+        for p in [
+            "rpc error: code = Unknown desc = ",
+            "rpc error: code = NotFound desc = ",
+            "rpc error: code = DeadlineExceeded desc = ",
+        ] {
+            if let Some(rest) = s.strip_prefix(p) {
+                s = rest;
+            }
+        }
+        if s == before {
+            return s;
+        }
+    }
+}
+
 fn verb(a: &Action) -> &'static str {
     match a.action_type.as_str() {
         "copySecret" if a.change.summary.starts_with("auths +=") => "merge",
@@ -100,8 +126,7 @@ fn subjects_line(f: &Finding) -> String {
 
 /// Consecutive actions of one finding that differ only by object name print as one line.
 fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
-    let mut groups: BTreeMap<(String, String, Option<String>, Status, String), Vec<&Action>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, Option<String>, Status, String), Vec<&Action>> = BTreeMap::new();
     let mut order = Vec::new();
     for a in actions {
         let norm = match a.target.as_ref() {
@@ -110,17 +135,10 @@ fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
         };
         let key = (
             a.action_type.clone(),
-            a.target
-                .as_ref()
-                .map(|t| t.kind.clone())
-                .unwrap_or_default(),
+            a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
             a.target.as_ref().and_then(|t| t.namespace.clone()),
             a.status,
-            if a.action_type == "manual" {
-                a.id.clone()
-            } else {
-                norm
-            },
+            if a.action_type == "manual" { a.id.clone() } else { norm },
         );
         if !groups.contains_key(&key) {
             order.push(key.clone());
@@ -151,12 +169,7 @@ fn finding(
     step: &mut usize,
     style: Style,
 ) {
-    let left = format!(
-        "{} {} · {}",
-        style.red("✗"),
-        style.bold(f.category.as_str()),
-        f.rule
-    );
+    let left = format!("{} {} · {}", style.red("✗"), style.bold(f.category.as_str()), f.rule);
     let right = subjects_line(f);
     let visible_left = 4 + f.category.as_str().len() + f.rule.len();
     let pad = WIDTH.saturating_sub(visible_left + right.len()).max(2);
@@ -182,7 +195,7 @@ fn finding(
             out,
             "  {} said \"{}\"  ({total}×{over})",
             f.registry,
-            truncate(&m.message, 160)
+            truncate(core_message(&m.message), 160)
         );
     } else if let Some(m) = f.evidence.messages.first() {
         let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
@@ -201,11 +214,7 @@ fn finding(
             let _ = writeln!(
                 out,
                 "  {}   {}",
-                if first {
-                    style.bold("why")
-                } else {
-                    "   ".to_string()
-                },
+                if first { style.bold("why") } else { "   ".to_string() },
                 line.trim()
             );
             first = false;
@@ -215,10 +224,10 @@ fn finding(
         .candidates
         .iter()
         .filter(|c| c.outcome != "confirmed")
-        .map(|c| format!("{} ({})", c.rule, c.outcome))
+        .map(|c| format!("{} ({})", c.rule, c.outcome.replace('-', " ")))
         .collect();
     if !ruled_out.is_empty() {
-        let _ = writeln!(out, "  {}  {}", style.bold("also"), ruled_out.join(", "));
+        let _ = writeln!(out, "  {}  {}", style.bold("also considered"), ruled_out.join(", "));
     }
     let pods: Vec<String> = f
         .subjects
@@ -227,12 +236,7 @@ fn finding(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let _ = writeln!(
-        out,
-        "  {}  {}",
-        style.bold("pods"),
-        truncate(&pods.join(", "), 200)
-    );
+    let _ = writeln!(out, "  {}  {}", style.bold("pods"), truncate(&pods.join(", "), 200));
 
     let actions: Vec<&Action> = f
         .actions
@@ -248,10 +252,7 @@ fn finding(
         return;
     }
     let groups = group_actions(&actions);
-    let pending = actions
-        .iter()
-        .filter(|a| a.status == Status::Pending)
-        .count();
+    let pending = actions.iter().filter(|a| a.status == Status::Pending).count();
     let disruptive = actions
         .iter()
         .filter(|a| a.disruptive && a.status == Status::Pending)
@@ -287,21 +288,13 @@ fn finding(
                     .map(|ns| format!("{ns}/{}", t.name))
                     .unwrap_or(t.name.clone())
             ),
-            (Some(t), n) => format!(
-                "{} ×{n} in {}",
-                t.kind,
-                t.namespace.clone().unwrap_or_default()
-            ),
+            (Some(t), n) => format!("{} ×{n} in {}", t.kind, t.namespace.clone().unwrap_or_default()),
             (None, _) => String::new(),
         };
         let summary = if g.len() > 1 {
-            a.change.summary.replace(
-                &a.target
-                    .as_ref()
-                    .map(|t| t.name.clone())
-                    .unwrap_or_default(),
-                "…",
-            )
+            a.change
+                .summary
+                .replace(&a.target.as_ref().map(|t| t.name.clone()).unwrap_or_default(), "…")
         } else {
             a.change.summary.clone()
         };
@@ -312,23 +305,11 @@ fn finding(
             String::new()
         };
         if a.action_type == "manual" {
-            let _ = writeln!(
-                out,
-                "  {:>3}  {:<8} {}  {tag}",
-                step,
-                verb(a),
-                a.description
-            );
+            let _ = writeln!(out, "  {:>3}  {:<8} {}  {tag}", step, verb(a), a.description);
             for s in &a.steps {
                 let mut first = true;
                 for line in s.lines() {
-                    let _ = writeln!(
-                        out,
-                        "  {:>3}  {:<8}   {} {line}",
-                        "",
-                        "",
-                        if first { "-" } else { " " }
-                    );
+                    let _ = writeln!(out, "  {:>3}  {:<8}   {} {line}", "", "", if first { "-" } else { " " });
                     first = false;
                 }
             }
@@ -337,22 +318,10 @@ fn finding(
             }
             continue;
         }
-        let _ = writeln!(
-            out,
-            "  {:>3}  {:<8} {:<48} {summary}{dis}  {tag}",
-            step,
-            verb(a),
-            what
-        );
+        let _ = writeln!(out, "  {:>3}  {:<8} {:<48} {summary}{dis}  {tag}", step, verb(a), what);
         if let Some(r) = &a.reason {
             if a.status != Status::Pending {
-                let _ = writeln!(
-                    out,
-                    "  {:>3}  {:<8} {}",
-                    "",
-                    "",
-                    style.dim(&format!("because {r}"))
-                );
+                let _ = writeln!(out, "  {:>3}  {:<8} {}", "", "", style.dim(&format!("because {r}")));
             }
         }
         if let Some(ni) = &a.needs_input {
@@ -401,17 +370,9 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         let _ = writeln!(out);
     }
     if !plan.orphans.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} events for pods that no longer exist:",
-            style.dim("·")
-        );
+        let _ = writeln!(out, "{} events for pods that no longer exist:", style.dim("·"));
         for o in &plan.orphans {
-            let _ = writeln!(
-                out,
-                "    {}/{} ({}) {}",
-                o.namespace, o.pod, o.image, o.category
-            );
+            let _ = writeln!(out, "    {}/{} ({}) {}", o.namespace, o.pod, o.image, o.category);
         }
         let _ = writeln!(out);
     }
@@ -470,5 +431,14 @@ mod tests {
     fn truncation_is_char_safe() {
         assert_eq!(truncate("ab  cd", 10), "ab cd");
         assert_eq!(truncate("éééééé", 4), "ééé…");
+    }
+
+    #[test]
+    fn kubelet_wrappers_are_stripped() {
+        assert_eq!(
+            core_message("Failed to pull image \"a:1\": rpc error: code = Unknown desc = unauthorized"),
+            "unauthorized"
+        );
+        assert_eq!(core_message("x509: bad"), "x509: bad");
     }
 }

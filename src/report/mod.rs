@@ -30,22 +30,12 @@ pub enum ReportError {
 pub fn plan_text(plan: &Plan, format: Format, style: Style) -> Result<String, ReportError> {
     Ok(match format {
         Format::Human => render_plan(plan, style),
-        Format::Json => {
-            serde_json::to_string_pretty(plan).map_err(|e| ReportError::Serialize(e.to_string()))?
-                + "\n"
-        }
-        Format::Yaml => {
-            serde_yaml::to_string(plan).map_err(|e| ReportError::Serialize(e.to_string()))?
-        }
+        Format::Json => serde_json::to_string_pretty(plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
+        Format::Yaml => serde_yaml::to_string(plan).map_err(|e| ReportError::Serialize(e.to_string()))?,
     })
 }
 
-pub fn write_plan(
-    w: &mut dyn Write,
-    plan: &Plan,
-    format: Format,
-    style: Style,
-) -> Result<(), ReportError> {
+pub fn write_plan(w: &mut dyn Write, plan: &Plan, format: Format, style: Style) -> Result<(), ReportError> {
     w.write_all(plan_text(plan, format, style)?.as_bytes())?;
     Ok(())
 }
@@ -53,11 +43,7 @@ pub fn write_plan(
 /// Diagnostics, one block each, then a count.
 pub fn write_diagnostics(w: &mut dyn Write, diags: &[Diagnostic], style: Style) -> io::Result<()> {
     for d in diags {
-        let head = format!(
-            "{}[{}]",
-            if d.is_error() { "error" } else { "warning" },
-            d.code
-        );
+        let head = format!("{}[{}]", if d.is_error() { "error" } else { "warning" }, d.code);
         let head = if d.is_error() {
             style.red(&head)
         } else {
