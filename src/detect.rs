@@ -229,6 +229,12 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             continue;
         }
         let from_path = e.field_path.as_deref().and_then(container_of);
+        // A pull that failed once and then succeeded: the container runs now, the event is history.
+        if let (Some(p), Some((c, _))) = (pod, &from_path) {
+            if container_recovered(p, c) {
+                continue;
+            }
+        }
         let msg_image = quoted_image(&e.message).map(str::to_string);
         let container = from_path.as_ref().map(|(c, _)| c.clone()).or_else(|| {
             let pod = pod?;
@@ -301,6 +307,20 @@ fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
         (Some(x), Some(y)) => Some(x.max(y).clone()),
         _ => a.clone().or_else(|| b.clone()),
     }
+}
+
+/// Whether the container has a status and it is not waiting on a pull.
+fn container_recovered(pod: &Object, container: &str) -> bool {
+    [
+        "initContainerStatuses",
+        "containerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .filter_map(|f| pod.value.pointer(&format!("/status/{f}")).and_then(Value::as_array))
+    .flatten()
+    .find(|st| str_at(st, &["name"]) == Some(container))
+    .is_some_and(|st| str_at(st, &["state", "waiting", "reason"]).is_none_or(|r| !PULL_REASONS.contains(&r)))
 }
 
 /// (name, image, init) of every container in the pod spec.
@@ -595,6 +615,20 @@ mod tests {
         let fs = detect(&pods, &events);
         assert_eq!(fs[0].evidence.len(), 1);
         assert_eq!(fs[0].evidence[0].count, 7);
+    }
+
+    #[test]
+    fn a_pull_that_recovered_is_history() {
+        let mut p = (*pod("web-1", "ErrImagePull", None)).clone();
+        p.value["status"]["containerStatuses"][0]["state"] = json!({"running": {"startedAt": "2026-01-01T01:00:00Z"}});
+        let events = vec![event(
+            "web-1",
+            "Failed",
+            "Failed to pull image \"quay.io/acme/web:1\": 429 Too Many Requests",
+            1,
+            Some("u1"),
+        )];
+        assert!(detect(&[Arc::new(p)], &events).is_empty());
     }
 
     #[test]

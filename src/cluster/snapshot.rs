@@ -34,26 +34,29 @@ struct Sink {
 impl Sink {
     /// Take one decoded document: a list (`items`), an event, or any other object.
     fn take(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
-        if let Some(Value::Array(_)) = value.get("items") {
-            let Value::Object(mut map) = value else {
-                unreachable!("checked above")
-            };
-            let Some(Value::Array(items)) = map.remove("items") else {
-                unreachable!("checked above")
-            };
-            for (i, item) in items.into_iter().enumerate() {
-                let loc = Location {
-                    path: Some(format!(
-                        "{}items[{i}]",
-                        loc.path.as_deref().map(|p| format!("{p}.")).unwrap_or_default()
-                    )),
-                    ..loc.clone()
-                };
-                self.take(item, &loc, diags);
-            }
+        let Value::Object(mut map) = value else {
+            self.take_object(value, loc, diags);
+            return;
+        };
+        if !matches!(map.get("items"), Some(Value::Array(_))) {
+            self.take_object(Value::Object(map), loc, diags);
             return;
         }
-        self.take_object(value, loc, diags);
+        let defaults = list_item_defaults(&map);
+        let Some(Value::Array(items)) = map.remove("items") else {
+            return;
+        };
+        for (i, mut item) in items.into_iter().enumerate() {
+            let loc = Location {
+                path: Some(format!(
+                    "{}items[{i}]",
+                    loc.path.as_deref().map(|p| format!("{p}.")).unwrap_or_default()
+                )),
+                ..loc.clone()
+            };
+            fill_defaults(&mut item, &defaults);
+            self.take(item, &loc, diags);
+        }
     }
 
     fn take_object(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
@@ -190,6 +193,20 @@ impl ClusterSource for Snapshot {
 
     async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
         Ok(self.groups.contains(group))
+    }
+}
+
+/// A typed list (`PodList`) as the API returns it: its items carry no `kind`/`apiVersion`.
+fn list_item_defaults(list: &serde_json::Map<String, Value>) -> Option<(String, String)> {
+    let kind = list.get("kind")?.as_str()?.strip_suffix("List")?;
+    let api = list.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
+    (!kind.is_empty()).then(|| (kind.to_string(), api.to_string()))
+}
+
+fn fill_defaults(item: &mut Value, defaults: &Option<(String, String)>) {
+    if let (Some((kind, api)), Value::Object(m)) = (defaults, item) {
+        m.entry("kind").or_insert_with(|| Value::String(kind.clone()));
+        m.entry("apiVersion").or_insert_with(|| Value::String(api.clone()));
     }
 }
 
@@ -354,6 +371,9 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut rest = serde_json::Map::new();
         let mut had_items = false;
+        // Items without `kind` (a typed list from the API) wait for the list's own `kind`,
+        // which kubectl writes after `items`.
+        let mut kindless = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if key == "items" {
                 had_items = true;
@@ -361,6 +381,7 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                     sink: &mut *self.sink,
                     loc: self.loc,
                     diags: &mut *self.diags,
+                    kindless: &mut kindless,
                 })?;
             } else {
                 rest.insert(key, map.next_value()?);
@@ -368,6 +389,16 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
         }
         if !had_items {
             self.sink.take(Value::Object(rest), self.loc, self.diags);
+            return Ok(());
+        }
+        let defaults = list_item_defaults(&rest);
+        for (i, mut item) in kindless {
+            let loc = Location {
+                path: Some(format!("items[{i}]")),
+                ..self.loc.clone()
+            };
+            fill_defaults(&mut item, &defaults);
+            self.sink.take(item, &loc, self.diags);
         }
         Ok(())
     }
@@ -385,6 +416,7 @@ struct Items<'a> {
     sink: &'a mut Sink,
     loc: &'a Location,
     diags: &'a mut Diagnostics,
+    kindless: &'a mut Vec<(usize, Value)>,
 }
 
 impl<'de> DeserializeSeed<'de> for Items<'_> {
@@ -405,11 +437,15 @@ impl<'de> Visitor<'de> for Items<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0usize;
         while let Some(v) = seq.next_element::<Value>()? {
-            let loc = Location {
-                path: Some(format!("items[{i}]")),
-                ..self.loc.clone()
-            };
-            self.sink.take(v, &loc, self.diags);
+            if v.get("kind").is_none() && v.is_object() {
+                self.kindless.push((i, v));
+            } else {
+                let loc = Location {
+                    path: Some(format!("items[{i}]")),
+                    ..self.loc.clone()
+                };
+                self.sink.take(v, &loc, self.diags);
+            }
             i += 1;
         }
         Ok(())

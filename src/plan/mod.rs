@@ -242,15 +242,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
 
     // Execution order: by phase, then first appearance; ids follow it.
     let mut sorted: Vec<&String> = order.iter().collect();
-    sorted.sort_by_key(|k| {
-        let a = &actions[*k];
-        (
-            a.desired.change.phase(),
-            a.desired.change.type_name(),
-            a.desired.change.target(),
-            k.as_str(),
-        )
-    });
+    // Within a phase, actions keep the order rules declare them in (first appearance).
+    sorted.sort_by_key(|k| actions[*k].desired.change.phase());
     let ids: BTreeMap<&String, String> = sorted
         .iter()
         .enumerate()

@@ -441,7 +441,7 @@ fn restart(pod: &Target, observed: &Observed) -> Assessed {
             owner["kind"].as_str().unwrap_or(""),
             owner["name"].as_str().unwrap_or("")
         );
-        Assessed::new(Status::Pending, format!("delete the pod; owned by {by}: {reason}"))
+        Assessed::new(Status::Pending, format!("owned by {by}; {reason}"))
     } else {
         Assessed::new(Status::Manual, format!("recreate {} yourself", pod.display())).because(reason)
     }

@@ -248,7 +248,7 @@ pub fn owner(pod: &Object) -> Value {
             "a static pod: the kubelet manages it from a file on the node".to_string(),
         )
     } else if kind == "CatalogSource" {
-        (true, "OLM recreates catalog pods from their CatalogSource".to_string())
+        (true, "OLM recreates it from the CatalogSource".to_string())
     } else if controller {
         (true, format!("its {kind} recreates it"))
     } else {

@@ -75,6 +75,64 @@ fn core_message(m: &str) -> &str {
     }
 }
 
+/// Fit a wrapped Go error into `max` characters by dropping its outermost wrappers
+/// (`failed to pull and unpack image "x": `), where the least specific words are.
+fn cause_fit(m: &str, max: usize) -> String {
+    let mut s = m.trim();
+    let mut cut = false;
+    while s.chars().count() > max {
+        match s.find(": ") {
+            Some(i) if i + 2 < s.len() => {
+                s = &s[i + 2..];
+                cut = true;
+            }
+            _ => break,
+        }
+    }
+    let s = truncate(s, max);
+    if cut { format!("…{s}") } else { s }
+}
+
+/// Word-wrap `text` into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// One summary for several actions of one type that differ only by object.
+fn group_summary(g: &[&Action]) -> String {
+    let first = &g[0].change.summary;
+    if g.len() == 1 || g.iter().all(|a| &a.change.summary == first) {
+        return first.clone();
+    }
+    match g[0].action_type.as_str() {
+        "linkPullSecret" => format!("{} (existing entries kept)", first.split(" (").next().unwrap_or(first)),
+        "restartPod" => {
+            let mut owners: Vec<&str> = g
+                .iter()
+                .filter_map(|a| a.change.summary.split_whitespace().nth(2))
+                .collect();
+            owners.sort();
+            owners.dedup();
+            format!("owned by {}; their controllers recreate them", owners.join(", "))
+        }
+        _ => format!("{first} (+{} more)", g.len() - 1),
+    }
+}
+
 fn verb(a: &Action) -> &'static str {
     match a.action_type.as_str() {
         "copySecret" if a.change.summary.starts_with("auths +=") => "merge",
@@ -129,16 +187,14 @@ fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
     let mut groups: BTreeMap<(String, String, Option<String>, Status, String), Vec<&Action>> = BTreeMap::new();
     let mut order = Vec::new();
     for a in actions {
-        let norm = match a.target.as_ref() {
-            Some(t) => a.change.summary.replace(&t.name, "*"),
-            None => a.change.summary.clone(),
-        };
+        // Only namespaced objects of one kind collapse; changes to one cluster object stay apart.
+        let apart = a.action_type == "manual" || a.target.as_ref().is_none_or(|t| t.namespace.is_none());
         let key = (
             a.action_type.clone(),
             a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
             a.target.as_ref().and_then(|t| t.namespace.clone()),
             a.status,
-            if a.action_type == "manual" { a.id.clone() } else { norm },
+            if apart { a.id.clone() } else { String::new() },
         );
         if !groups.contains_key(&key) {
             order.push(key.clone());
@@ -191,12 +247,14 @@ fn finding(
             .filter(|x| x.message == m.message)
             .map(|x| x.count)
             .sum();
-        let _ = writeln!(
-            out,
-            "  {} said \"{}\"  ({total}×{over})",
+        let text = format!(
+            "{} said \"{}\"  ({total}×{over})",
             f.registry,
-            truncate(core_message(&m.message), 160)
+            cause_fit(core_message(&m.message), 300)
         );
+        for line in wrap(&text, WIDTH - 2) {
+            let _ = writeln!(out, "  {line}");
+        }
     } else if let Some(m) = f.evidence.messages.first() {
         let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
             .map(|s| format!(" over {s}"))
@@ -210,12 +268,12 @@ fn finding(
     }
     if let Some(why) = &f.explanation {
         let mut first = true;
-        for line in why.trim().lines() {
+        for line in wrap(why, WIDTH - 8) {
             let _ = writeln!(
                 out,
                 "  {}   {}",
                 if first { style.bold("why") } else { "   ".to_string() },
-                line.trim()
+                line
             );
             first = false;
         }
@@ -227,7 +285,12 @@ fn finding(
         .map(|c| format!("{} ({})", c.rule, c.outcome.replace('-', " ")))
         .collect();
     if !ruled_out.is_empty() {
-        let _ = writeln!(out, "  {}  {}", style.bold("also considered"), ruled_out.join(", "));
+        let mut first = true;
+        for line in wrap(&ruled_out.join(", "), WIDTH - 8) {
+            let label = if first { style.bold("also") } else { "    ".to_string() };
+            let _ = writeln!(out, "  {label}  {line}");
+            first = false;
+        }
     }
     let pods: Vec<String> = f
         .subjects
@@ -291,13 +354,7 @@ fn finding(
             (Some(t), n) => format!("{} ×{n} in {}", t.kind, t.namespace.clone().unwrap_or_default()),
             (None, _) => String::new(),
         };
-        let summary = if g.len() > 1 {
-            a.change
-                .summary
-                .replace(&a.target.as_ref().map(|t| t.name.clone()).unwrap_or_default(), "…")
-        } else {
-            a.change.summary.clone()
-        };
+        let summary = group_summary(&g);
         let tag = status_tag(a, style);
         let dis = if a.disruptive && a.status == Status::Pending {
             format!(" {}", style.red("DISRUPTIVE"))
@@ -431,6 +488,13 @@ mod tests {
     fn truncation_is_char_safe() {
         assert_eq!(truncate("ab  cd", 10), "ab cd");
         assert_eq!(truncate("éééééé", 4), "ééé…");
+    }
+
+    #[test]
+    fn long_errors_keep_their_cause() {
+        let m = "failed to pull and unpack image \"a:1\": failed to resolve reference \"a:1\": failed to authorize: 401 Unauthorized";
+        assert_eq!(cause_fit(m, 40), "…failed to authorize: 401 Unauthorized");
+        assert_eq!(cause_fit("short", 40), "short");
     }
 
     #[test]
