@@ -33,6 +33,7 @@ fn epoch(ts: &str) -> Option<i64> {
 fn span(first: Option<&str>, last: Option<&str>) -> Option<String> {
     let secs = epoch(last?)? - epoch(first?)?;
     Some(match secs {
+        s if s <= 0 => return None,
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 172_800 => format!("{}h", s / 3600),
@@ -153,12 +154,12 @@ fn header(out: &mut String, plan: &Plan, style: Style) {
     };
     let _ = writeln!(
         out,
-        "{}  {platform} · {} {} · {} · {} pods scanned",
+        "{}  {platform} · {} {} · {} · {} scanned",
         style.bold("cluster"),
         plan.source.kind,
         plan.source.name,
         plural(plan.rules.playbooks, "playbook", "playbooks"),
-        plan.cluster.pods_scanned
+        plural(plan.cluster.pods_scanned, "pod", "pods")
     );
     if !plan.rules.overridden.is_empty() {
         let _ = writeln!(
@@ -171,15 +172,23 @@ fn header(out: &mut String, plan: &Plan, style: Style) {
 
 fn subjects_line(f: &Finding) -> String {
     let mut ns: Vec<&str> = f.subjects.iter().map(|s| s.namespace.as_str()).collect();
+    ns.sort();
     ns.dedup();
-    let mut pods: Vec<&str> = f.subjects.iter().map(|s| s.name.as_str()).collect();
-    pods.dedup();
-    let where_ = if ns.len() == 1 {
-        format!("in {}", ns[0])
-    } else {
-        format!("in {} namespaces", ns.len())
+    let count = |kind: &str| {
+        let mut names: Vec<&str> = f.subjects.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        names.len()
     };
-    format!("{} {where_}", plural(pods.len(), "pod", "pods"))
+    let mut parts = Vec::new();
+    if count("Pod") > 0 {
+        parts.push(plural(count("Pod"), "pod", "pods"));
+    }
+    if count("ImageStream") > 0 {
+        parts.push(plural(count("ImageStream"), "image stream", "image streams"));
+    }
+    let where_ = if ns.len() == 1 { format!("in {}", ns[0]) } else { format!("in {} namespaces", ns.len()) };
+    format!("{} {where_}", parts.join(", "))
 }
 
 /// Consecutive actions of one finding that differ only by object name print as one line.
@@ -292,15 +301,14 @@ fn finding(
             first = false;
         }
     }
-    let pods: Vec<String> = f
-        .subjects
-        .iter()
-        .map(|s| s.name.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let _ = writeln!(out, "  {}  {}", style.bold("pods"), truncate(&pods.join(", "), 200));
-
+    for (kind, label) in [("Pod", "pods"), ("ImageStream", "streams")] {
+        let names: std::collections::BTreeSet<&str> =
+            f.subjects.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
+        if !names.is_empty() {
+            let list = names.into_iter().collect::<Vec<_>>().join(", ");
+            let _ = writeln!(out, "  {}  {}", style.bold(label), truncate(&list, 200));
+        }
+    }
     let actions: Vec<&Action> = f
         .actions
         .iter()
