@@ -1,0 +1,270 @@
+//! Broken rule files, snapshots and flags: a clear diagnostic naming the file and place,
+//! exit code 1, never a panic, and every problem of a run reported together.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+const HEAD: &str = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: my-rule\n  title: t\n  category: auth\n";
+
+fn playbook(spec: &str) -> String {
+    format!("{HEAD}spec:\n{spec}")
+}
+
+/// Run `remedy` in `dir` (so paths in messages are relative and stable).
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_remedy"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn expect_rule_error(name: &str, text: &str, code: &str, location: &str, also: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 1, "{name}: exit code 1 expected, got {}\n{}", r.code, r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{name}: panic\n{}", r.stderr);
+    assert!(r.stderr.contains(&format!("[{code}]")), "{name}: code {code} expected\n{}", r.stderr);
+    assert!(r.stderr.contains(&format!("--> {location}")), "{name}: location {location} expected\n{}", r.stderr);
+    assert!(r.stderr.contains(also), "{name}: `{also}` expected\n{}", r.stderr);
+    assert!(r.stderr.contains("help:"), "{name}: a help line\n{}", r.stderr);
+    // The same problem stops `plan` before anything is planned.
+    let snap = example("healthy");
+    let r = run_in(dir.path(), &["plan", "--rules", "rule.yaml", "--snapshot", &snap]);
+    assert_eq!(r.code, 1, "{name}: plan must fail too");
+    assert!(r.stdout.is_empty(), "{name}: no partial plan on stdout");
+}
+
+#[test]
+fn malformed_yaml() {
+    expect_rule_error("syntax", &format!("{HEAD}spec:\n  match: {{ symptom: registry-auth\n"), "invalid-yaml", "rule.yaml:", "invalid");
+}
+
+#[test]
+fn unknown_field_with_suggestion() {
+    expect_rule_error("typo", &playbook("  match:\n    symtpom: registry-auth\n"), "unknown-field", "rule.yaml:9:5", "did you mean `symptom`?");
+}
+
+#[test]
+fn invalid_regex() {
+    expect_rule_error("regex", &playbook("  match:\n    message:\n      regex: 'unauthorized: (auth'\n"), "invalid-regex", "rule.yaml:10:7", "invalid regex");
+}
+
+#[test]
+fn undefined_template_variable() {
+    let spec = "  match: { symptom: registry-auth }\n  actions:\n    - restartPod: { pod: \"{{ failure.namespce }}/{{ failure.pod }}\" }\n";
+    expect_rule_error("undefined var", &playbook(spec), "undefined-variable", "rule.yaml:10:", "did you mean `namespace`?");
+}
+
+#[test]
+fn probe_used_before_it_is_defined() {
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: first\n      owner: { pod: \"{{ later.x }}\" }\n    - name: later\n      owner: { pod: \"a/b\" }\n";
+    expect_rule_error("probe order", &playbook(spec), "undefined-variable", "rule.yaml:11:", "`later`");
+}
+
+#[test]
+fn unknown_symptom() {
+    expect_rule_error("symptom", &playbook("  match: { symptom: registry-autth }\n"), "unknown-symptom", "rule.yaml:8:", "did you mean `registry-auth`?");
+}
+
+#[test]
+fn type_error() {
+    expect_rule_error("type", &playbook("  match: { symptom: registry-auth }\n  when: true\n"), "invalid-value", "rule.yaml:9:", "invalid type");
+}
+
+#[test]
+fn unknown_category() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: x\n  title: t\n  category: authh\nspec:\n  match: {}\n";
+    expect_rule_error("category", text, "unknown-category", "rule.yaml:6:", "did you mean `auth`?");
+}
+
+#[test]
+fn template_syntax_error() {
+    let spec = "  match: { symptom: registry-auth }\n  explain: \"{{ failure.pod \"\n";
+    expect_rule_error("template", &playbook(spec), "invalid-template", "rule.yaml:9:", "template does not parse");
+}
+
+#[test]
+fn bad_condition() {
+    let spec = "  match: { symptom: registry-auth }\n  when: [\"failure.pod ==\"]\n";
+    expect_rule_error("condition", &playbook(spec), "invalid-template", "rule.yaml:9:", "template does not parse");
+}
+
+#[test]
+fn wrong_api_version() {
+    let text = "apiVersion: remedy.dev/v2\nkind: Playbook\nmetadata: {name: x, title: t, category: auth}\nspec: {match: {}}\n";
+    expect_rule_error("apiVersion", text, "unknown-kind", "rule.yaml:1:", "remedy.dev/v1alpha1");
+}
+
+#[test]
+fn unknown_document_kind() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbok\nmetadata: {name: x}\n";
+    expect_rule_error("kind", text, "unknown-kind", "rule.yaml:2:", "did you mean `Playbook`?");
+}
+
+#[test]
+fn action_with_two_types() {
+    let spec = "  match: { symptom: registry-auth }\n  actions:\n    - restartPod: { pod: a/b }\n      manual: { title: x }\n";
+    expect_rule_error("two types", &playbook(spec), "ambiguous-spec", "rule.yaml:10:", "exactly one action type");
+}
+
+#[test]
+fn matcher_with_no_test() {
+    expect_rule_error("empty matcher", &playbook("  match:\n    message: {}\n"), "ambiguous-spec", "rule.yaml:9:", "sets no test");
+}
+
+#[test]
+fn probe_shadowing_a_builtin() {
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: failure\n      owner: { pod: a/b }\n";
+    expect_rule_error("probe name", &playbook(spec), "invalid-probe", "rule.yaml:10:", "already defined");
+}
+
+#[test]
+fn missing_required_field() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: x\n  category: auth\nspec: {match: {}}\n";
+    expect_rule_error("missing", text, "invalid-value", "rule.yaml:", "missing field `title`");
+}
+
+#[test]
+fn supersedes_unknown_rule() {
+    let spec = "  match: { symptom: registry-auth }\n  supersedes: [pull-secret-not-propagatd]\n";
+    expect_rule_error("supersedes", &playbook(spec), "invalid-value", "rule.yaml:9:", "did you mean `pull-secret-not-propagated`?");
+}
+
+#[test]
+fn bad_json_path() {
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: p\n      jsonPath: { object: { apiVersion: v1, kind: Pod, name: x }, path: '$.[[' }\n";
+    expect_rule_error("jsonpath", &playbook(spec), "invalid-value", "rule.yaml:11:", "invalid JSONPath");
+}
+
+#[test]
+fn non_identifier_input_name() {
+    let spec = "  match: { symptom: registry-auth }\n  actions:\n    - mergeDockerAuths: { secret: a/b, registry: r, input: registry-auth }\n";
+    expect_rule_error("input", &playbook(spec), "invalid-value", "rule.yaml:10:", "not an identifier");
+}
+
+#[test]
+fn duplicate_ids_across_user_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = playbook("  match: { symptom: registry-auth }\n");
+    std::fs::write(dir.path().join("a.yaml"), &text).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), &text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "a.yaml", "--rules", "b.yaml"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("[duplicate-id]") && r.stderr.contains("--> b.yaml:4:3") && r.stderr.contains("first defined at a.yaml:4:3"), "{}", r.stderr);
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}---\n{}---\n{}",
+        playbook("  match:\n    message: {regex: '('}\n"),
+        playbook("  match: { symptom: nope }\n").replace("my-rule", "second"),
+        playbook("  match: { symptom: registry-auth }\n  explain: \"{{ nothing }}\"\n").replace("my-rule", "third"),
+    );
+    std::fs::write(dir.path().join("rules.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rules.yaml"]);
+    assert_eq!(r.code, 1);
+    for code in ["[invalid-regex]", "[unknown-symptom]", "[undefined-variable]"] {
+        assert!(r.stderr.contains(code), "{code} missing:\n{}", r.stderr);
+    }
+    assert!(r.stderr.contains("3 errors, 0 warnings"), "{}", r.stderr);
+    insta::assert_snapshot!("diagnostics-three-problems", r.stderr);
+}
+
+#[test]
+fn missing_rules_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "nope/"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("[missing-path]") && r.stderr.contains("--> nope/"), "{}", r.stderr);
+}
+
+fn expect_snapshot_error(name: &str, file: &str, content: &[u8], code: &str, location: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("snap")).unwrap();
+    std::fs::write(dir.path().join("snap").join(file), content).unwrap();
+    let r = run_in(dir.path(), &["plan", "--snapshot", "snap"]);
+    assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{name}: panic\n{}", r.stderr);
+    assert!(r.stderr.contains(&format!("[{code}]")), "{name}: {code} expected\n{}", r.stderr);
+    assert!(r.stderr.contains(&format!("--> {location}")), "{name}: location {location} expected\n{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{name}: nothing planned");
+}
+
+#[test]
+fn snapshot_malformed_yaml() {
+    expect_snapshot_error("yaml", "pods.yaml", b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n", "invalid-yaml", "snap/pods.yaml:");
+}
+
+#[test]
+fn snapshot_truncated_json() {
+    expect_snapshot_error("json", "all.json", b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}},\n{\"kind\":", "invalid-yaml", "snap/all.json:3:");
+}
+
+#[test]
+fn snapshot_object_without_kind() {
+    expect_snapshot_error("kind", "x.yaml", b"apiVersion: v1\nmetadata:\n  name: a\n", "invalid-object", "snap/x.yaml");
+}
+
+#[test]
+fn snapshot_list_item_without_name() {
+    expect_snapshot_error("name", "x.yaml", b"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {}\n", "invalid-object", "snap/x.yaml (items[0])");
+}
+
+#[test]
+fn snapshot_document_that_is_not_an_object() {
+    expect_snapshot_error("scalar", "x.yaml", b"just a string\n", "invalid-object", "snap/x.yaml");
+}
+
+#[test]
+fn snapshot_not_utf8() {
+    expect_snapshot_error("utf8", "x.yaml", &[0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0xfe, 0x0a], "unreadable-file", "snap/x.yaml");
+}
+
+#[test]
+fn snapshot_path_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_in(dir.path(), &["plan", "--snapshot", "does-not-exist"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("[missing-path]") && r.stderr.contains("--> does-not-exist"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_flags_are_errors_not_findings() {
+    let snap = example("healthy");
+    for args in [
+        vec!["plan", "--snapshot", snap.as_str(), "--set", "novalue"],
+        vec!["plan", "--snapshot", snap.as_str(), "--set-file", "x=/does/not/exist"],
+        vec!["plan", "--snapshot", snap.as_str(), "--output", "xml"],
+        vec!["plan", "--snapshott", snap.as_str()],
+        vec!["plan"],
+        vec!["plan", "--snapshot", snap.as_str(), "--no-bundled"],
+    ] {
+        let r = remedy(&args);
+        assert_eq!(r.code, 1, "{args:?} must exit 1 (never 2, which means pending actions): {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+        assert!(!r.stderr.is_empty());
+    }
+    let r = remedy(&["plan", "--snapshott", "x"]);
+    assert!(r.stderr.contains("--snapshot"), "clap suggests the right flag: {}", r.stderr);
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    for args in [vec!["--help"], vec!["plan", "--help"], vec!["--version"], vec!["rules", "match", "--help"]] {
+        let r = remedy(&args);
+        assert_eq!(r.code, 0, "{args:?}");
+    }
+    assert!(remedy(&["--help"]).stdout.contains("Exit codes"));
+}
