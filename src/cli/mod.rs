@@ -38,7 +38,8 @@ pub struct RuleArgs {
     /// the id of a bundled rule replaces it. Repeatable.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// Leave out the bundled rules: only `--rules` are loaded.
+    /// Leave out the bundled playbooks: only those from `--rules` run. The bundled symptoms
+    /// (the shared wording of failures) stay available.
     #[arg(long)]
     no_bundled: bool,
 }

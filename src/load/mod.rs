@@ -30,7 +30,8 @@ pub struct RuleSource {
 pub struct LoadOptions {
     /// User rule files and directories (walked recursively for `.yaml`/`.yml`).
     pub paths: Vec<PathBuf>,
-    /// Include the bundled rules (the default). User rules with the same id replace them.
+    /// Include the bundled playbooks (the default). User rules with the same id replace them.
+    /// Bundled symptoms are always loaded: they are the shared vocabulary user rules build on.
     pub bundled: bool,
 }
 
@@ -126,17 +127,25 @@ fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diag
 /// Load rules as the CLI does: bundled (unless disabled) plus user paths.
 pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
     let mut diags = Diagnostics::default();
-    let mut sources = if opts.bundled { bundled_sources() } else { Vec::new() };
+    let mut sources = bundled_sources();
     sources.extend(read_sources(&opts.paths, &mut diags));
-    let (rules, more) = load_sources(sources);
+    let (rules, more) = load_filtered(sources, opts.bundled);
     diags.extend(more);
     (rules, diags)
 }
 
 /// Parse, validate and compile rule sources.
 pub fn load_sources(sources: Vec<RuleSource>) -> (RuleSet, Diagnostics) {
+    load_filtered(sources, true)
+}
+
+fn load_filtered(sources: Vec<RuleSource>, bundled_playbooks: bool) -> (RuleSet, Diagnostics) {
     let mut diags = Diagnostics::default();
-    let parsed = parse_all(sources, &mut diags);
+    let mut parsed = parse_all(sources, &mut diags);
+    if !bundled_playbooks {
+        let sources = &parsed.sources;
+        parsed.playbooks.retain(|d| !sources[d.source].bundled);
+    }
     let rules = compile::compile(&parsed, &mut diags);
     (rules, diags)
 }
