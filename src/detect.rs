@@ -168,52 +168,154 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 type Key = (String, String, Option<String>);
 
+/// The few fields of a pod detection reads, parsed straight from its JSON text so that a
+/// large snapshot's pods are never expanded into full `Value` trees.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct PodView {
+    metadata: MetaView,
+    spec: SpecView,
+    status: StatusView,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct MetaView {
+    uid: Option<String>,
+    labels: BTreeMap<String, String>,
+    creation_timestamp: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SpecView {
+    service_account_name: Option<String>,
+    node_name: Option<String>,
+    init_containers: Vec<ContainerView>,
+    containers: Vec<ContainerView>,
+    ephemeral_containers: Vec<ContainerView>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct ContainerView {
+    name: String,
+    image: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct StatusView {
+    init_container_statuses: Vec<StatusEntry>,
+    container_statuses: Vec<StatusEntry>,
+    ephemeral_container_statuses: Vec<StatusEntry>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StatusEntry {
+    name: String,
+    image: Option<String>,
+    state: StateView,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StateView {
+    waiting: Option<Waiting>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Waiting {
+    reason: Option<String>,
+    message: Option<String>,
+}
+
+impl PodView {
+    fn of(pod: &Object) -> Self {
+        serde_json::from_str(pod.raw()).unwrap_or_default()
+    }
+
+    /// (name, image, init) of every container in the spec.
+    fn containers(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        let s = &self.spec;
+        s.init_containers
+            .iter()
+            .map(|c| (c.name.as_str(), c.image.as_str(), true))
+            .chain(
+                s.containers
+                    .iter()
+                    .chain(&s.ephemeral_containers)
+                    .map(|c| (c.name.as_str(), c.image.as_str(), false)),
+            )
+    }
+
+    fn statuses(&self) -> impl Iterator<Item = (&StatusEntry, bool)> {
+        let s = &self.status;
+        s.init_container_statuses.iter().map(|c| (c, true)).chain(
+            s.container_statuses
+                .iter()
+                .chain(&s.ephemeral_container_statuses)
+                .map(|c| (c, false)),
+        )
+    }
+
+    fn image_of(&self, container: &str) -> Option<String> {
+        self.containers()
+            .find(|(n, _, _)| *n == container)
+            .map(|(_, i, _)| i.to_string())
+    }
+
+    fn waiting_reason(st: &StatusEntry) -> Option<&str> {
+        st.state.waiting.as_ref().and_then(|w| w.reason.as_deref())
+    }
+
+    /// Whether the container has a status and it is not waiting on a pull.
+    fn recovered(&self, container: &str) -> bool {
+        self.statuses()
+            .find(|(st, _)| st.name == container)
+            .is_some_and(|(st, _)| Self::waiting_reason(st).is_none_or(|r| !PULL_REASONS.contains(&r)))
+    }
+}
+
 /// Find every failing pull in the given pods and events.
 pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     let mut failures: BTreeMap<Key, Failure> = BTreeMap::new();
-    let pod_index: HashMap<(&str, &str), &Object> = pods
+    let views: Vec<PodView> = pods.iter().map(|p| PodView::of(p)).collect();
+    let pod_index: HashMap<(&str, &str), (&Object, &PodView)> = pods
         .iter()
-        .map(|p| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), p.as_ref()))
+        .zip(&views)
+        .map(|(p, v)| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), (p.as_ref(), v)))
         .collect();
 
-    for pod in pods {
+    for (pod, view) in pods.iter().zip(&views) {
         let ns = pod.namespace.clone().unwrap_or_default();
-        for (field, init) in [
-            ("initContainerStatuses", true),
-            ("containerStatuses", false),
-            ("ephemeralContainerStatuses", false),
-        ] {
-            let Some(statuses) = pod.value.pointer(&format!("/status/{field}")).and_then(Value::as_array) else {
+        for (st, init) in view.statuses() {
+            let Some(reason) = PodView::waiting_reason(st) else {
                 continue;
             };
-            for st in statuses {
-                let Some(reason) = str_at(st, &["state", "waiting", "reason"]) else {
-                    continue;
-                };
-                if !PULL_REASONS.contains(&reason) {
-                    continue;
-                }
-                let name = str_at(st, &["name"]).unwrap_or_default().to_string();
-                let message = str_at(st, &["state", "waiting", "message"]).map(str::to_string);
-                let image = spec_image(pod, &name)
-                    .or_else(|| str_at(st, &["image"]).map(str::to_string))
-                    .unwrap_or_default();
-                let mut f = new_failure(pod, &ns, Some(name.clone()), init, image);
-                f.waiting_reason = Some(reason.to_string());
-                f.waiting_message = message.clone();
-                if let Some(m) = message {
-                    f.evidence.push(Evidence {
-                        source: EvidenceSource::ContainerStatus,
-                        reason: reason.to_string(),
-                        message: m,
-                        event_type: None,
-                        count: 1,
-                        first_seen: None,
-                        last_seen: None,
-                    });
-                }
-                failures.insert((ns.clone(), pod.name.clone(), Some(name)), f);
+            if !PULL_REASONS.contains(&reason) {
+                continue;
             }
+            let name = st.name.clone();
+            let message = st.state.waiting.as_ref().and_then(|w| w.message.clone());
+            let image = view.image_of(&name).or_else(|| st.image.clone()).unwrap_or_default();
+            let mut f = new_failure(pod, view, &ns, Some(name.clone()), init, image);
+            f.waiting_reason = Some(reason.to_string());
+            f.waiting_message = message.clone();
+            if let Some(m) = message {
+                f.evidence.push(Evidence {
+                    source: EvidenceSource::ContainerStatus,
+                    reason: reason.to_string(),
+                    message: m,
+                    event_type: None,
+                    count: 1,
+                    first_seen: None,
+                    last_seen: None,
+                });
+            }
+            failures.insert((ns.clone(), pod.name.clone(), Some(name)), f);
         }
     }
 
@@ -223,37 +325,34 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             .copied();
         // A pod of the same name but another uid was recreated: the event is about the old
         // one, and the new pod's own status is the better witness.
-        if pod.is_some_and(
-            |p| matches!((&e.involved_uid, str_at(&p.value, &["metadata", "uid"])), (Some(a), Some(b)) if a != b),
-        ) {
+        if pod.is_some_and(|(_, v)| matches!((&e.involved_uid, &v.metadata.uid), (Some(a), Some(b)) if a != b)) {
             continue;
         }
         let from_path = e.field_path.as_deref().and_then(container_of);
         // A pull that failed once and then succeeded: the container runs now, the event is history.
-        if let (Some(p), Some((c, _))) = (pod, &from_path) {
-            if container_recovered(p, c) {
+        if let (Some((_, v)), Some((c, _))) = (pod, &from_path) {
+            if v.recovered(c) {
                 continue;
             }
         }
         let msg_image = quoted_image(&e.message).map(str::to_string);
         let container = from_path.as_ref().map(|(c, _)| c.clone()).or_else(|| {
-            let pod = pod?;
+            let (_, v) = pod?;
             let img = msg_image.as_deref()?;
-            containers(pod)
-                .into_iter()
-                .find(|(_, i, _)| i == img)
-                .map(|(c, _, _)| c)
+            v.containers()
+                .find(|(_, i, _)| *i == img)
+                .map(|(c, _, _)| c.to_string())
         });
         let key = (e.namespace.clone(), e.involved_name.clone(), container.clone());
         let f = failures.entry(key).or_insert_with(|| {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
                 .as_deref()
-                .and_then(|c| pod.and_then(|p| spec_image(p, c)))
+                .and_then(|c| pod.and_then(|(_, v)| v.image_of(c)))
                 .or_else(|| msg_image.clone())
                 .unwrap_or_default();
             match pod {
-                Some(p) => new_failure(p, &e.namespace, container.clone(), init, image),
+                Some((p, v)) => new_failure(p, v, &e.namespace, container.clone(), init, image),
                 None => orphan(e, container.clone(), image),
             }
         });
@@ -309,50 +408,6 @@ fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
     }
 }
 
-/// Whether the container has a status and it is not waiting on a pull.
-fn container_recovered(pod: &Object, container: &str) -> bool {
-    [
-        "initContainerStatuses",
-        "containerStatuses",
-        "ephemeralContainerStatuses",
-    ]
-    .iter()
-    .filter_map(|f| pod.value.pointer(&format!("/status/{f}")).and_then(Value::as_array))
-    .flatten()
-    .find(|st| str_at(st, &["name"]) == Some(container))
-    .is_some_and(|st| str_at(st, &["state", "waiting", "reason"]).is_none_or(|r| !PULL_REASONS.contains(&r)))
-}
-
-/// (name, image, init) of every container in the pod spec.
-fn containers(pod: &Object) -> Vec<(String, String, bool)> {
-    let mut out = Vec::new();
-    for (field, init) in [
-        ("initContainers", true),
-        ("containers", false),
-        ("ephemeralContainers", false),
-    ] {
-        for c in pod
-            .value
-            .pointer(&format!("/spec/{field}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let (Some(n), Some(i)) = (str_at(c, &["name"]), str_at(c, &["image"])) {
-                out.push((n.to_string(), i.to_string(), init));
-            }
-        }
-    }
-    out
-}
-
-fn spec_image(pod: &Object, container: &str) -> Option<String> {
-    containers(pod)
-        .into_iter()
-        .find(|(n, _, _)| n == container)
-        .map(|(_, i, _)| i)
-}
-
 fn set_registry(f: &mut Failure) {
     f.image_ref = ImageRef::parse(&f.image).ok();
     f.registry = f
@@ -362,7 +417,14 @@ fn set_registry(f: &mut Failure) {
         .unwrap_or_default();
 }
 
-fn new_failure(pod: &Object, ns: &str, container: Option<String>, init: bool, image: String) -> Failure {
+fn new_failure(
+    pod: &Object,
+    view: &PodView,
+    ns: &str,
+    container: Option<String>,
+    init: bool,
+    image: String,
+) -> Failure {
     let mut f = Failure {
         kind: "Pod".into(),
         namespace: ns.to_string(),
@@ -377,13 +439,14 @@ fn new_failure(pod: &Object, ns: &str, container: Option<String>, init: bool, im
         waiting_message: None,
         evidence: Vec::new(),
         service_account: Some(
-            pod.str_field("spec.serviceAccountName")
-                .unwrap_or("default")
-                .to_string(),
+            view.spec
+                .service_account_name
+                .clone()
+                .unwrap_or_else(|| "default".into()),
         ),
-        node_name: pod.str_field("spec.nodeName").map(str::to_string),
-        labels: pod.labels().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        created: pod.str_field("metadata.creationTimestamp").map(str::to_string),
+        node_name: view.spec.node_name.clone(),
+        labels: view.metadata.labels.clone(),
+        created: view.metadata.creation_timestamp.clone(),
     };
     set_registry(&mut f);
     f
@@ -619,8 +682,9 @@ mod tests {
 
     #[test]
     fn a_pull_that_recovered_is_history() {
-        let mut p = (*pod("web-1", "ErrImagePull", None)).clone();
-        p.value["status"]["containerStatuses"][0]["state"] = json!({"running": {"startedAt": "2026-01-01T01:00:00Z"}});
+        let mut v = pod("web-1", "ErrImagePull", None).value().clone();
+        v["status"]["containerStatuses"][0]["state"] = json!({"running": {"startedAt": "2026-01-01T01:00:00Z"}});
+        let p = Object::from_value(v).unwrap();
         let events = vec![event(
             "web-1",
             "Failed",

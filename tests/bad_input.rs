@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use std::path::Path;
 
-const HEAD: &str = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: my-rule\n  title: t\n  category: auth\n";
+const HEAD: &str =
+    "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: my-rule\n  title: t\n  category: auth\n";
 
 fn playbook(spec: &str) -> String {
     format!("{HEAD}spec:\n{spec}")
@@ -33,8 +34,16 @@ fn expect_rule_error(name: &str, text: &str, code: &str, location: &str, also: &
     let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
     assert_eq!(r.code, 1, "{name}: exit code 1 expected, got {}\n{}", r.code, r.stderr);
     assert!(!r.stderr.contains("panicked"), "{name}: panic\n{}", r.stderr);
-    assert!(r.stderr.contains(&format!("[{code}]")), "{name}: code {code} expected\n{}", r.stderr);
-    assert!(r.stderr.contains(&format!("--> {location}")), "{name}: location {location} expected\n{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("[{code}]")),
+        "{name}: code {code} expected\n{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("--> {location}")),
+        "{name}: location {location} expected\n{}",
+        r.stderr
+    );
     assert!(r.stderr.contains(also), "{name}: `{also}` expected\n{}", r.stderr);
     assert!(r.stderr.contains("help:"), "{name}: a help line\n{}", r.stderr);
     // The same problem stops `plan` before anything is planned.
@@ -46,63 +55,130 @@ fn expect_rule_error(name: &str, text: &str, code: &str, location: &str, also: &
 
 #[test]
 fn malformed_yaml() {
-    expect_rule_error("syntax", &format!("{HEAD}spec:\n  match: {{ symptom: registry-auth\n"), "invalid-yaml", "rule.yaml:", "invalid");
+    expect_rule_error(
+        "syntax",
+        &format!("{HEAD}spec:\n  match: {{ symptom: registry-auth\n"),
+        "invalid-yaml",
+        "rule.yaml:",
+        "invalid",
+    );
 }
 
 #[test]
 fn unknown_field_with_suggestion() {
-    expect_rule_error("typo", &playbook("  match:\n    symtpom: registry-auth\n"), "unknown-field", "rule.yaml:9:5", "did you mean `symptom`?");
+    expect_rule_error(
+        "typo",
+        &playbook("  match:\n    symtpom: registry-auth\n"),
+        "unknown-field",
+        "rule.yaml:9:5",
+        "did you mean `symptom`?",
+    );
 }
 
 #[test]
 fn invalid_regex() {
-    expect_rule_error("regex", &playbook("  match:\n    message:\n      regex: 'unauthorized: (auth'\n"), "invalid-regex", "rule.yaml:10:7", "invalid regex");
+    expect_rule_error(
+        "regex",
+        &playbook("  match:\n    message:\n      regex: 'unauthorized: (auth'\n"),
+        "invalid-regex",
+        "rule.yaml:10:7",
+        "invalid regex",
+    );
 }
 
 #[test]
 fn undefined_template_variable() {
     let spec = "  match: { symptom: registry-auth }\n  actions:\n    - restartPod: { pod: \"{{ failure.namespce }}/{{ failure.pod }}\" }\n";
-    expect_rule_error("undefined var", &playbook(spec), "undefined-variable", "rule.yaml:10:", "did you mean `namespace`?");
+    expect_rule_error(
+        "undefined var",
+        &playbook(spec),
+        "undefined-variable",
+        "rule.yaml:10:",
+        "did you mean `namespace`?",
+    );
 }
 
 #[test]
 fn probe_used_before_it_is_defined() {
     let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: first\n      owner: { pod: \"{{ later.x }}\" }\n    - name: later\n      owner: { pod: \"a/b\" }\n";
-    expect_rule_error("probe order", &playbook(spec), "undefined-variable", "rule.yaml:11:", "`later`");
+    expect_rule_error(
+        "probe order",
+        &playbook(spec),
+        "undefined-variable",
+        "rule.yaml:11:",
+        "`later`",
+    );
 }
 
 #[test]
 fn unknown_symptom() {
-    expect_rule_error("symptom", &playbook("  match: { symptom: registry-autth }\n"), "unknown-symptom", "rule.yaml:8:", "did you mean `registry-auth`?");
+    expect_rule_error(
+        "symptom",
+        &playbook("  match: { symptom: registry-autth }\n"),
+        "unknown-symptom",
+        "rule.yaml:8:",
+        "did you mean `registry-auth`?",
+    );
 }
 
 #[test]
 fn type_error() {
-    expect_rule_error("type", &playbook("  match: { symptom: registry-auth }\n  when: true\n"), "invalid-value", "rule.yaml:9:", "invalid type");
+    expect_rule_error(
+        "type",
+        &playbook("  match: { symptom: registry-auth }\n  when: true\n"),
+        "invalid-value",
+        "rule.yaml:9:",
+        "invalid type",
+    );
 }
 
 #[test]
 fn unknown_category() {
     let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: x\n  title: t\n  category: authh\nspec:\n  match: {}\n";
-    expect_rule_error("category", text, "unknown-category", "rule.yaml:6:", "did you mean `auth`?");
+    expect_rule_error(
+        "category",
+        text,
+        "unknown-category",
+        "rule.yaml:6:",
+        "did you mean `auth`?",
+    );
 }
 
 #[test]
 fn template_syntax_error() {
     let spec = "  match: { symptom: registry-auth }\n  explain: \"{{ failure.pod \"\n";
-    expect_rule_error("template", &playbook(spec), "invalid-template", "rule.yaml:9:", "template does not parse");
+    expect_rule_error(
+        "template",
+        &playbook(spec),
+        "invalid-template",
+        "rule.yaml:9:",
+        "template does not parse",
+    );
 }
 
 #[test]
 fn bad_condition() {
     let spec = "  match: { symptom: registry-auth }\n  when: [\"failure.pod ==\"]\n";
-    expect_rule_error("condition", &playbook(spec), "invalid-template", "rule.yaml:9:", "template does not parse");
+    expect_rule_error(
+        "condition",
+        &playbook(spec),
+        "invalid-template",
+        "rule.yaml:9:",
+        "template does not parse",
+    );
 }
 
 #[test]
 fn wrong_api_version() {
-    let text = "apiVersion: remedy.dev/v2\nkind: Playbook\nmetadata: {name: x, title: t, category: auth}\nspec: {match: {}}\n";
-    expect_rule_error("apiVersion", text, "unknown-kind", "rule.yaml:1:", "remedy.dev/v1alpha1");
+    let text =
+        "apiVersion: remedy.dev/v2\nkind: Playbook\nmetadata: {name: x, title: t, category: auth}\nspec: {match: {}}\n";
+    expect_rule_error(
+        "apiVersion",
+        text,
+        "unknown-kind",
+        "rule.yaml:1:",
+        "remedy.dev/v1alpha1",
+    );
 }
 
 #[test]
@@ -113,43 +189,81 @@ fn unknown_document_kind() {
 
 #[test]
 fn action_with_two_types() {
-    let spec = "  match: { symptom: registry-auth }\n  actions:\n    - restartPod: { pod: a/b }\n      manual: { title: x }\n";
-    expect_rule_error("two types", &playbook(spec), "ambiguous-spec", "rule.yaml:10:", "exactly one action type");
+    let spec =
+        "  match: { symptom: registry-auth }\n  actions:\n    - restartPod: { pod: a/b }\n      manual: { title: x }\n";
+    expect_rule_error(
+        "two types",
+        &playbook(spec),
+        "ambiguous-spec",
+        "rule.yaml:10:",
+        "exactly one action type",
+    );
 }
 
 #[test]
 fn matcher_with_no_test() {
-    expect_rule_error("empty matcher", &playbook("  match:\n    message: {}\n"), "ambiguous-spec", "rule.yaml:9:", "sets no test");
+    expect_rule_error(
+        "empty matcher",
+        &playbook("  match:\n    message: {}\n"),
+        "ambiguous-spec",
+        "rule.yaml:9:",
+        "sets no test",
+    );
 }
 
 #[test]
 fn probe_shadowing_a_builtin() {
     let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: failure\n      owner: { pod: a/b }\n";
-    expect_rule_error("probe name", &playbook(spec), "invalid-probe", "rule.yaml:10:", "already defined");
+    expect_rule_error(
+        "probe name",
+        &playbook(spec),
+        "invalid-probe",
+        "rule.yaml:10:",
+        "already defined",
+    );
 }
 
 #[test]
 fn missing_required_field() {
-    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: x\n  category: auth\nspec: {match: {}}\n";
+    let text =
+        "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: x\n  category: auth\nspec: {match: {}}\n";
     expect_rule_error("missing", text, "invalid-value", "rule.yaml:", "missing field `title`");
 }
 
 #[test]
 fn supersedes_unknown_rule() {
     let spec = "  match: { symptom: registry-auth }\n  supersedes: [pull-secret-not-propagatd]\n";
-    expect_rule_error("supersedes", &playbook(spec), "invalid-value", "rule.yaml:9:", "did you mean `pull-secret-not-propagated`?");
+    expect_rule_error(
+        "supersedes",
+        &playbook(spec),
+        "invalid-value",
+        "rule.yaml:9:",
+        "did you mean `pull-secret-not-propagated`?",
+    );
 }
 
 #[test]
 fn bad_json_path() {
     let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: p\n      jsonPath: { object: { apiVersion: v1, kind: Pod, name: x }, path: '$.[[' }\n";
-    expect_rule_error("jsonpath", &playbook(spec), "invalid-value", "rule.yaml:11:", "invalid JSONPath");
+    expect_rule_error(
+        "jsonpath",
+        &playbook(spec),
+        "invalid-value",
+        "rule.yaml:11:",
+        "invalid JSONPath",
+    );
 }
 
 #[test]
 fn non_identifier_input_name() {
     let spec = "  match: { symptom: registry-auth }\n  actions:\n    - mergeDockerAuths: { secret: a/b, registry: r, input: registry-auth }\n";
-    expect_rule_error("input", &playbook(spec), "invalid-value", "rule.yaml:10:", "not an identifier");
+    expect_rule_error(
+        "input",
+        &playbook(spec),
+        "invalid-value",
+        "rule.yaml:10:",
+        "not an identifier",
+    );
 }
 
 #[test]
@@ -158,9 +272,18 @@ fn duplicate_ids_across_user_files() {
     let text = playbook("  match: { symptom: registry-auth }\n");
     std::fs::write(dir.path().join("a.yaml"), &text).unwrap();
     std::fs::write(dir.path().join("b.yaml"), &text).unwrap();
-    let r = run_in(dir.path(), &["rules", "check", "--rules", "a.yaml", "--rules", "b.yaml"]);
+    let r = run_in(
+        dir.path(),
+        &["rules", "check", "--rules", "a.yaml", "--rules", "b.yaml"],
+    );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("[duplicate-id]") && r.stderr.contains("--> b.yaml:4:3") && r.stderr.contains("first defined at a.yaml:4:3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[duplicate-id]")
+            && r.stderr.contains("--> b.yaml:4:3")
+            && r.stderr.contains("first defined at a.yaml:4:3"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -187,7 +310,11 @@ fn missing_rules_path() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_in(dir.path(), &["rules", "check", "--rules", "nope/"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("[missing-path]") && r.stderr.contains("--> nope/"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[missing-path]") && r.stderr.contains("--> nope/"),
+        "{}",
+        r.stderr
+    );
 }
 
 fn expect_snapshot_error(name: &str, file: &str, content: &[u8], code: &str, location: &str) {
@@ -197,14 +324,28 @@ fn expect_snapshot_error(name: &str, file: &str, content: &[u8], code: &str, loc
     let r = run_in(dir.path(), &["plan", "--snapshot", "snap"]);
     assert_eq!(r.code, 1, "{name}: {}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{name}: panic\n{}", r.stderr);
-    assert!(r.stderr.contains(&format!("[{code}]")), "{name}: {code} expected\n{}", r.stderr);
-    assert!(r.stderr.contains(&format!("--> {location}")), "{name}: location {location} expected\n{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("[{code}]")),
+        "{name}: {code} expected\n{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("--> {location}")),
+        "{name}: location {location} expected\n{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty(), "{name}: nothing planned");
 }
 
 #[test]
 fn snapshot_malformed_yaml() {
-    expect_snapshot_error("yaml", "pods.yaml", b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n", "invalid-yaml", "snap/pods.yaml:");
+    expect_snapshot_error(
+        "yaml",
+        "pods.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n",
+        "invalid-yaml",
+        "snap/pods.yaml:",
+    );
 }
 
 #[test]
@@ -214,12 +355,24 @@ fn snapshot_truncated_json() {
 
 #[test]
 fn snapshot_object_without_kind() {
-    expect_snapshot_error("kind", "x.yaml", b"apiVersion: v1\nmetadata:\n  name: a\n", "invalid-object", "snap/x.yaml");
+    expect_snapshot_error(
+        "kind",
+        "x.yaml",
+        b"apiVersion: v1\nmetadata:\n  name: a\n",
+        "invalid-object",
+        "snap/x.yaml",
+    );
 }
 
 #[test]
 fn snapshot_list_item_without_name() {
-    expect_snapshot_error("name", "x.yaml", b"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {}\n", "invalid-object", "snap/x.yaml (items[0])");
+    expect_snapshot_error(
+        "name",
+        "x.yaml",
+        b"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {}\n",
+        "invalid-object",
+        "snap/x.yaml (items[0])",
+    );
 }
 
 #[test]
@@ -229,7 +382,13 @@ fn snapshot_document_that_is_not_an_object() {
 
 #[test]
 fn snapshot_not_utf8() {
-    expect_snapshot_error("utf8", "x.yaml", &[0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0xfe, 0x0a], "unreadable-file", "snap/x.yaml");
+    expect_snapshot_error(
+        "utf8",
+        "x.yaml",
+        &[0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0xfe, 0x0a],
+        "unreadable-file",
+        "snap/x.yaml",
+    );
 }
 
 #[test]
@@ -237,7 +396,11 @@ fn snapshot_path_missing() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_in(dir.path(), &["plan", "--snapshot", "does-not-exist"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("[missing-path]") && r.stderr.contains("--> does-not-exist"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[missing-path]") && r.stderr.contains("--> does-not-exist"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -252,17 +415,30 @@ fn bad_flags_are_errors_not_findings() {
         vec!["plan", "--snapshot", snap.as_str(), "--no-bundled"],
     ] {
         let r = remedy(&args);
-        assert_eq!(r.code, 1, "{args:?} must exit 1 (never 2, which means pending actions): {}", r.stderr);
+        assert_eq!(
+            r.code, 1,
+            "{args:?} must exit 1 (never 2, which means pending actions): {}",
+            r.stderr
+        );
         assert!(!r.stderr.contains("panicked"));
         assert!(!r.stderr.is_empty());
     }
     let r = remedy(&["plan", "--snapshott", "x"]);
-    assert!(r.stderr.contains("--snapshot"), "clap suggests the right flag: {}", r.stderr);
+    assert!(
+        r.stderr.contains("--snapshot"),
+        "clap suggests the right flag: {}",
+        r.stderr
+    );
 }
 
 #[test]
 fn help_and_version_exit_zero() {
-    for args in [vec!["--help"], vec!["plan", "--help"], vec!["--version"], vec!["rules", "match", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["plan", "--help"],
+        vec!["--version"],
+        vec!["rules", "match", "--help"],
+    ] {
         let r = remedy(&args);
         assert_eq!(r.code, 0, "{args:?}");
     }

@@ -29,21 +29,43 @@ fn corpus_messages_are_classified_right() {
     for (e, got) in corpus.iter().zip(&lines) {
         assert_eq!(got["message"], e.message.as_str());
         // `missing-pull-secret` is credentials absent rather than wrong: auth for matchers.
-        let want = if e.category == "missing-pull-secret" { "auth" } else { e.category.as_str() };
+        let want = if e.category == "missing-pull-secret" {
+            "auth"
+        } else {
+            e.category.as_str()
+        };
         if got["category"] != want {
-            wrong.push(format!("{}: want {want}, got {} ({})", e.id, got["category"], e.message));
+            wrong.push(format!(
+                "{}: want {want}, got {} ({})",
+                e.id, got["category"], e.message
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} of {} wrong:\n{}", wrong.len(), corpus.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} wrong:\n{}",
+        wrong.len(),
+        corpus.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn match_reads_stdin_one_message_per_line() {
-    let r = remedy_stdin(&["rules", "match"], "x509: certificate signed by unknown authority\n\nsomething else entirely\n");
+    let r = remedy_stdin(
+        &["rules", "match"],
+        "x509: certificate signed by unknown authority\n\nsomething else entirely\n",
+    );
     let lines: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "blank lines are skipped");
     assert_eq!(lines[0]["category"], "tls-unknown-ca");
-    assert!(lines[0]["rules"].as_array().unwrap().iter().any(|r| r == "untrusted-ca-openshift"));
+    assert!(
+        lines[0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "untrusted-ca-openshift")
+    );
     assert_eq!(lines[1]["category"], "other");
     assert_eq!(lines[1]["rules"], serde_json::json!([]));
 }
@@ -89,8 +111,16 @@ spec:
     assert_eq!(f["title"], "Our own not-found rule");
     assert!(f["explanation"].as_str().unwrap().starts_with("ask the release team"));
     assert_eq!(plan["rules"]["overridden"], serde_json::json!(["image-not-found"]));
-    let bundled: usize = remedy(&["rules", "list"]).stdout.lines().filter(|l| l.starts_with("playbook")).count();
-    assert_eq!(plan["rules"]["playbooks"].as_u64().unwrap() as usize, bundled, "replaced, not added");
+    let bundled: usize = remedy(&["rules", "list"])
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("playbook"))
+        .count();
+    assert_eq!(
+        plan["rules"]["playbooks"].as_u64().unwrap() as usize,
+        bundled,
+        "replaced, not added"
+    );
     // --no-bundled: only the user's rules.
     let (_, plan) = plan_json("seed-003-icr-namespace", &["--rules", &p, "--no-bundled"]);
     assert_eq!(plan["rules"]["playbooks"], 1);
@@ -114,7 +144,15 @@ fn plan_out_writes_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plan.json");
     let o = out.display().to_string();
-    let r = remedy(&["plan", "--snapshot", &example("seed-004-marketplace"), "-o", "json", "--out", &o]);
+    let r = remedy(&[
+        "plan",
+        "--snapshot",
+        &example("seed-004-marketplace"),
+        "-o",
+        "json",
+        "--out",
+        &o,
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stdout.is_empty());
     let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -134,6 +172,10 @@ fn schema_command_prints_the_committed_schemas() {
 fn every_diagnostic_code_is_documented() {
     let doc = std::fs::read_to_string(root().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
     for code in remedy::diag::Code::ALL {
-        assert!(doc.contains(&format!("`{}`", code.as_str())), "docs/diagnostics.md lacks `{}`", code.as_str());
+        assert!(
+            doc.contains(&format!("`{}`", code.as_str())),
+            "docs/diagnostics.md lacks `{}`",
+            code.as_str()
+        );
     }
 }

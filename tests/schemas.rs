@@ -30,10 +30,19 @@ fn plan_schema_is_current() {
 fn schemas_carry_doc_comments_and_reject_unknown_fields() {
     let s: serde_json::Value = serde_json::from_str(&remedy::schema::playbook_schema()).unwrap();
     let text = s.to_string();
-    assert!(text.contains("A user rule with the id of a bundled rule replaces it"), "doc comments become descriptions");
-    assert!(text.contains("\"additionalProperties\":false"), "deny_unknown_fields shows in the schema");
+    assert!(
+        text.contains("A user rule with the id of a bundled rule replaces it"),
+        "doc comments become descriptions"
+    );
+    assert!(
+        text.contains("\"additionalProperties\":false"),
+        "deny_unknown_fields shows in the schema"
+    );
     let plan: serde_json::Value = serde_json::from_str(&remedy::schema::plan_schema()).unwrap();
     for field in ["findings", "actions", "summary"] {
-        assert!(plan["required"].as_array().unwrap().iter().any(|v| v == field), "{field} is required");
+        assert!(
+            plan["required"].as_array().unwrap().iter().any(|v| v == field),
+            "{field} is required"
+        );
     }
 }

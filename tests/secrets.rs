@@ -62,7 +62,14 @@ fn the_examples_really_hold_planted_secrets() {
     for ex in std::fs::read_dir(root().join("examples")).unwrap() {
         let p = ex.unwrap().path();
         if p.is_dir() {
-            raw.push_str(&std::process::Command::new("grep").args(["-r", MARKER]).arg(&p).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default());
+            raw.push_str(
+                &std::process::Command::new("grep")
+                    .args(["-r", MARKER])
+                    .arg(&p)
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default(),
+            );
         }
     }
     assert!(raw.contains(MARKER), "plain-text planted secrets (annotations) exist");
@@ -81,7 +88,14 @@ fn no_output_format_or_log_level_leaks_a_secret() {
     )
     .unwrap();
     let set_file = format!("registry_auth={}", auth.display());
-    for ex in ["seed-000-global-pull-secret", "seed-001-plain-http", "seed-002-untrusted-ca", "seed-003-icr-namespace", "seed-004-marketplace", "healthy"] {
+    for ex in [
+        "seed-000-global-pull-secret",
+        "seed-001-plain-http",
+        "seed-002-untrusted-ca",
+        "seed-003-icr-namespace",
+        "seed-004-marketplace",
+        "healthy",
+    ] {
         let path = example(ex);
         for format in ["human", "json", "yaml"] {
             for verbosity in ["", "-vv"] {
@@ -104,7 +118,15 @@ fn a_bad_input_file_is_reported_without_its_content() {
     let auth = dir.path().join("auth.json");
     std::fs::write(&auth, "password=PLANTED-SECRET-not-json").unwrap();
     let set_file = format!("registry_auth={}", auth.display());
-    let r = remedy(&["plan", "--snapshot", &example("seed-000-global-pull-secret"), "-o", "json", "--set-file", &set_file]);
+    let r = remedy(&[
+        "plan",
+        "--snapshot",
+        &example("seed-000-global-pull-secret"),
+        "-o",
+        "json",
+        "--set-file",
+        &set_file,
+    ]);
     assert_eq!(r.code, 3);
     assert!(r.stdout.contains("is not a docker config.json"), "{}", r.stdout);
     assert!(!r.stdout.contains(MARKER) && !r.stderr.contains(MARKER));

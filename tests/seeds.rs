@@ -5,7 +5,15 @@ use common::*;
 use serde_json::Value;
 
 fn types_and_statuses(actions: &[&Value]) -> Vec<(String, String)> {
-    actions.iter().map(|a| (a["type"].as_str().unwrap().to_string(), a["status"].as_str().unwrap().to_string())).collect()
+    actions
+        .iter()
+        .map(|a| {
+            (
+                a["type"].as_str().unwrap().to_string(),
+                a["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 fn target(a: &Value) -> String {
@@ -22,32 +30,54 @@ fn seed_000_global_pull_secret_lacks_the_mirror() {
     assert_eq!(plan["findings"].as_array().unwrap().len(), 1, "{:#}", plan["findings"]);
     let f = finding(&plan, "global-pull-secret-missing-registry");
     assert_eq!(f["category"], "auth");
-    assert_eq!(f["inferred"], true, "only back-off events survived: the cause is inferred");
+    assert_eq!(
+        f["inferred"], true,
+        "only back-off events survived: the cause is inferred"
+    );
     assert_eq!(pods(f), ["openshift-marketplace/my-operator-catalog-fhbg8"]);
     assert_eq!(f["registry"], "registry.oss2.fu.igotit.co.kr:5000");
     let acts = actions_of(&plan, f);
     assert_eq!(
         types_and_statuses(&acts),
-        [("mergeDockerAuths".into(), "needs-input".into()), ("restartPod".into(), "blocked".into())]
+        [
+            ("mergeDockerAuths".into(), "needs-input".into()),
+            ("restartPod".into(), "blocked".into())
+        ]
     );
     assert_eq!(target(acts[0]), "Secret openshift-config/pull-secret");
     assert_eq!(acts[0]["needsInput"]["flag"], "--set-file registry_auth=PATH");
     assert_eq!(acts[1]["dependsOn"][0], acts[0]["id"]);
     assert_eq!(code, 3, "needs a person: exit 3");
     // TLS was checked and ruled out: the CA is trusted under the host..port key.
-    assert!(f["candidates"].as_array().unwrap().iter().all(|c| c["category"] == "auth"));
+    assert!(
+        f["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["category"] == "auth")
+    );
 }
 
 #[test]
 fn seed_000_with_credentials_given_becomes_pending() {
     let dir = tempfile::tempdir().unwrap();
     let auth = dir.path().join("auth.json");
-    std::fs::write(&auth, r#"{"auths":{"registry.oss2.fu.igotit.co.kr:5000":{"auth":"dXNlcjpQTEFOVEVELUlOUFVULTk5"}}}"#).unwrap();
+    std::fs::write(
+        &auth,
+        r#"{"auths":{"registry.oss2.fu.igotit.co.kr:5000":{"auth":"dXNlcjpQTEFOVEVELUlOUFVULTk5"}}}"#,
+    )
+    .unwrap();
     let flag = format!("registry_auth={}", auth.display());
     let (code, plan) = plan_json("seed-000-global-pull-secret", &["--set-file", &flag]);
     let f = finding(&plan, "global-pull-secret-missing-registry");
     let acts = actions_of(&plan, f);
-    assert_eq!(types_and_statuses(&acts), [("mergeDockerAuths".into(), "pending".into()), ("restartPod".into(), "pending".into())]);
+    assert_eq!(
+        types_and_statuses(&acts),
+        [
+            ("mergeDockerAuths".into(), "pending".into()),
+            ("restartPod".into(), "pending".into())
+        ]
+    );
     assert_eq!(code, 2);
 }
 
@@ -75,9 +105,22 @@ fn seed_001_plain_http_registry_on_okd() {
         assert_eq!(target(a), "Image cluster");
         assert_eq!(a["disruptive"], true);
     }
-    assert!(lists[0]["change"]["summary"].as_str().unwrap().starts_with("spec.registrySources.insecureRegistries += 192.168.2.11:5001"));
-    assert!(lists[1]["change"]["summary"].as_str().unwrap().starts_with("spec.registrySources.allowedRegistries += 192.168.2.11:5001"));
-    assert!(f["explanation"].as_str().unwrap().contains("policy.json"), "the allowedRegistries pitfall is explained");
+    assert!(
+        lists[0]["change"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("spec.registrySources.insecureRegistries += 192.168.2.11:5001")
+    );
+    assert!(
+        lists[1]["change"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("spec.registrySources.allowedRegistries += 192.168.2.11:5001")
+    );
+    assert!(
+        f["explanation"].as_str().unwrap().contains("policy.json"),
+        "the allowedRegistries pitfall is explained"
+    );
     assert_eq!(plan["summary"]["disruptive"], 2);
     assert_eq!(code, 2);
 }
@@ -88,7 +131,12 @@ fn seed_002_untrusted_ca_and_samples_operator() {
     let f = finding(&plan, "untrusted-ca-openshift");
     assert_eq!(f["category"], "tls-unknown-ca");
     assert_eq!(pods(f), ["apps/web-7d9c8b6f5d-abcde"]);
-    let streams: Vec<_> = f["subjects"].as_array().unwrap().iter().filter(|s| s["kind"] == "ImageStream").collect();
+    let streams: Vec<_> = f["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "ImageStream")
+        .collect();
     assert!(!streams.is_empty(), "the sample image streams fail for the same reason");
     let acts = actions_of(&plan, f);
     assert_eq!(
@@ -102,12 +150,21 @@ fn seed_002_untrusted_ca_and_samples_operator() {
     assert_eq!(target(acts[0]), "ConfigMap openshift-config/registry-config");
     let summary = acts[0]["change"]["summary"].as_str().unwrap();
     assert!(summary.contains("registry.example.com..5000"), "{summary}");
-    assert!(summary.starts_with("rename key registry.example.com "), "the existing wrong key's value is reused: {summary}");
-    assert_eq!(acts[1]["disruptive"], true, "image config changes are disruptive even when already satisfied");
+    assert!(
+        summary.starts_with("rename key registry.example.com "),
+        "the existing wrong key's value is reused: {summary}"
+    );
+    assert_eq!(
+        acts[1]["disruptive"], true,
+        "image config changes are disruptive even when already satisfied"
+    );
     let s = finding(&plan, "samples-operator-disconnected");
     assert!(pods(s).is_empty());
     let sa = actions_of(&plan, s);
-    assert!(sa.iter().any(|a| a["type"] == "manual" && a["commands"].to_string().contains("managementState")));
+    assert!(
+        sa.iter()
+            .any(|a| a["type"] == "manual" && a["commands"].to_string().contains("managementState"))
+    );
     // samplesRegistry is already set, so no patch of it is planned.
     assert!(!sa.iter().any(|a| a["type"] == "patch"));
     assert_eq!(code, 2);
@@ -119,23 +176,43 @@ fn seed_002_without_samples_registry_asks_for_it() {
     let dir = tempfile::tempdir().unwrap();
     let src = root().join("examples/seed-002-untrusted-ca");
     copy_dir(&src, dir.path());
-    let cfg = dir.path().join("cluster/config.samples.operator.openshift.io-cluster.yaml");
+    let cfg = dir
+        .path()
+        .join("cluster/config.samples.operator.openshift.io-cluster.yaml");
     let text = std::fs::read_to_string(&cfg).unwrap();
-    let text: String = text.lines().filter(|l| !l.trim_start().starts_with("samplesRegistry:")).map(|l| format!("{l}\n")).collect();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("samplesRegistry:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(&cfg, text).unwrap();
     let snap = dir.path().display().to_string();
     let r = remedy(&["plan", "--snapshot", &snap, "-o", "json"]);
     let plan: Value = serde_json::from_str(&r.stdout).unwrap();
     let s = finding(&plan, "samples-operator-disconnected");
-    let patch = actions_of(&plan, s).into_iter().find(|a| a["type"] == "patch").expect("a samplesRegistry patch");
+    let patch = actions_of(&plan, s)
+        .into_iter()
+        .find(|a| a["type"] == "patch")
+        .expect("a samplesRegistry patch");
     assert_eq!(patch["status"], "needs-input");
     assert_eq!(patch["needsInput"]["flag"], "--set samples_registry=VALUE");
-    let r = remedy(&["plan", "--snapshot", &snap, "-o", "json", "--set", "samples_registry=registry.example.com:5000"]);
+    let r = remedy(&[
+        "plan",
+        "--snapshot",
+        &snap,
+        "-o",
+        "json",
+        "--set",
+        "samples_registry=registry.example.com:5000",
+    ]);
     let plan: Value = serde_json::from_str(&r.stdout).unwrap();
     let s = finding(&plan, "samples-operator-disconnected");
     let patch = actions_of(&plan, s).into_iter().find(|a| a["type"] == "patch").unwrap();
     assert_eq!(patch["status"], "pending");
-    assert_eq!(patch["change"]["patch"]["spec"]["samplesRegistry"], "registry.example.com:5000");
+    assert_eq!(
+        patch["change"]["patch"]["spec"]["samplesRegistry"],
+        "registry.example.com:5000"
+    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -157,7 +234,10 @@ fn seed_003_icr_secret_not_in_namespace_and_a_missing_tag() {
     assert_eq!(plan["cluster"]["openshift"], false);
     let f = finding(&plan, "pull-secret-not-propagated");
     assert_eq!(f["category"], "auth");
-    assert_eq!(pods(f), ["shop/frontend-7c9d6b5f48-2xkqp", "shop/frontend-7c9d6b5f48-9wz7m"]);
+    assert_eq!(
+        pods(f),
+        ["shop/frontend-7c9d6b5f48-2xkqp", "shop/frontend-7c9d6b5f48-9wz7m"]
+    );
     let acts = actions_of(&plan, f);
     assert_eq!(
         types_and_statuses(&acts),
@@ -196,7 +276,11 @@ fn seed_004_marketplace_catalogs_one_finding_for_four_pods() {
     assert_eq!(acts.len(), 9, "one copy, four links, four restarts");
     assert_eq!(acts[0]["type"], "copySecret");
     assert_eq!(target(acts[0]), "Secret openshift-marketplace/pull-secret");
-    let links: Vec<String> = acts.iter().filter(|a| a["type"] == "linkPullSecret").map(|a| target(a)).collect();
+    let links: Vec<String> = acts
+        .iter()
+        .filter(|a| a["type"] == "linkPullSecret")
+        .map(|a| target(a))
+        .collect();
     assert_eq!(
         links,
         [
@@ -218,7 +302,10 @@ fn seed_004_marketplace_catalogs_one_finding_for_four_pods() {
         assert_eq!(a["status"], "pending", "CatalogSource-owned pods are recreated by OLM");
         assert!(a["dependsOn"].as_array().unwrap().len() >= 2);
     }
-    assert!(acts.iter().all(|a| a["status"] == "pending" && a["disruptive"] == false));
+    assert!(
+        acts.iter()
+            .all(|a| a["status"] == "pending" && a["disruptive"] == false)
+    );
     assert_eq!(code, 2);
 }
 
@@ -233,7 +320,14 @@ fn healthy_cluster_has_nothing_to_do() {
 
 #[test]
 fn human_output_of_every_example() {
-    for ex in ["seed-000-global-pull-secret", "seed-001-plain-http", "seed-002-untrusted-ca", "seed-003-icr-namespace", "seed-004-marketplace", "healthy"] {
+    for ex in [
+        "seed-000-global-pull-secret",
+        "seed-001-plain-http",
+        "seed-002-untrusted-ca",
+        "seed-003-icr-namespace",
+        "seed-004-marketplace",
+        "healthy",
+    ] {
         let path = format!("examples/{ex}");
         let r = std::process::Command::new(env!("CARGO_BIN_EXE_remedy"))
             .args(["plan", "--snapshot", &path])

@@ -67,15 +67,26 @@ pub struct ObjectKey {
 
 /// Any Kubernetes object, kept dynamic: remedy reads the few fields it needs and keeps
 /// unknown kinds as they are.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The object is held as compact JSON text and parsed into a `Value` only when something
+/// reads it (then cached): a parsed `Value` costs about ten times its text, and most objects
+/// of a large snapshot are never looked at beyond the typed views detection uses.
+#[derive(Debug, Clone)]
 pub struct Object {
     pub api_version: String,
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    /// The whole object, minus `metadata.managedFields` and kubectl's last-applied
-    /// annotation (it can hold secret data and is never needed).
-    pub value: Value,
+    /// The whole object as compact JSON, minus `metadata.managedFields` and kubectl's
+    /// last-applied annotation (it can hold secret data and is never needed).
+    raw: Box<str>,
+    parsed: std::sync::OnceLock<Value>,
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
 }
 
 impl Object {
@@ -91,9 +102,20 @@ impl Object {
         }
     }
 
+    /// The whole object (parsed on first use).
+    pub fn value(&self) -> &Value {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.raw).unwrap_or(Value::Null))
+    }
+
+    /// The compact JSON text, for typed views that need only a few fields.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
     /// A field by dotted path (`spec.serviceAccountName`).
     pub fn field(&self, path: &str) -> Option<&Value> {
-        path.split('.').try_fold(&self.value, |v, part| v.get(part))
+        path.split('.').try_fold(self.value(), |v, part| v.get(part))
     }
 
     pub fn str_field(&self, path: &str) -> Option<&str> {
@@ -136,12 +158,14 @@ impl Object {
         let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
         let gk = GroupKind::from_api_version(&api_version, &kind);
         let namespace = if gk.is_cluster_scoped() { None } else { namespace };
+        let raw = serde_json::to_string(&value).unwrap_or_default().into_boxed_str();
         Ok(Object {
             api_version,
             kind,
             namespace,
             name,
-            value,
+            raw,
+            parsed: std::sync::OnceLock::new(),
         })
     }
 }

@@ -261,7 +261,12 @@ impl Compiler<'_> {
             if let Err(e) = Regex::new(&src) {
                 let p = format!("{path}.regex");
                 let msg = match e {
-                    regex::Error::Syntax(s) => s.lines().last().unwrap_or("invalid regex").trim_start_matches("error: ").to_string(),
+                    regex::Error::Syntax(s) => s
+                        .lines()
+                        .last()
+                        .unwrap_or("invalid regex")
+                        .trim_start_matches("error: ")
+                        .to_string(),
                     other => other.to_string(),
                 };
                 self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {msg}")).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));

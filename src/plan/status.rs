@@ -238,7 +238,7 @@ fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, obse
     let Some(obj) = get(observed, target) else {
         return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", target.display()));
     };
-    let list = list_at(&obj.value, path);
+    let list = list_at(obj.value(), path);
     let items: Vec<&str> = list
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -262,14 +262,14 @@ fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, obse
             merge
         }
     };
-    let mut after = obj.value.clone();
+    let mut after = obj.value().clone();
     patch::ensure_list_item(&mut after, path, item);
     let first = path.split('.').next().unwrap_or("spec");
     Assessed {
         patch: Some(patch),
         diff: Some(diff(
             &target.display(),
-            &json!({first: obj.value.get(first)}),
+            &json!({first: obj.value().get(first)}),
             &json!({first: after.get(first)}),
         )),
         ..Assessed::new(Status::Pending, summary_line)
@@ -362,7 +362,7 @@ fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observe
     let Some(obj) = get(observed, target) else {
         return Assessed::new(Status::Blocked, "patch").because(format!("{} does not exist", target.display()));
     };
-    let mut after = obj.value.clone();
+    let mut after = obj.value().clone();
     let (p, result) = match (merge, jp) {
         (Some(m), _) => {
             patch::merge_patch(&mut after, m);
@@ -377,7 +377,7 @@ fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observe
     }
     let secret = obj.kind == "Secret";
     let compact = serde_json::to_string(&p).unwrap_or_default();
-    if after == obj.value {
+    if after == *obj.value() {
         return Assessed::new(
             Status::Satisfied,
             format!("{} already matches the patch", target.display()),
@@ -388,7 +388,7 @@ fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observe
         diff: (!secret).then(|| {
             diff(
                 &target.display(),
-                &obj.value.get("spec").cloned().unwrap_or(Value::Null),
+                &obj.value().get("spec").cloned().unwrap_or(Value::Null),
                 &after.get("spec").cloned().unwrap_or(Value::Null),
             )
         }),
@@ -412,13 +412,13 @@ fn ensure_object(change: &Change, manifest: &Value, observed: &Observed) -> Asse
             ..Assessed::new(Status::Pending, format!("create {}", target.display()))
         },
         Some(obj) => {
-            let mut merged = obj.value.clone();
+            let mut merged = obj.value().clone();
             patch::merge_patch(&mut merged, manifest);
-            if merged == obj.value {
+            if merged == *obj.value() {
                 Assessed::new(Status::Satisfied, format!("{} exists as wanted", target.display()))
             } else {
                 Assessed {
-                    diff: (!secret).then(|| diff(&target.display(), &obj.value, &merged)),
+                    diff: (!secret).then(|| diff(&target.display(), obj.value(), &merged)),
                     ..Assessed::new(
                         Status::Pending,
                         format!("update {} (merge; other fields kept)", target.display()),

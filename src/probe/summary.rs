@@ -52,7 +52,7 @@ pub fn covers(cfg: &DockerConfig, registry: &str) -> bool {
 /// An object as templates see it; Secrets lose their values.
 pub fn redacted(obj: &Object) -> Value {
     if obj.kind != "Secret" {
-        return obj.value.clone();
+        return obj.value().clone();
     }
     let keys: Vec<&String> = obj
         .field("data")

@@ -175,7 +175,12 @@ fn subjects_line(f: &Finding) -> String {
     ns.sort();
     ns.dedup();
     let count = |kind: &str| {
-        let mut names: Vec<&str> = f.subjects.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
+        let mut names: Vec<&str> = f
+            .subjects
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.name.as_str())
+            .collect();
         names.sort();
         names.dedup();
         names.len()
@@ -187,7 +192,11 @@ fn subjects_line(f: &Finding) -> String {
     if count("ImageStream") > 0 {
         parts.push(plural(count("ImageStream"), "image stream", "image streams"));
     }
-    let where_ = if ns.len() == 1 { format!("in {}", ns[0]) } else { format!("in {} namespaces", ns.len()) };
+    let where_ = if ns.len() == 1 {
+        format!("in {}", ns[0])
+    } else {
+        format!("in {} namespaces", ns.len())
+    };
     format!("{} {where_}", parts.join(", "))
 }
 
@@ -302,8 +311,12 @@ fn finding(
         }
     }
     for (kind, label) in [("Pod", "pods"), ("ImageStream", "streams")] {
-        let names: std::collections::BTreeSet<&str> =
-            f.subjects.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
+        let names: std::collections::BTreeSet<&str> = f
+            .subjects
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.name.as_str())
+            .collect();
         if !names.is_empty() {
             let list = names.into_iter().collect::<Vec<_>>().join(", ");
             let _ = writeln!(out, "  {}  {}", style.bold(label), truncate(&list, 200));

@@ -57,8 +57,18 @@ pub fn finding<'a>(plan: &'a serde_json::Value, rule: &str) -> &'a serde_json::V
 }
 
 pub fn actions_of<'a>(plan: &'a serde_json::Value, finding: &serde_json::Value) -> Vec<&'a serde_json::Value> {
-    let ids: Vec<&str> = finding["actions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    plan["actions"].as_array().unwrap().iter().filter(|a| ids.contains(&a["id"].as_str().unwrap())).collect()
+    let ids: Vec<&str> = finding["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| ids.contains(&a["id"].as_str().unwrap()))
+        .collect()
 }
 
 pub fn pods(finding: &serde_json::Value) -> Vec<String> {
