@@ -124,26 +124,7 @@ impl Failure {
 
 /// Whether an event is about an image pull failure.
 pub fn is_pull_event(e: &EventRecord) -> bool {
-    if e.involved_kind != "Pod" {
-        return false;
-    }
-    let m = e.message.as_str();
-    match e.reason.as_str() {
-        "Failed" => {
-            m.starts_with("Failed to pull image")
-                || m.starts_with("Error: ErrImagePull")
-                || m.starts_with("Error: ImagePullBackOff")
-                || m.starts_with("Error: InvalidImageName")
-                || m.starts_with("Error: ErrImageNeverPull")
-                || m.starts_with("Failed to apply default image tag")
-                || m.contains("is not present with pull policy of Never")
-                || m.contains("image pull failed")
-        }
-        "BackOff" => m.starts_with("Back-off pulling image"),
-        "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull" | "ImagePullBackOff"
-        | "PullImageFailed" | "FailedToPullImage" => true,
-        _ => false,
-    }
+    e.is_about_image_pull()
 }
 
 /// The first double-quoted string of a kubelet message: the image.

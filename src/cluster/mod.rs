@@ -47,8 +47,10 @@ pub trait ClusterSource {
         name: &str,
     ) -> impl Future<Output = Result<Option<Arc<Object>>, ClusterError>>;
 
-    /// Core/v1 and events.k8s.io/v1 events, normalised, in a stable order.
-    fn events(&self) -> impl Future<Output = Result<Arc<Vec<EventRecord>>, ClusterError>>;
+    /// Core/v1 and events.k8s.io/v1 events about image pulls (see
+    /// `EventRecord::is_about_image_pull`), normalised, in a stable order. Other events are
+    /// never read, so backends need not keep them.
+    fn pull_events(&self) -> impl Future<Output = Result<Arc<Vec<EventRecord>>, ClusterError>>;
 
     /// Whether the cluster serves an API group (OpenShift detection uses `config.openshift.io`).
     fn has_api_group(&self, group: &str) -> impl Future<Output = Result<bool, ClusterError>>;

@@ -130,6 +130,29 @@ impl Object {
             .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
     }
 
+    /// Build from JSON text already known to hold no `managedFields` or last-applied
+    /// annotation (the caller checked), skipping a parse into `Value`.
+    pub fn from_raw(head: &ObjectHead, raw: &str) -> Result<Self, &'static str> {
+        let kind = head.kind.clone().ok_or("the object has no `kind`")?;
+        let meta = head.metadata.as_ref().ok_or("the object has no `metadata`")?;
+        let name = meta.name.clone().ok_or("the object has no `metadata.name`")?;
+        let api_version = head.api_version.clone().unwrap_or_else(|| "v1".into());
+        let gk = GroupKind::from_api_version(&api_version, &kind);
+        let namespace = if gk.is_cluster_scoped() {
+            None
+        } else {
+            meta.namespace.clone()
+        };
+        Ok(Object {
+            api_version,
+            kind,
+            namespace,
+            name,
+            raw: raw.into(),
+            parsed: std::sync::OnceLock::new(),
+        })
+    }
+
     /// Build from a decoded document; `None` when it lacks `kind` or `metadata.name`.
     pub fn from_value(mut value: Value) -> Result<Self, &'static str> {
         let kind = value
@@ -189,48 +212,140 @@ pub struct EventRecord {
     pub component: Option<String>,
 }
 
-impl EventRecord {
-    /// From a core/v1 `Event` or an `events.k8s.io/v1` one.
-    pub fn from_value(v: &Value) -> Result<Self, &'static str> {
-        let s = |path: &[&str]| -> Option<String> {
-            path.iter()
-                .try_fold(v, |v, p| v.get(p))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let regarding = if v.get("involvedObject").is_some() {
-            "involvedObject"
-        } else {
-            "regarding"
-        };
-        let involved_name = s(&[regarding, "name"]).ok_or("the event has no involvedObject.name")?;
-        let namespace = s(&[regarding, "namespace"])
-            .or_else(|| s(&["metadata", "namespace"]))
+/// What decides how a snapshot item is read: read from its text without building a `Value`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectHead {
+    pub kind: Option<String>,
+    pub api_version: Option<String>,
+    pub metadata: Option<MetaHead>,
+    /// Present on lists.
+    pub items: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MetaHead {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct RefRaw {
+    kind: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    uid: Option<String>,
+    #[serde(rename = "fieldPath")]
+    field_path: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct SeriesRaw {
+    count: Option<u64>,
+    #[serde(rename = "lastObservedTime")]
+    last_observed_time: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct SourceRaw {
+    component: Option<String>,
+}
+
+/// core/v1 and events.k8s.io/v1 events: every field remedy reads, typed.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EventRaw {
+    metadata: Option<MetaHead>,
+    involved_object: Option<RefRaw>,
+    regarding: Option<RefRaw>,
+    reason: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    message: Option<String>,
+    note: Option<String>,
+    count: Option<u64>,
+    deprecated_count: Option<u64>,
+    series: Option<SeriesRaw>,
+    first_timestamp: Option<String>,
+    last_timestamp: Option<String>,
+    deprecated_first_timestamp: Option<String>,
+    deprecated_last_timestamp: Option<String>,
+    event_time: Option<String>,
+    source: Option<SourceRaw>,
+    reporting_controller: Option<String>,
+}
+
+impl EventRaw {
+    pub fn into_record(self) -> Result<EventRecord, &'static str> {
+        let r = self
+            .involved_object
+            .or(self.regarding)
+            .ok_or("the event has no involvedObject")?;
+        let involved_name = r.name.ok_or("the event has no involvedObject.name")?;
+        let namespace = r
+            .namespace
+            .or_else(|| self.metadata.and_then(|m| m.namespace))
             .unwrap_or_default();
-        let count = v
-            .get("count")
-            .and_then(Value::as_u64)
-            .or_else(|| v.get("deprecatedCount").and_then(Value::as_u64))
-            .or_else(|| v.pointer("/series/count").and_then(Value::as_u64))
-            .unwrap_or(1);
+        let series_count = self.series.as_ref().and_then(|s| s.count);
+        let series_last = self.series.and_then(|s| s.last_observed_time);
         Ok(EventRecord {
             namespace,
-            involved_kind: s(&[regarding, "kind"]).unwrap_or_default(),
+            involved_kind: r.kind.unwrap_or_default(),
             involved_name,
-            involved_uid: s(&[regarding, "uid"]),
-            field_path: s(&[regarding, "fieldPath"]),
-            reason: s(&["reason"]).unwrap_or_default(),
-            event_type: s(&["type"]).unwrap_or_else(|| "Normal".into()),
-            message: s(&["message"]).or_else(|| s(&["note"])).unwrap_or_default(),
-            count,
-            first_timestamp: s(&["firstTimestamp"])
-                .or_else(|| s(&["deprecatedFirstTimestamp"]))
-                .or_else(|| s(&["eventTime"])),
-            last_timestamp: s(&["lastTimestamp"])
-                .or_else(|| s(&["deprecatedLastTimestamp"]))
-                .or_else(|| s(&["series", "lastObservedTime"]))
-                .or_else(|| s(&["eventTime"])),
-            component: s(&["source", "component"]).or_else(|| s(&["reportingController"])),
+            involved_uid: r.uid,
+            field_path: r.field_path,
+            reason: self.reason.unwrap_or_default(),
+            event_type: self.event_type.unwrap_or_else(|| "Normal".into()),
+            message: self.message.or(self.note).unwrap_or_default(),
+            count: self.count.or(self.deprecated_count).or(series_count).unwrap_or(1),
+            first_timestamp: self
+                .first_timestamp
+                .or(self.deprecated_first_timestamp)
+                .or_else(|| self.event_time.clone()),
+            last_timestamp: self
+                .last_timestamp
+                .or(self.deprecated_last_timestamp)
+                .or(series_last)
+                .or(self.event_time),
+            component: self.source.and_then(|s| s.component).or(self.reporting_controller),
         })
+    }
+}
+
+impl EventRecord {
+    /// Whether the event is kubelet's word on a failed image pull (the only events detection
+    /// reads, so the only ones a backend needs to keep).
+    pub fn is_about_image_pull(&self) -> bool {
+        let e = self;
+        if e.involved_kind != "Pod" {
+            return false;
+        }
+        let m = e.message.as_str();
+        match e.reason.as_str() {
+            "Failed" => {
+                m.starts_with("Failed to pull image")
+                    || m.starts_with("Error: ErrImagePull")
+                    || m.starts_with("Error: ImagePullBackOff")
+                    || m.starts_with("Error: InvalidImageName")
+                    || m.starts_with("Error: ErrImageNeverPull")
+                    || m.starts_with("Failed to apply default image tag")
+                    || m.contains("is not present with pull policy of Never")
+                    || m.contains("image pull failed")
+            }
+            "BackOff" => m.starts_with("Back-off pulling image"),
+            "InspectFailed" | "ErrImageNeverPull" | "InvalidImageName" | "ErrImagePull" | "ImagePullBackOff"
+            | "PullImageFailed" | "FailedToPullImage" => true,
+            _ => false,
+        }
+    }
+
+    /// From a core/v1 `Event` or an `events.k8s.io/v1` one.
+    pub fn from_value(v: &Value) -> Result<Self, &'static str> {
+        serde::Deserialize::deserialize(v)
+            .map_err(|_| "the event has fields of the wrong type")
+            .and_then(EventRaw::into_record)
     }
 }

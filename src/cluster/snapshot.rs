@@ -2,15 +2,14 @@
 //! OpenShift must-gather write them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use super::object::{EventRaw, ObjectHead};
 use super::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey, SourceInfo};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 
@@ -32,6 +31,14 @@ struct Sink {
 }
 
 impl Sink {
+    /// Only events about image pulls are kept: they are the only ones detection reads, and
+    /// the bulk of a large snapshot's events are not.
+    fn keep_event(&mut self, e: EventRecord) {
+        if e.is_about_image_pull() {
+            self.events.push(e);
+        }
+    }
+
     /// Take one decoded document: a list (`items`), an event, or any other object.
     fn take(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
         let Value::Object(mut map) = value else {
@@ -59,6 +66,44 @@ impl Sink {
         }
     }
 
+    /// One JSON item as text: events and plain objects are read without building a `Value`.
+    /// `defaults` is the (kind, apiVersion) of a typed list, for items that carry neither.
+    fn take_raw(
+        &mut self,
+        raw: &RawValue,
+        loc: &Location,
+        defaults: Option<&(String, String)>,
+        diags: &mut Diagnostics,
+    ) {
+        let text = raw.get();
+        let head: ObjectHead = serde_json::from_str(text).unwrap_or_default();
+        let needs_cleaning = text.contains("\"managedFields\"") || text.contains("last-applied-configuration");
+        let kindless = head.kind.is_none() && defaults.is_some();
+        let result = if head.items.is_some() || needs_cleaning || kindless || !text.starts_with('{') {
+            match serde_json::from_str::<Value>(text) {
+                Ok(mut v) => {
+                    fill_defaults(&mut v, &defaults.cloned());
+                    self.take(v, loc, diags);
+                    return;
+                }
+                Err(_) => Err("the item is not valid JSON"),
+            }
+        } else if head.kind.as_deref() == Some("Event") {
+            serde_json::from_str::<EventRaw>(text)
+                .map_err(|_| "the event has fields of the wrong type")
+                .and_then(EventRaw::into_record)
+                .map(|e| self.keep_event(e))
+        } else {
+            Object::from_raw(&head, text).map(|o| self.objects.push(o))
+        };
+        if let Err(why) = result {
+            diags.push(
+                Diagnostic::error(Code::InvalidObject, loc.clone(), why)
+                    .with_help("every object needs `kind` and `metadata.name`; was the file cut short?"),
+            );
+        }
+    }
+
     fn take_object(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
         if !value.is_object() {
             diags.push(
@@ -73,7 +118,7 @@ impl Sink {
         }
         let is_event = value.get("kind").and_then(Value::as_str) == Some("Event");
         let result = if is_event {
-            EventRecord::from_value(&value).map(|e| self.events.push(e))
+            EventRecord::from_value(&value).map(|e| self.keep_event(e))
         } else {
             Object::from_value(value).map(|o| self.objects.push(o))
         };
@@ -138,6 +183,7 @@ impl Snapshot {
         self.objects.len()
     }
 
+    /// Events kept: those about image pulls.
     pub fn event_count(&self) -> usize {
         self.events.len()
     }
@@ -187,7 +233,7 @@ impl ClusterSource for Snapshot {
         Ok(self.lookup(kind, namespace, name))
     }
 
-    async fn events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
+    async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
         Ok(self.events.clone())
     }
 
@@ -274,20 +320,39 @@ fn load_file(path: &Path, sink: &mut Sink, diags: &mut Diagnostics) {
             return;
         }
     };
+    drop(file);
     if path.extension().and_then(|e| e.to_str()) == Some("json") {
-        load_json(file, &file_loc, sink, diags);
+        load_json(path, &file_loc, sink, diags);
     } else {
         load_yaml(path, &file_loc, sink, diags);
     }
 }
 
-/// JSON is streamed: list items are turned into objects one at a time, so a large
-/// `kubectl get -o json` never sits in memory twice.
-fn load_json(file: File, loc: &Location, sink: &mut Sink, diags: &mut Diagnostics) {
-    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 20, file));
-    let seed = TopLevel { sink, loc, diags };
-    let result = seed.deserialize(&mut de).and_then(|()| de.end());
-    if let Err(e) = result {
+/// The top of a JSON file: a list's header and its items, borrowed from the file's text.
+#[derive(serde::Deserialize)]
+struct JsonTop<'a> {
+    kind: Option<String>,
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(borrow)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// JSON is read whole and its items borrowed as raw text: each item is then read into a
+/// typed event or kept as text, never expanded into a `Value` tree (a `Value` costs about
+/// ten times its text). The file's bytes are freed when loading ends.
+fn load_json(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnostics) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(Code::UnreadableFile, loc.clone(), format!("cannot read: {e}"))
+                    .with_help("snapshot files must be UTF-8 YAML or JSON"),
+            );
+            return;
+        }
+    };
+    let json_error = |e: serde_json::Error, diags: &mut Diagnostics| {
         diags.push(
             Diagnostic::error(
                 Code::InvalidYaml,
@@ -300,6 +365,44 @@ fn load_json(file: File, loc: &Location, sink: &mut Sink, diags: &mut Diagnostic
             )
             .with_help("the file must hold JSON objects as `kubectl get -o json` writes them"),
         );
+    };
+    if text.trim_start().starts_with('[') {
+        match serde_json::from_str::<Vec<&RawValue>>(&text) {
+            Ok(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, raw)| sink.take_raw(raw, &item_loc(loc, i), None, diags)),
+            Err(e) => json_error(e, diags),
+        }
+        return;
+    }
+    match serde_json::from_str::<JsonTop>(&text) {
+        Ok(JsonTop {
+            items: Some(items),
+            kind,
+            api_version,
+        }) => {
+            let defaults = kind
+                .as_deref()
+                .and_then(|k| k.strip_suffix("List"))
+                .filter(|k| !k.is_empty())
+                .map(|k| (k.to_string(), api_version.unwrap_or_else(|| "v1".into())));
+            for (i, raw) in items.iter().enumerate() {
+                sink.take_raw(raw, &item_loc(loc, i), defaults.as_ref(), diags);
+            }
+        }
+        Ok(_) => match serde_json::from_str::<&RawValue>(&text) {
+            Ok(raw) => sink.take_raw(raw, loc, None, diags),
+            Err(e) => json_error(e, diags),
+        },
+        Err(e) => json_error(e, diags),
+    }
+}
+
+fn item_loc(loc: &Location, i: usize) -> Location {
+    Location {
+        path: Some(format!("items[{i}]")),
+        ..loc.clone()
     }
 }
 
@@ -345,109 +448,5 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
                 break;
             }
         }
-    }
-}
-
-/// Deserialises the top-level JSON value, streaming `items` into the sink.
-struct TopLevel<'a> {
-    sink: &'a mut Sink,
-    loc: &'a Location,
-    diags: &'a mut Diagnostics,
-}
-
-impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopLevel<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a Kubernetes object or list")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut rest = serde_json::Map::new();
-        let mut had_items = false;
-        // Items without `kind` (a typed list from the API) wait for the list's own `kind`,
-        // which kubectl writes after `items`.
-        let mut kindless = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "items" {
-                had_items = true;
-                map.next_value_seed(Items {
-                    sink: &mut *self.sink,
-                    loc: self.loc,
-                    diags: &mut *self.diags,
-                    kindless: &mut kindless,
-                })?;
-            } else {
-                rest.insert(key, map.next_value()?);
-            }
-        }
-        if !had_items {
-            self.sink.take(Value::Object(rest), self.loc, self.diags);
-            return Ok(());
-        }
-        let defaults = list_item_defaults(&rest);
-        for (i, mut item) in kindless {
-            let loc = Location {
-                path: Some(format!("items[{i}]")),
-                ..self.loc.clone()
-            };
-            fill_defaults(&mut item, &defaults);
-            self.sink.take(item, &loc, self.diags);
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        // A bare JSON array of objects.
-        while let Some(v) = seq.next_element::<Value>()? {
-            self.sink.take(v, self.loc, self.diags);
-        }
-        Ok(())
-    }
-}
-
-struct Items<'a> {
-    sink: &'a mut Sink,
-    loc: &'a Location,
-    diags: &'a mut Diagnostics,
-    kindless: &'a mut Vec<(usize, Value)>,
-}
-
-impl<'de> DeserializeSeed<'de> for Items<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Items<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of objects")
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut i = 0usize;
-        while let Some(v) = seq.next_element::<Value>()? {
-            if v.get("kind").is_none() && v.is_object() {
-                self.kindless.push((i, v));
-            } else {
-                let loc = Location {
-                    path: Some(format!("items[{i}]")),
-                    ..self.loc.clone()
-                };
-                self.sink.take(v, &loc, self.diags);
-            }
-            i += 1;
-        }
-        Ok(())
     }
 }

@@ -172,7 +172,7 @@ pub async fn evaluate<C: ClusterSource>(
     let reader = Reader::new(cluster);
     let cluster_facts = reader.cluster_facts().await?;
     let pods = reader.list(&GroupKind::core("Pod")).await?;
-    let events = reader.events().await?;
+    let events = reader.pull_events().await?;
     let mut failures = detect::detect(&pods, &events);
     let streams = reader
         .list(&GroupKind::new("image.openshift.io", "ImageStream"))

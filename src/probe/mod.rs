@@ -83,8 +83,8 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         self.cluster.list(kind, None).await
     }
 
-    pub async fn events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
-        self.cluster.events().await
+    pub async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
+        self.cluster.pull_events().await
     }
 
     /// Platform facts every rule can read as `cluster`.
