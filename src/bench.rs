@@ -81,7 +81,7 @@ pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
     for p in 0..o.pods {
         let ns = format!("team-{:04}", p % ns_count);
         let name = format!("app-{p:06}-7d9c8b6f5d-x{:04}", p % 10_000);
-        let failing = p % failing_every == 0;
+        let failing = p.is_multiple_of(failing_every);
         let (image, waiting) = if failing {
             stats.failing += 1;
             let (img, msg) = FAILURES[(p / failing_every) % FAILURES.len()];
@@ -117,7 +117,7 @@ pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
         let p = e % o.pods.max(1);
         let ns = format!("team-{:04}", p % ns_count);
         let name = format!("app-{p:06}-7d9c8b6f5d-x{:04}", p % 10_000);
-        let failing = p % failing_every == 0;
+        let failing = p.is_multiple_of(failing_every);
         let (reason, ty, message) = if failing && e % 3 == 0 {
             let (img, msg) = FAILURES[(p / failing_every) % FAILURES.len()];
             ("Failed", "Warning", format!("Failed to pull image \"{img}\": {msg}"))

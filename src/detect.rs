@@ -311,10 +311,10 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         }
         let from_path = e.field_path.as_deref().and_then(container_of);
         // A pull that failed once and then succeeded: the container runs now, the event is history.
-        if let (Some((_, v)), Some((c, _))) = (pod, &from_path) {
-            if v.recovered(c) {
-                continue;
-            }
+        if let (Some((_, v)), Some((c, _))) = (pod, &from_path)
+            && v.recovered(c)
+        {
+            continue;
         }
         let msg_image = quoted_image(&e.message).map(str::to_string);
         let container = from_path.as_ref().map(|(c, _)| c.clone()).or_else(|| {
@@ -337,11 +337,11 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 None => orphan(e, container.clone(), image),
             }
         });
-        if f.image.is_empty() {
-            if let Some(img) = &msg_image {
-                f.image = img.clone();
-                set_registry(f);
-            }
+        if f.image.is_empty()
+            && let Some(img) = &msg_image
+        {
+            f.image = img.clone();
+            set_registry(f);
         }
         merge_evidence(f, e);
     }

@@ -25,10 +25,10 @@ impl fmt::Display for Location {
                 write!(f, ":{col}")?;
             }
         }
-        if let Some(path) = &self.path {
-            if self.line.is_none() {
-                write!(f, " ({path})")?;
-            }
+        if let Some(path) = &self.path
+            && self.line.is_none()
+        {
+            write!(f, " ({path})")?;
         }
         Ok(())
     }

@@ -12,8 +12,8 @@ use crate::plan::Plan;
 #[serde(untagged)]
 #[allow(dead_code)]
 enum RuleDocument {
-    Playbook(PlaybookSpec),
-    Symptom(SymptomSpec),
+    Playbook(Box<PlaybookSpec>),
+    Symptom(Box<SymptomSpec>),
 }
 
 fn pretty(schema: schemars::Schema) -> String {

@@ -118,10 +118,10 @@ pub fn classify(rules: &RuleSet, table: &mut MessageTable, f: &Failure) -> Class
     for ev in &f.evidence {
         let hits = table.hits(rules, &ev.message);
         let found = symptoms_of(rules, &ev.message, &hits);
-        if let Some(&top) = found.first() {
-            if best.is_none_or(|b| rules.symptoms[top].priority > rules.symptoms[b].priority) {
-                best = Some(top);
-            }
+        if let Some(&top) = found.first()
+            && best.is_none_or(|b| rules.symptoms[top].priority > rules.symptoms[b].priority)
+        {
+            best = Some(top);
         }
         out.symptoms.extend(found);
         for id in 0..rules.messages.len() {
@@ -201,23 +201,37 @@ pub async fn evaluate<C: ClusterSource>(
             .collect();
         let waiting = f.waiting_message.as_ref().map(|m| (m.clone(), table.hits(rules, m)));
         let facts = facts(f, c, &hits, waiting.as_ref());
-        let base = context::failure_context(rules, f, c, &cluster_facts, inputs);
+        let base = minijinja::Value::from(minijinja::value::Serde(context::failure_context(
+            rules,
+            f,
+            c,
+            &cluster_facts,
+            inputs,
+        )));
         for (ri, rule) in rules.rules.iter().enumerate() {
             if !rule.matcher.eval(&facts, &rules.fields) {
                 continue;
             }
-            evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, f, &base).await);
+            evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, &base).await);
         }
     }
     apply_supersedes(rules, &mut evaluated);
+    // Plans quote the probes of the first failure of each finding only: free the rest.
+    let mut seen = BTreeSet::new();
+    for ev in &mut evaluated {
+        if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
+            ev.probes = BTreeMap::new();
+        }
+    }
 
     let mut observed = BTreeMap::new();
     for ev in evaluated.iter().filter(|e| e.outcome == Outcome::Confirmed) {
         for a in &ev.actions {
             for key in a.change.reads() {
-                if !observed.contains_key(&key) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = observed.entry(key) {
+                    let key = slot.key();
                     let obj = reader.get(&key.kind, key.namespace.as_deref(), &key.name).await?;
-                    observed.insert(key, obj);
+                    slot.insert(obj);
                 }
             }
         }

@@ -6,14 +6,18 @@ use serde_json::Value;
 
 use super::{Evaluated, Outcome};
 use crate::cluster::ClusterSource;
-use crate::detect::Failure;
 use crate::plan::{Change, Desired, Target};
 use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
 use crate::template::Templates;
 
-fn ctx_value(ctx: &serde_json::Map<String, Value>) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(ctx))
+fn to_mj(v: &Value) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(v))
+}
+
+/// The failure's context (converted once per failure) with this rule's probe results on top.
+fn layered(base: &minijinja::Value, probes: &BTreeMap<String, minijinja::Value>) -> minijinja::Value {
+    minijinja::value::merge_maps([minijinja::Value::from(probes.clone()), base.clone()])
 }
 
 pub async fn evaluate_rule<C: ClusterSource>(
@@ -21,13 +25,11 @@ pub async fn evaluate_rule<C: ClusterSource>(
     reader: &Reader<'_, C>,
     ri: usize,
     fi: usize,
-    f: &Failure,
-    base: &serde_json::Map<String, Value>,
+    base: &minijinja::Value,
 ) -> Evaluated {
     let rule = &rules.rules[ri];
     let t = &rules.templates;
-    let mut ctx = base.clone();
-    let mut probes = BTreeMap::new();
+    let mut probe_vals: BTreeMap<String, minijinja::Value> = BTreeMap::new();
     let mut ev = Evaluated {
         rule: ri,
         failure: fi,
@@ -38,20 +40,18 @@ pub async fn evaluate_rule<C: ClusterSource>(
         actions: Vec::new(),
     };
     for p in &rule.probes {
-        match reader.run(&p.kind, t, &ctx_value(&ctx)).await {
+        match reader.run(&p.kind, t, &layered(base, &probe_vals)).await {
             Ok(v) => {
-                probes.insert(p.name.clone(), v.clone());
-                ctx.insert(p.name.clone(), v);
+                probe_vals.insert(p.name.clone(), to_mj(&v));
+                ev.probes.insert(p.name.clone(), v);
             }
             Err(e) => {
                 ev.outcome = Outcome::Error(format!("probe `{}`: {e}", p.name));
-                ev.probes = probes;
                 return ev;
             }
         }
     }
-    ev.probes = probes;
-    let mctx = ctx_value(&ctx);
+    let mctx = layered(base, &probe_vals);
     for c in &rule.conditions {
         match t.check(&c.name, &mctx) {
             Ok(true) => {}
@@ -69,10 +69,10 @@ pub async fn evaluate_rule<C: ClusterSource>(
         ev.group = rule.group_by.render(t, &mctx)?;
         ev.explanation = rule.explain.as_ref().map(|e| e.render(t, &mctx)).transpose()?;
         for a in &rule.actions {
-            if let Some(cond) = &a.only_if {
-                if !t.check(cond, &mctx)? {
-                    continue;
-                }
+            if let Some(cond) = &a.only_if
+                && !t.check(cond, &mctx)?
+            {
+                continue;
             }
             ev.actions.push(render_action(a, t, &mctx)?);
         }
@@ -82,7 +82,6 @@ pub async fn evaluate_rule<C: ClusterSource>(
         ev.outcome = Outcome::Error(format!("rendering: {e}"));
         ev.actions.clear();
     }
-    let _ = f;
     ev
 }
 

@@ -475,35 +475,14 @@ impl Compiler<'_> {
         vars: &BTreeSet<String>,
     ) -> TmplValue {
         let base = format!("{si}:{di}:{path}#");
-        fn walk(
-            c: &mut Compiler,
-            v: &serde_json::Value,
-            ptr: &str,
-            base: &str,
-            si: usize,
-            di: usize,
-            path: &str,
-            vars: &BTreeSet<String>,
-        ) {
-            match v {
-                serde_json::Value::String(s) if s.contains("{{") || s.contains("{%") => {
-                    let name = format!("{base}{ptr}");
-                    match c.templates.add(&name, s) {
-                        Ok(used) => c.check_vars(&used, vars, si, di, path),
-                        Err(e) => c.template_error(&e, si, di, path),
-                    }
-                }
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, x)| walk(c, x, &format!("{ptr}/{i}"), base, si, di, path, vars)),
-                serde_json::Value::Object(m) => m
-                    .iter()
-                    .for_each(|(k, x)| walk(c, x, &format!("{ptr}/{k}"), base, si, di, path, vars)),
-                _ => {}
+        let mut found = Vec::new();
+        templated_strings(v, String::new(), &mut found);
+        for (ptr, s) in found {
+            match self.templates.add(&format!("{base}{ptr}"), s) {
+                Ok(used) => self.check_vars(&used, vars, si, di, path),
+                Err(e) => self.template_error(&e, si, di, path),
             }
         }
-        walk(self, v, "", &base, si, di, path, vars);
         TmplValue { base, value: v.clone() }
     }
 
@@ -830,5 +809,23 @@ impl Compiler<'_> {
             examples: body.examples.clone().unwrap_or_default(),
             origin: self.origin(si, di),
         })
+    }
+}
+
+/// Every string under `v` that holds template syntax, with its JSON pointer below `v`.
+fn templated_strings<'v>(v: &'v serde_json::Value, ptr: String, out: &mut Vec<(String, &'v str)>) {
+    match v {
+        serde_json::Value::String(s) if s.contains("{{") || s.contains("{%") => out.push((ptr, s)),
+        serde_json::Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                templated_strings(x, format!("{ptr}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                templated_strings(x, format!("{ptr}/{k}"), out);
+            }
+        }
+        _ => {}
     }
 }

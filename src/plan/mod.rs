@@ -43,11 +43,20 @@ pub mod exit {
 
 impl Plan {
     pub fn exit_code(&self) -> u8 {
+        let satisfied = |id: &String| {
+            self.actions
+                .iter()
+                .any(|a| &a.id == id && a.status == Status::Satisfied)
+        };
+        // A finding is settled when it has fixes and every one is already in place; a
+        // diagnosis-only finding (no actions) always needs a person.
+        let settled = self
+            .findings
+            .iter()
+            .all(|f| !f.actions.is_empty() && f.actions.iter().all(satisfied));
         if self.summary.pending > 0 {
             exit::PENDING
-        } else if self.findings.is_empty() && self.unexplained.is_empty() {
-            exit::CLEAN
-        } else if self.actions.iter().all(|a| a.status == Status::Satisfied) && self.unexplained.is_empty() {
+        } else if settled && self.unexplained.is_empty() && self.errors.is_empty() {
             exit::CLEAN
         } else {
             exit::ATTENTION
@@ -254,22 +263,22 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         let pa = &actions[*k];
         let d = &pa.desired;
         let mut a = assess(&d.change, &ev.observed, inputs);
-        if a.status != Status::Satisfied {
-            if let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none()) {
-                a.status = Status::NeedsInput;
-                a.reason = Some(format!("needs the value `{missing}`"));
-                a.needs_input = Some(NeedsInput {
-                    input: missing.clone(),
-                    flag: format!("--set {missing}=VALUE"),
-                    hint: "a plain value (visible in the plan); never pass credentials this way".into(),
-                });
-            }
+        if a.status != Status::Satisfied
+            && let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none())
+        {
+            a.status = Status::NeedsInput;
+            a.reason = Some(format!("needs the value `{missing}`"));
+            a.needs_input = Some(NeedsInput {
+                input: missing.clone(),
+                flag: format!("--set {missing}=VALUE"),
+                hint: "a plain value (visible in the plan); never pass credentials this way".into(),
+            });
         }
-        if let Some(reason) = &d.blocked {
-            if a.status != Status::Satisfied {
-                a.status = Status::Blocked;
-                a.reason = Some(reason.clone());
-            }
+        if let Some(reason) = &d.blocked
+            && a.status != Status::Satisfied
+        {
+            a.status = Status::Blocked;
+            a.reason = Some(reason.clone());
         }
         let depends_on: Vec<String> = pa
             .after
@@ -279,14 +288,13 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             .into_iter()
             .collect();
         // An action cannot go ahead while one it follows waits for input or is blocked.
-        if a.status == Status::Pending {
-            if let Some(dep) = out_actions
+        if a.status == Status::Pending
+            && let Some(dep) = out_actions
                 .iter()
                 .find(|o| depends_on.contains(&o.id) && matches!(o.status, Status::NeedsInput | Status::Blocked))
-            {
-                a.status = Status::Blocked;
-                a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
-            }
+        {
+            a.status = Status::Blocked;
+            a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
         }
         let (steps, commands) = match &d.change {
             Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),

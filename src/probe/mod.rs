@@ -172,10 +172,10 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 let registry = registry.render(t, ctx)?;
                 for c in candidates {
                     let (ns, name) = split_ref(&c.render(t, ctx)?)?;
-                    if let Some(obj) = self.secret(&ns, &name).await? {
-                        if summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry)) {
-                            return Ok(summary::redacted(&obj));
-                        }
+                    if let Some(obj) = self.secret(&ns, &name).await?
+                        && summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry))
+                    {
+                        return Ok(summary::redacted(&obj));
                     }
                 }
                 Ok(Value::Null)

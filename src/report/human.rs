@@ -54,10 +54,10 @@ fn truncate(s: &str, max: usize) -> String {
 /// `rpc error: code = Unknown desc = ` wrappers say nothing a reader needs.
 fn core_message(m: &str) -> &str {
     let mut s = m.trim();
-    if let Some(rest) = s.strip_prefix("Failed to pull image \"") {
-        if let Some(i) = rest.find("\": ") {
-            s = &rest[i + 3..];
-        }
+    if let Some(rest) = s.strip_prefix("Failed to pull image \"")
+        && let Some(i) = rest.find("\": ")
+    {
+        s = &rest[i + 3..];
     }
     loop {
         let before = s;
@@ -200,10 +200,14 @@ fn subjects_line(f: &Finding) -> String {
     format!("{} {where_}", parts.join(", "))
 }
 
-/// Consecutive actions of one finding that differ only by object name print as one line.
+/// What makes actions print as one line: type, kind, namespace and status (plus the id for
+/// actions that must stay apart).
+type GroupKey = (String, String, Option<String>, Status, String);
+
+/// Actions of one finding that differ only by object name print as one line, where the first
+/// of them stood.
 fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
-    let mut groups: BTreeMap<(String, String, Option<String>, Status, String), Vec<&Action>> = BTreeMap::new();
-    let mut order = Vec::new();
+    let mut groups: Vec<(GroupKey, Vec<&Action>)> = Vec::new();
     for a in actions {
         // Only namespaced objects of one kind collapse; changes to one cluster object stay apart.
         let apart = a.action_type == "manual" || a.target.as_ref().is_none_or(|t| t.namespace.is_none());
@@ -214,15 +218,12 @@ fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
             a.status,
             if apart { a.id.clone() } else { String::new() },
         );
-        if !groups.contains_key(&key) {
-            order.push(key.clone());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(a),
+            None => groups.push((key, vec![a])),
         }
-        groups.entry(key).or_default().push(a);
     }
-    order
-        .into_iter()
-        .map(|k| groups.remove(&k).unwrap_or_default())
-        .collect()
+    groups.into_iter().map(|(_, g)| g).collect()
 }
 
 fn status_tag(a: &Action, style: Style) -> String {
@@ -397,10 +398,10 @@ fn finding(
             continue;
         }
         let _ = writeln!(out, "  {:>3}  {:<8} {:<48} {summary}{dis}  {tag}", step, verb(a), what);
-        if let Some(r) = &a.reason {
-            if a.status != Status::Pending {
-                let _ = writeln!(out, "  {:>3}  {:<8} {}", "", "", style.dim(&format!("because {r}")));
-            }
+        if let Some(r) = &a.reason
+            && a.status != Status::Pending
+        {
+            let _ = writeln!(out, "  {:>3}  {:<8} {}", "", "", style.dim(&format!("because {r}")));
         }
         if let Some(ni) = &a.needs_input {
             let _ = writeln!(
