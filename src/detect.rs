@@ -138,9 +138,10 @@ fn quoted_image(message: &str) -> Option<&str> {
 /// `spec.containers{name}` → (`name`, init?).
 fn container_of(field_path: &str) -> Option<(String, bool)> {
     let init = field_path.starts_with("spec.initContainers");
-    let start = field_path.find('{')? + 1;
-    let end = field_path.rfind('}')?;
-    Some((field_path[start..end].to_string(), init))
+    // `spec.containers{name}`; anything else (a hand-edited or truncated path) names no container.
+    let (_, rest) = field_path.split_once('{')?;
+    let (name, _) = rest.rsplit_once('}')?;
+    Some((name.to_string(), init))
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -359,7 +360,7 @@ fn merge_evidence(f: &mut Failure, e: &EventRecord) {
         .iter_mut()
         .find(|x| x.source == EvidenceSource::Event && x.reason == e.reason && x.message == e.message)
     {
-        ev.count += e.count;
+        ev.count = ev.count.saturating_add(e.count);
         ev.first_seen = min_opt(&ev.first_seen, &e.first_timestamp);
         ev.last_seen = max_opt(&ev.last_seen, &e.last_timestamp);
         return;
@@ -553,6 +554,31 @@ mod tests {
             last_timestamp: Some("2026-01-01T01:00:00Z".into()),
             component: Some("kubelet".into()),
         }
+    }
+
+    #[test]
+    fn odd_field_paths_name_no_container_and_never_panic() {
+        assert_eq!(container_of("spec.containers{web}"), Some(("web".into(), false)));
+        assert_eq!(container_of("spec.initContainers{init}"), Some(("init".into(), true)));
+        assert_eq!(container_of("a}b{c"), None);
+        assert_eq!(container_of("spec.containers{"), None);
+    }
+
+    #[test]
+    fn huge_event_counts_saturate() {
+        let pods = vec![pod("web-1", "ErrImagePull", None)];
+        let msg = "Failed to pull image \"quay.io/acme/web:1\": unauthorized";
+        let events = vec![
+            event("web-1", "Failed", msg, u64::MAX, Some("u1")),
+            event("web-1", "Failed", msg, 5, Some("u1")),
+        ];
+        let fs = detect(&pods, &events);
+        let ev = fs[0]
+            .evidence
+            .iter()
+            .find(|e| e.message == msg)
+            .expect("the event is evidence");
+        assert_eq!(ev.count, u64::MAX);
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
                 first_seen: None,
                 last_seen: None,
             });
-            m.count += e.count;
+            m.count = m.count.saturating_add(e.count);
             m.first_seen = [m.first_seen.clone(), e.first_seen.clone()].into_iter().flatten().min();
             m.last_seen = [m.last_seen.clone(), e.last_seen.clone()].into_iter().flatten().max();
             pods.entry(key)

@@ -2,6 +2,8 @@
 //! with `host:port` written as `host..port` because ConfigMap keys cannot
 //! contain `:`.
 
+use super::strip_scheme;
+
 /// Result of looking a registry up among a CA ConfigMap's keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaKeyLookup {
@@ -101,15 +103,6 @@ fn split_port(registry: &str) -> (&str, Option<&str>) {
 
 fn is_port(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn strip_scheme(s: &str) -> &str {
-    for scheme in ["https://", "http://"] {
-        if s.len() >= scheme.len() && s[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return &s[scheme.len()..];
-        }
-    }
-    s
 }
 
 #[cfg(test)]

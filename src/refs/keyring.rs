@@ -1,6 +1,8 @@
 //! kubelet's credential matching: which pull-secret keys apply to an image
 //! (after pkg/credentialprovider keyring.go `URLsMatch`).
 
+use super::strip_scheme;
+
 use crate::refs::dockercfg::DockerConfig;
 use crate::refs::image::ImageRef;
 
@@ -53,15 +55,6 @@ fn parse_location(raw: &str) -> Option<Location> {
             .map(str::to_string)
             .collect(),
     })
-}
-
-fn strip_scheme(s: &str) -> &str {
-    for scheme in ["https://", "http://"] {
-        if s.len() >= scheme.len() && s[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return &s[scheme.len()..];
-        }
-    }
-    s
 }
 
 /// Go's `net.SplitHostPort`, falling back to "no port" like kubelet's
