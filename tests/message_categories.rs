@@ -27,5 +27,11 @@ fn messages_get_their_category() {
         .filter(|((want, _), got)| got["category"] != *want)
         .map(|((want, m), got)| format!("want {want}, got {} {}: {m}", got["category"], got["symptoms"]))
         .collect();
-    assert!(wrong.is_empty(), "{} of {} wrong:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} wrong:\n{}",
+        wrong.len(),
+        rows.len(),
+        wrong.join("\n")
+    );
 }
