@@ -9,9 +9,12 @@ mod tree;
 
 use std::collections::BTreeMap;
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 pub use tree::{Facts, LabelSelector, MatchTree, NamespaceGlob, TextTest};
+
+/// Upper bound of the message set's lazy DFA cache, in bytes.
+const DFA_CACHE_LIMIT: usize = 32 << 20;
 
 /// Collects patterns; `build` compiles them into one set.
 #[derive(Debug, Default)]
@@ -30,7 +33,13 @@ impl PatternSetBuilder {
     }
 
     pub fn build(self) -> Result<PatternSet, regex::Error> {
-        let set = RegexSet::new(&self.patterns)?;
+        // The set's lazy DFA caches the states it has seen. Case-insensitive patterns with
+        // Unicode classes (`\S+`) need many; past the default 2 MiB cache the DFA keeps
+        // clearing it and falls back to the NFA, some 40x slower per message. The cache only
+        // grows as far as the messages need.
+        let set = RegexSetBuilder::new(&self.patterns)
+            .dfa_size_limit(DFA_CACHE_LIMIT)
+            .build()?;
         let regexes = self
             .patterns
             .iter()
