@@ -850,4 +850,32 @@ mod tests {
         );
         assert_eq!(core_message("x509: bad"), "x509: bad");
     }
+
+    #[test]
+    fn commands_wrap_between_words_outside_quotes() {
+        let cmd = r#"oc patch configs.samples.operator.openshift.io/cluster --type=merge -p '{"spec": {"managementState": "Removed"}}'"#;
+        let lines = wrap_command(cmd, 60);
+        assert!(lines.len() > 1, "{lines:?}");
+        // Every line but the last continues with a backslash; the quoted JSON stays whole.
+        for l in &lines[..lines.len() - 1] {
+            assert!(l.ends_with(" \\"), "{l:?}");
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(r#"'{"spec": {"managementState": "Removed"}}'"#))
+        );
+        let rejoined: Vec<String> = lines
+            .iter()
+            .map(|l| l.trim().trim_end_matches('\\').trim().to_string())
+            .collect();
+        assert_eq!(rejoined.join(" "), cmd);
+        assert_eq!(wrap_command("sleep 20", 60), ["sleep 20"]);
+    }
+
+    #[test]
+    fn id_labels_and_ranges() {
+        assert_eq!(id_ranges(["a1", "a2", "a3", "a5"].into_iter()), "a1-a3, a5");
+        assert_eq!(id_ranges(["a4"].into_iter()), "a4");
+    }
 }
