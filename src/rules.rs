@@ -171,6 +171,8 @@ pub struct ActionTemplate {
     pub only_if: Option<String>,
     pub requires: Vec<String>,
     pub disruptive: Option<bool>,
+    /// Another way to the same end: nothing depends on it.
+    pub alternative: bool,
     pub kind: ActionKind,
 }
 

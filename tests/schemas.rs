@@ -45,4 +45,27 @@ fn schemas_carry_doc_comments_and_reject_unknown_fields() {
             "{field} is required"
         );
     }
+    // Fields that are always present (null when they do not apply) are required.
+    let action = &plan["$defs"]["Action"];
+    for field in ["target", "reason", "needsInput", "alternative", "dependsOn"] {
+        assert!(
+            action["required"].as_array().unwrap().iter().any(|v| v == field),
+            "Action.{field} is required"
+        );
+    }
+    for field in ["steps", "commands", "target", "disruptive"] {
+        assert!(
+            action["properties"][field]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "Action.{field} has a description"
+        );
+    }
+    let subject = &plan["$defs"]["Subject"];
+    assert!(
+        subject["properties"]["tag"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("ImageStream")
+    );
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Evaluated, Outcome};
 use crate::cluster::ClusterSource;
-use crate::plan::{Change, Desired, Target};
+use crate::plan::{Change, Desired, ListItem, Target};
 use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
 use crate::template::Templates;
@@ -138,9 +138,11 @@ fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> R
             only_if_list_exists,
         } => Change::EnsureListItem {
             target: target(tg, t, ctx)?,
-            path: path.clone(),
-            item: item.render(t, ctx)?,
-            only_if_list_exists: *only_if_list_exists,
+            items: vec![ListItem {
+                path: path.clone(),
+                item: item.render(t, ctx)?,
+                only_if_list_exists: *only_if_list_exists,
+            }],
         },
         ActionKind::SetConfigMapKey {
             config_map,
@@ -199,5 +201,6 @@ fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> R
         blocked,
         disruptive: a.disruptive,
         requires: a.requires.clone(),
+        alternative: a.alternative,
     })
 }

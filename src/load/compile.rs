@@ -726,6 +726,7 @@ impl Compiler<'_> {
                 .collect(),
             blocked_reason: a.blocked_reason.as_ref().map(|s| t(self, s, "blockedReason")),
             disruptive: a.disruptive,
+            alternative: a.alternative,
             kind,
         })
     }

@@ -23,10 +23,16 @@ pub struct ActionSpec {
     /// them the action is `needs-input`. Never use these for credentials: use an input file.
     #[serde(default)]
     pub requires: Vec<String>,
-    /// Marks the action as rebooting or draining nodes. Changing
-    /// `image.config.openshift.io/cluster` is always disruptive.
+    /// Marks the action as rebooting or draining nodes. A change to `spec.registrySources` of
+    /// `image.config.openshift.io/cluster` (insecure, allowed and blocked registries: a
+    /// MachineConfig rollout) is always disruptive; `additionalTrustedCA` is not.
     #[serde(default)]
     pub disruptive: Option<bool>,
+    /// Another way to the same end, instead of the rule's other actions (typically a manual
+    /// "better" fix next to an automated one). No action depends on it and it depends on none;
+    /// the plan presents it as an alternative.
+    #[serde(default)]
+    pub alternative: bool,
 
     /// Copy a Secret into another namespace; an existing target gets the missing registries merged in.
     #[serde(default)]

@@ -37,6 +37,16 @@ impl Target {
     }
 }
 
+/// One value that must be in the list at a dotted path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListItem {
+    pub path: String,
+    pub item: String,
+    /// A missing list counts as satisfied (an allow-list that is not set allows everything).
+    pub only_if_list_exists: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
@@ -53,11 +63,11 @@ pub enum Change {
         registry: String,
         input: String,
     },
+    /// Items that must be in lists of one object. Several lists of one object change in one
+    /// patch (for `image.config.openshift.io/cluster`: one MachineConfig rollout, not one per list).
     EnsureListItem {
         target: Target,
-        path: String,
-        item: String,
-        only_if_list_exists: bool,
+        items: Vec<ListItem>,
     },
     SetConfigMapKey {
         config_map: Target,
@@ -166,4 +176,6 @@ pub struct Desired {
     pub disruptive: Option<bool>,
     /// Plain inputs (`--set NAME=VALUE`) the action needs.
     pub requires: Vec<String>,
+    /// Another way to the same end, instead of the rule's other actions: nothing depends on it.
+    pub alternative: bool,
 }

@@ -8,7 +8,7 @@ mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use desired::{Change, Desired, Target};
+pub use desired::{Change, Desired, ListItem, Target};
 pub use types::*;
 
 use crate::cluster::SourceInfo;
@@ -22,11 +22,52 @@ use status::assess;
 /// How many distinct messages a finding quotes as evidence.
 const MAX_MESSAGES: usize = 5;
 
-/// The image-config object changes that roll out a MachineConfig to every node.
-fn always_disruptive(change: &Change) -> bool {
-    change
-        .target()
-        .is_some_and(|t| t.kind == "Image" && t.api_version.starts_with("config.openshift.io/") && t.name == "cluster")
+/// Whether a change drains and reboots nodes, by what it writes: on OpenShift, changing
+/// `spec.registrySources` of `image.config.openshift.io/cluster` (insecure, allowed and blocked
+/// registries) rolls out a MachineConfig to every node. `additionalTrustedCA` does not: the CA
+/// is distributed to the nodes without a reboot.
+pub fn changes_node_config(change: &Change) -> bool {
+    const SOURCES: &str = "spec.registrySources";
+    let Some(t) = change.target() else {
+        return false;
+    };
+    if !(t.kind == "Image" && t.api_version.starts_with("config.openshift.io/") && t.name == "cluster") {
+        return false;
+    }
+    match change {
+        Change::EnsureListItem { items, .. } => items
+            .iter()
+            .any(|i| i.path == SOURCES || i.path.starts_with("spec.registrySources.")),
+        Change::Patch {
+            merge_patch,
+            json_patch,
+            ..
+        } => {
+            let in_merge = merge_patch.as_ref().is_some_and(|m| {
+                // `{"spec": null}` (or a non-object spec) would remove registrySources too.
+                match m.get("spec") {
+                    Some(serde_json::Value::Object(spec)) => spec.contains_key("registrySources"),
+                    Some(_) => true,
+                    None => false,
+                }
+            });
+            let in_json = json_patch
+                .as_ref()
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|ops| {
+                    ops.iter().any(|op| {
+                        let kind = op.get("op").and_then(serde_json::Value::as_str).unwrap_or("");
+                        let path = op.get("path").and_then(serde_json::Value::as_str).unwrap_or("");
+                        // Replacing or removing a parent replaces registrySources with it.
+                        kind != "test"
+                            && (path.is_empty() || path == "/spec" || path.starts_with("/spec/registrySources"))
+                    })
+                });
+            in_merge || in_json
+        }
+        Change::EnsureObject { manifest } => manifest.pointer("/spec/registrySources").is_some(),
+        _ => false,
+    }
 }
 
 /// Exit codes, in the spirit of `terraform plan -detailed-exitcode`. Documented in `docs/exit-codes.md`.
@@ -43,17 +84,14 @@ pub mod exit {
 
 impl Plan {
     pub fn exit_code(&self) -> u8 {
-        let satisfied = |id: &String| {
-            self.actions
-                .iter()
-                .any(|a| &a.id == id && a.status == Status::Satisfied)
-        };
-        // A finding is settled when it has fixes and every one is already in place; a
-        // diagnosis-only finding (no actions) always needs a person.
-        let settled = self
-            .findings
-            .iter()
-            .all(|f| !f.actions.is_empty() && f.actions.iter().all(satisfied));
+        let action = |id: &String| self.actions.iter().find(|a| &a.id == id);
+        // A finding is settled when it has fixes and every one is already in place (an
+        // alternative way to the same end does not count); a diagnosis-only finding (no
+        // actions) always needs a person.
+        let settled = self.findings.iter().all(|f| {
+            let main: Vec<&Action> = f.actions.iter().filter_map(action).filter(|a| !a.alternative).collect();
+            !main.is_empty() && main.iter().all(|a| a.status == Status::Satisfied)
+        });
         if self.summary.pending > 0 {
             exit::PENDING
         } else if settled && self.unexplained.is_empty() && self.errors.is_empty() {
@@ -65,17 +103,20 @@ impl Plan {
 }
 
 fn subject(f: &Failure) -> Subject {
+    let stream = f.kind == "ImageStream";
     Subject {
         kind: f.kind.clone(),
         namespace: f.namespace.clone(),
         name: f.pod.clone(),
-        container: f.container.clone(),
+        container: if stream { None } else { f.container.clone() },
+        tag: if stream { f.container.clone() } else { None },
         image: f.image.clone(),
     }
 }
 
 fn unexplained(f: &Failure, category: Option<Category>) -> Unexplained {
     Unexplained {
+        kind: f.kind.clone(),
         namespace: f.namespace.clone(),
         pod: f.pod.clone(),
         container: f.container.clone(),
@@ -88,8 +129,10 @@ fn unexplained(f: &Failure, category: Option<Category>) -> Unexplained {
 
 /// Messages of a group of failures, deduplicated, counts summed, most frequent first.
 fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
-    let mut by: BTreeMap<(String, String, String), MessageEvidence> = BTreeMap::new();
-    let mut pods: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+    type Key = (String, String, String);
+    let mut by: BTreeMap<Key, MessageEvidence> = BTreeMap::new();
+    // Which pods and which image streams showed each message.
+    let mut seen: BTreeMap<Key, BTreeSet<(bool, String)>> = BTreeMap::new();
     for f in failures {
         for e in &f.evidence {
             let source = match e.source {
@@ -104,21 +147,24 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
                 message: e.message.clone(),
                 count: 0,
                 pods: 0,
+                image_streams: 0,
                 first_seen: None,
                 last_seen: None,
             });
             m.count = m.count.saturating_add(e.count);
             m.first_seen = [m.first_seen.clone(), e.first_seen.clone()].into_iter().flatten().min();
             m.last_seen = [m.last_seen.clone(), e.last_seen.clone()].into_iter().flatten().max();
-            pods.entry(key)
+            seen.entry(key)
                 .or_default()
-                .insert(format!("{}/{}", f.namespace, f.pod));
+                .insert((f.kind == "ImageStream", format!("{}/{}", f.namespace, f.pod)));
         }
     }
     let mut out: Vec<MessageEvidence> = by
         .into_iter()
         .map(|(k, mut m)| {
-            m.pods = pods.get(&k).map_or(0, BTreeSet::len);
+            let who = seen.get(&k);
+            m.pods = who.map_or(0, |s| s.iter().filter(|(stream, _)| !stream).count());
+            m.image_streams = who.map_or(0, |s| s.iter().filter(|(stream, _)| *stream).count());
             m
         })
         .collect();
@@ -138,10 +184,56 @@ struct PendingAction {
     findings: BTreeSet<usize>,
     /// Keys of actions this one follows.
     after: BTreeSet<String>,
+    /// Execution phase (data, references, restarts); a manual step takes the phase of the action
+    /// declared before it.
+    phase: u8,
+    /// Index of first appearance.
+    seen: usize,
 }
 
 fn action_key(d: &Desired) -> String {
-    serde_json::to_string(&(&d.change, &d.blocked)).unwrap_or_default()
+    serde_json::to_string(&(&d.change, &d.blocked, d.alternative)).unwrap_or_default()
+}
+
+/// Several `ensureListItem` actions of one rule on one object become one change: one patch
+/// (and, for `image.config.openshift.io/cluster`, one MachineConfig rollout instead of one per
+/// list, so a rollout cut short cannot leave the nodes with half of it).
+fn coalesce(actions: &[Desired]) -> Vec<Desired> {
+    let mut out: Vec<Desired> = Vec::with_capacity(actions.len());
+    for d in actions {
+        if let Change::EnsureListItem { target, items } = &d.change {
+            let same = out.iter_mut().find(|o| {
+                matches!(&o.change, Change::EnsureListItem { target: t, .. } if t == target)
+                    && o.blocked == d.blocked
+                    && o.requires == d.requires
+                    && o.alternative == d.alternative
+            });
+            if let Some(o) = same {
+                if let Change::EnsureListItem { items: have, .. } = &mut o.change {
+                    for i in items {
+                        if !have.contains(i) {
+                            have.push(i.clone());
+                        }
+                    }
+                }
+                o.disruptive = match (o.disruptive, d.disruptive) {
+                    (Some(a), Some(b)) => Some(a || b),
+                    (a, b) => a.or(b),
+                };
+                if o.description.is_none() {
+                    o.description = d.description.clone();
+                }
+                continue;
+            }
+        }
+        out.push(d.clone());
+    }
+    out
+}
+
+/// Statuses that mean "apply cannot do this now": an action that depends on one waits.
+fn holds_back(s: Status) -> bool {
+    matches!(s, Status::Manual | Status::NeedsInput | Status::Blocked)
 }
 
 /// Build the plan from an evaluation. Pure: same inputs, same bytes.
@@ -160,7 +252,6 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
 
     let mut findings = Vec::new();
     let mut actions: BTreeMap<String, PendingAction> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
     // Sort findings by category, then rule, then group, for a stable, readable order.
     let mut keyed: Vec<((String, String), Vec<usize>)> = groups.into_iter().collect();
     keyed.sort_by(|a, b| {
@@ -203,23 +294,37 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         let finding_id = format!("f{}", fi + 1);
         let mut action_keys = Vec::new();
         for &m in &members {
+            // (key, phase) of the rule's actions declared so far, alternatives left out.
             let mut earlier: Vec<(String, u8)> = Vec::new();
-            for d in &ev.evaluated[m].actions {
-                let key = action_key(d);
-                let phase = d.change.phase();
-                let entry = actions.entry(key.clone()).or_insert_with(|| {
-                    order.push(key.clone());
-                    PendingAction {
-                        desired: d.clone(),
-                        findings: BTreeSet::new(),
-                        after: BTreeSet::new(),
-                    }
+            for d in coalesce(&ev.evaluated[m].actions) {
+                let key = action_key(&d);
+                let manual = matches!(d.change, Change::Manual { .. });
+                // A manual step declared after other actions follows all of them.
+                let follows_all = manual && !d.alternative && !earlier.is_empty();
+                let phase = if follows_all {
+                    earlier.iter().map(|(_, p)| *p).max().unwrap_or(1)
+                } else {
+                    d.change.phase()
+                };
+                let next = actions.len();
+                let entry = actions.entry(key.clone()).or_insert_with(|| PendingAction {
+                    desired: d.clone(),
+                    findings: BTreeSet::new(),
+                    after: BTreeSet::new(),
+                    phase,
+                    seen: next,
                 });
                 entry.findings.insert(fi);
-                entry
-                    .after
-                    .extend(earlier.iter().filter(|(_, p)| *p < phase).map(|(k, _)| k.clone()));
-                earlier.push((key.clone(), phase));
+                entry.phase = entry.phase.max(phase);
+                if !d.alternative {
+                    entry.after.extend(
+                        earlier
+                            .iter()
+                            .filter(|(k, p)| *k != key && (follows_all || *p < phase))
+                            .map(|(k, _)| k.clone()),
+                    );
+                    earlier.push((key.clone(), phase));
+                }
                 if !action_keys.contains(&key) {
                     action_keys.push(key);
                 }
@@ -249,10 +354,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         ));
     }
 
-    // Execution order: by phase, then first appearance; ids follow it.
-    let mut sorted: Vec<&String> = order.iter().collect();
-    // Within a phase, actions keep the order rules declare them in (first appearance).
-    sorted.sort_by_key(|k| actions[*k].desired.change.phase());
+    let sorted = execution_order(&actions);
     let ids: BTreeMap<&String, String> = sorted
         .iter()
         .enumerate()
@@ -266,8 +368,13 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         if a.status != Status::Satisfied
             && let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none())
         {
+            // The change is rendered without the value: its patch and diff would show an
+            // empty string where the value goes, so neither is shown.
             a.status = Status::NeedsInput;
-            a.reason = Some(format!("needs the value `{missing}`"));
+            a.summary = format!("sets the value you give as `{missing}`; the patch is shown once you give it");
+            a.patch = None;
+            a.diff = None;
+            a.reason = Some(format!("only you know the value of `{missing}`"));
             a.needs_input = Some(NeedsInput {
                 input: missing.clone(),
                 flag: format!("--set {missing}=VALUE"),
@@ -280,18 +387,21 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             a.status = Status::Blocked;
             a.reason = Some(reason.clone());
         }
-        let depends_on: Vec<String> = pa
-            .after
-            .iter()
-            .filter_map(|k| ids.get(k).cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        // An action cannot go ahead while one it follows waits for input or is blocked.
+        // Only dependencies listed before it (always the case unless rules declare a cycle).
+        let depends_on: Vec<String> = {
+            let mut v: Vec<&Action> = out_actions
+                .iter()
+                .filter(|o| pa.after.iter().any(|k| ids[k] == o.id))
+                .collect();
+            v.sort_by_key(|o| id_number(&o.id));
+            v.into_iter().map(|o| o.id.clone()).collect()
+        };
+        // An action cannot go ahead while one it follows is not done and apply cannot do it:
+        // a manual step, a value only the user has, or something blocked.
         if a.status == Status::Pending
             && let Some(dep) = out_actions
                 .iter()
-                .find(|o| depends_on.contains(&o.id) && matches!(o.status, Status::NeedsInput | Status::Blocked))
+                .find(|o| depends_on.contains(&o.id) && holds_back(o.status))
         {
             a.status = Status::Blocked;
             a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
@@ -311,7 +421,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             id: ids[k].clone(),
             action_type: d.change.type_name().into(),
             status: a.status,
-            disruptive: d.disruptive.unwrap_or(false) || always_disruptive(&d.change),
+            disruptive: d.disruptive.unwrap_or(false) || changes_node_config(&d.change),
+            alternative: d.alternative,
             target,
             description,
             change: ChangeOut {
@@ -331,7 +442,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         .into_iter()
         .map(|(mut f, keys)| {
             let mut ids: Vec<String> = keys.iter().map(|k| ids[k].clone()).collect();
-            ids.sort_by_key(|id| id[1..].parse::<usize>().unwrap_or(0));
+            ids.sort_by_key(|id| id_number(id));
             f.actions = ids;
             f
         })
@@ -360,24 +471,28 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         })
         .collect();
     let count = |s: Status| out_actions.iter().filter(|a| a.status == s).count();
-    let failing: BTreeSet<(String, String)> = ev
+    let failing_pods: BTreeSet<(&str, &str)> = ev
         .failures
         .iter()
-        .filter(|f| f.pod_exists)
-        .map(|f| (f.namespace.clone(), f.pod.clone()))
+        .filter(|f| f.pod_exists && f.kind == "Pod")
+        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
+        .collect();
+    let failing_streams: BTreeSet<(&str, &str)> = ev
+        .failures
+        .iter()
+        .filter(|f| f.kind == "ImageStream")
+        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
         .collect();
     let summary = Summary {
         findings: findings.len(),
-        failing_pods: failing.len(),
+        failing_pods: failing_pods.len(),
+        failing_image_streams: failing_streams.len(),
         pending: count(Status::Pending),
         satisfied: count(Status::Satisfied),
         manual: count(Status::Manual),
         needs_input: count(Status::NeedsInput),
         blocked: count(Status::Blocked),
-        disruptive: out_actions
-            .iter()
-            .filter(|a| a.disruptive && a.status == Status::Pending)
-            .count(),
+        disruptive: out_actions.iter().filter(|a| a.counts_as_disruptive()).count(),
         unexplained: unexplained_list.len(),
         orphans: orphans.len(),
     };
@@ -407,6 +522,73 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     }
 }
 
+fn id_number(id: &str) -> usize {
+    id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// The order actions run and are numbered in: the order the plan lists them (finding by
+/// finding; within one, alternatives first, then data, references and restarts, each in the
+/// order rules declare them), never before an action they depend on.
+/// Listing order: (first finding, not an alternative, phase, first appearance).
+type Priority = (usize, bool, u8, usize);
+
+fn execution_order(actions: &BTreeMap<String, PendingAction>) -> Vec<&String> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let priority = |pa: &PendingAction| -> Priority {
+        (
+            pa.findings.first().copied().unwrap_or(usize::MAX),
+            !pa.desired.alternative,
+            pa.phase,
+            pa.seen,
+        )
+    };
+    let mut waiting: BTreeMap<&String, usize> = BTreeMap::new();
+    let mut followers: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+    for (k, pa) in actions {
+        let deps: Vec<&String> = pa.after.iter().filter(|d| actions.contains_key(*d)).collect();
+        waiting.insert(k, deps.len());
+        for d in deps {
+            followers.entry(d).or_default().push(k);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(Priority, &String)>> = waiting
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| Reverse((priority(&actions[*k]), *k)))
+        .collect();
+    let mut out: Vec<&String> = Vec::with_capacity(actions.len());
+    let mut done: BTreeSet<&String> = BTreeSet::new();
+    while out.len() < actions.len() {
+        let next = match ready.pop() {
+            Some(Reverse((_, k))) => k,
+            // A cycle (rules that declare two actions in opposite orders): break it at the
+            // action that would come first.
+            None => match actions
+                .iter()
+                .filter(|(k, _)| !done.contains(k))
+                .min_by_key(|(_, pa)| priority(pa))
+            {
+                Some((k, _)) => k,
+                None => break,
+            },
+        };
+        if !done.insert(next) {
+            continue;
+        }
+        out.push(next);
+        for f in followers.get(next).into_iter().flatten() {
+            if let Some(n) = waiting.get_mut(f) {
+                *n = n.saturating_sub(1);
+                if *n == 0 && !done.contains(f) {
+                    ready.push(Reverse((priority(&actions[*f]), *f)));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn default_description(c: &Change) -> String {
     match c {
         Change::CopySecret { from, to } => format!(
@@ -422,11 +604,146 @@ fn default_description(c: &Change) -> String {
         Change::MergeDockerAuths { secret, registry, .. } => {
             format!("add credentials for {registry} to {}", secret.display())
         }
-        Change::EnsureListItem { target, path, item, .. } => format!("add {item} to {path} of {}", target.display()),
+        Change::EnsureListItem { target, items } => {
+            let paths = items.iter().map(|i| i.path.as_str()).collect::<Vec<_>>().join(" and ");
+            match items.first() {
+                Some(first) if items.iter().all(|i| i.item == first.item) => {
+                    format!("add {} to {paths} of {}", first.item, target.display())
+                }
+                _ => format!(
+                    "add {} of {}",
+                    items
+                        .iter()
+                        .map(|i| format!("{} to {}", i.item, i.path))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    target.display()
+                ),
+            }
+        }
         Change::SetConfigMapKey { config_map, key, .. } => format!("set key {key} in {}", config_map.display()),
         Change::Patch { target, .. } => format!("patch {}", target.display()),
         Change::EnsureObject { .. } => format!("ensure {} exists", c.target().map(|t| t.display()).unwrap_or_default()),
         Change::RestartPod { pod } => format!("restart {}", pod.display()),
         Change::Manual { title, .. } => title.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn image() -> Target {
+        Target {
+            api_version: "config.openshift.io/v1".into(),
+            kind: "Image".into(),
+            namespace: None,
+            name: "cluster".into(),
+        }
+    }
+
+    fn patch(merge: serde_json::Value) -> Change {
+        Change::Patch {
+            target: image(),
+            merge_patch: Some(merge),
+            json_patch: None,
+        }
+    }
+
+    fn list(path: &str) -> Change {
+        Change::EnsureListItem {
+            target: image(),
+            items: vec![ListItem {
+                path: path.into(),
+                item: "reg:5000".into(),
+                only_if_list_exists: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn only_registry_sources_changes_roll_out_to_nodes() {
+        assert!(!changes_node_config(&patch(
+            json!({"spec": {"additionalTrustedCA": {"name": "registry-cas"}}})
+        )));
+        assert!(changes_node_config(&patch(
+            json!({"spec": {"registrySources": {"insecureRegistries": ["reg:5000"]}}})
+        )));
+        assert!(changes_node_config(&list("spec.registrySources.blockedRegistries")));
+        assert!(!changes_node_config(&list("spec.allowedRegistriesForImport")));
+        let jp = |ops: serde_json::Value| Change::Patch {
+            target: image(),
+            merge_patch: None,
+            json_patch: Some(ops),
+        };
+        assert!(changes_node_config(&jp(
+            json!([{"op": "add", "path": "/spec/registrySources/insecureRegistries/-", "value": "r"}])
+        )));
+        assert!(!changes_node_config(&jp(
+            json!([{"op": "test", "path": "/spec/registrySources", "value": {}},
+                   {"op": "add", "path": "/spec/additionalTrustedCA", "value": {"name": "x"}}])
+        )));
+        assert!(changes_node_config(&jp(
+            json!([{"op": "replace", "path": "/spec", "value": {}}])
+        )));
+        // The same patch on another object is not node configuration.
+        let other = Change::Patch {
+            target: Target {
+                name: "other".into(),
+                ..image()
+            },
+            merge_patch: Some(json!({"spec": {"registrySources": {}}})),
+            json_patch: None,
+        };
+        assert!(!changes_node_config(&other));
+    }
+
+    fn desired(change: Change) -> Desired {
+        Desired {
+            change,
+            description: None,
+            blocked: None,
+            disruptive: None,
+            requires: Vec::new(),
+            alternative: false,
+        }
+    }
+
+    #[test]
+    fn list_items_of_one_object_coalesce_into_one_change() {
+        let restart = desired(Change::RestartPod {
+            pod: Target {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: Some("apps".into()),
+                name: "p".into(),
+            },
+        });
+        let out = coalesce(&[
+            desired(list("spec.registrySources.insecureRegistries")),
+            restart.clone(),
+            desired(list("spec.registrySources.allowedRegistries")),
+        ]);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        let Change::EnsureListItem { items, .. } = &out[0].change else {
+            panic!("{out:#?}")
+        };
+        let paths: Vec<&str> = items.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.registrySources.insecureRegistries",
+                "spec.registrySources.allowedRegistries"
+            ]
+        );
+        assert_eq!(out[1], restart);
+        // A blocked item and an unblocked one stay apart: they do not share a status.
+        let mut blocked = desired(list("spec.registrySources.allowedRegistries"));
+        blocked.blocked = Some("no".into());
+        assert_eq!(
+            coalesce(&[desired(list("spec.registrySources.insecureRegistries")), blocked]).len(),
+            2
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::desired::{Change, Target};
+use super::desired::{Change, ListItem, Target};
 use super::patch;
 use super::types::{NeedsInput, Status};
 use crate::cluster::{Object, ObjectKey};
@@ -81,12 +81,7 @@ pub fn assess(change: &Change, observed: &Observed, inputs: &Inputs) -> Assessed
             registry,
             input,
         } => merge_auths(secret, registry, input, observed, inputs),
-        Change::EnsureListItem {
-            target,
-            path,
-            item,
-            only_if_list_exists,
-        } => list_item(target, path, item, *only_if_list_exists, observed),
+        Change::EnsureListItem { target, items } => list_item(target, items, observed),
         Change::SetConfigMapKey {
             config_map,
             key,
@@ -209,7 +204,7 @@ fn merge_auths(secret: &Target, registry: &str, input: &str, observed: &Observed
     }
     let Some(given) = inputs.get(input) else {
         return Assessed {
-            needs_input: Some(needs_input(input, &format!("a docker config.json holding credentials for {registry} (for example from `podman login --authfile auth.json {registry}`)"))),
+            needs_input: Some(needs_input(input, &format!("a docker config.json holding credentials for {registry}; `podman login --authfile auth.json {registry}` writes one"))),
             ..Assessed::new(Status::NeedsInput, summary_line)
         }
         .because(format!("only you have the credentials for {registry}"));
@@ -233,38 +228,108 @@ fn list_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(obj, |v, p| v.get(p))
 }
 
-fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, observed: &Observed) -> Assessed {
-    let summary_line = format!("{path} += {item}");
+/// The common dotted prefix of several paths (`spec.registrySources`), if any.
+fn common_prefix(paths: &[&str]) -> Option<String> {
+    let split: Vec<Vec<&str>> = paths.iter().map(|p| p.split('.').collect()).collect();
+    let first = split.first()?;
+    let n = (0..first.len().saturating_sub(1))
+        .take_while(|&i| split.iter().all(|s| s.len() > i + 1 && s[i] == first[i]))
+        .count();
+    (n > 0).then(|| first[..n].join("."))
+}
+
+fn list_item(target: &Target, items: &[ListItem], observed: &Observed) -> Assessed {
+    let paths: Vec<&str> = items.iter().map(|i| i.path.as_str()).collect();
+    let prefix = if items.len() > 1 { common_prefix(&paths) } else { None };
+    let short = |path: &str| match &prefix {
+        Some(p) => path
+            .strip_prefix(p.as_str())
+            .map_or(path, |s| s.trim_start_matches('.'))
+            .to_string(),
+        None => path.to_string(),
+    };
+    let with_prefix = |parts: Vec<String>| match &prefix {
+        Some(p) => format!("{p}: {}", parts.join(", ")),
+        None => parts.join(", "),
+    };
+    let wanted: Vec<String> = items
+        .iter()
+        .map(|i| format!("{} += {}", short(&i.path), i.item))
+        .collect();
     let Some(obj) = get(observed, target) else {
-        return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", target.display()));
+        return Assessed::new(Status::Blocked, with_prefix(wanted))
+            .because(format!("{} does not exist", target.display()));
     };
-    let list = list_at(obj.value(), path);
-    let items: Vec<&str> = list
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if items.contains(&item) {
-        return Assessed::new(Status::Satisfied, format!("{path} already has {item}"));
-    }
-    if list.is_none() && only_if_exists {
-        return Assessed::new(Status::Satisfied, format!("{path} is not set: no restriction to lift"));
-    }
-    let pointer = format!("/{}", path.replace('.', "/"));
-    let patch = match list {
-        Some(current) => {
-            json!([{"op": "test", "path": pointer, "value": current}, {"op": "add", "path": format!("{pointer}/-"), "value": item}])
+    // Items still to add, and what is already in place.
+    let mut todo: Vec<&ListItem> = Vec::new();
+    let mut done: Vec<String> = Vec::new();
+    for i in items {
+        let list = list_at(obj.value(), &i.path);
+        let has = list
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(i.item.as_str())));
+        if has {
+            done.push(format!("{} already has {}", short(&i.path), i.item));
+        } else if list.is_none() && i.only_if_list_exists {
+            done.push(format!("{} is not set: no restriction to lift", short(&i.path)));
+        } else {
+            todo.push(i);
         }
-        None => {
-            let mut merge = json!(item);
-            for part in path.split('.').rev() {
-                merge = json!({ part: if merge.is_string() { json!([merge]) } else { merge } });
-            }
-            merge
-        }
-    };
+    }
+    if todo.is_empty() {
+        return Assessed::new(Status::Satisfied, with_prefix(done));
+    }
+    // One patch for every list: a merge patch when every list is new, otherwise a JSON patch
+    // whose `test` operations guard the lists that exist (so a concurrent change fails it).
     let mut after = obj.value().clone();
-    patch::ensure_list_item(&mut after, path, item);
-    let first = path.split('.').next().unwrap_or("spec");
+    let all_new = todo.iter().all(|i| list_at(obj.value(), &i.path).is_none());
+    let patch = if all_new {
+        let mut merge = json!({});
+        for i in &todo {
+            patch::ensure_list_item(&mut merge, &i.path, &i.item);
+        }
+        merge
+    } else {
+        let mut ops = Vec::new();
+        for i in &todo {
+            let pointer = format!("/{}", i.path.replace('.', "/"));
+            match list_at(&after, &i.path) {
+                Some(current) => {
+                    ops.push(json!({"op": "test", "path": pointer, "value": current}));
+                    ops.push(json!({"op": "add", "path": format!("{pointer}/-"), "value": i.item}));
+                }
+                None => {
+                    // Add the list under its deepest existing parent.
+                    let parts: Vec<&str> = i.path.split('.').collect();
+                    let depth = (0..parts.len())
+                        .take_while(|&n| list_at(&after, &parts[..=n].join(".")).is_some())
+                        .count();
+                    let mut value = json!([i.item]);
+                    for part in parts[depth + 1..].iter().rev() {
+                        value = json!({ *part: value });
+                    }
+                    ops.push(json!({"op": "add", "path": format!("/{}", parts[..=depth].join("/")), "value": value}));
+                }
+            }
+            patch::ensure_list_item(&mut after, &i.path, &i.item);
+        }
+        Value::Array(ops)
+    };
+    for i in &todo {
+        patch::ensure_list_item(&mut after, &i.path, &i.item);
+    }
+    let first = items[0].path.split('.').next().unwrap_or("spec");
+    let mut summary_line = with_prefix(
+        todo.iter()
+            .map(|i| format!("{} += {}", short(&i.path), i.item))
+            .collect(),
+    );
+    summary_line.push_str(" (existing entries kept");
+    for d in &done {
+        summary_line.push_str("; ");
+        summary_line.push_str(d);
+    }
+    summary_line.push(')');
     Assessed {
         patch: Some(patch),
         diff: Some(diff(
@@ -291,43 +356,57 @@ fn cm_key(
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     let stale: Vec<&String> = remove.iter().filter(|k| keys.contains(k) && *k != key).collect();
-    let mut summary_line = format!("data[{key}] = <{input}>");
-    if !stale.is_empty() {
-        summary_line.push_str(&format!(
-            ", remove {}",
-            stale.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    summary_line.push_str(if obj.is_some() {
-        " (other keys kept)"
-    } else {
-        " (new ConfigMap)"
-    });
     if keys.iter().any(|k| k == key) && stale.is_empty() {
         return Assessed::new(Status::Satisfied, format!("{} already has key {key}", cm.display()));
     }
-    if let Some(from) = copy_from.filter(|k| keys.iter().any(|x| x == k)) {
+    let source = copy_from.filter(|k| keys.iter().any(|x| x == k));
+    // Say what happens to the keys that are there: kept, or removed (by name).
+    let kept = keys.iter().filter(|k| !stale.contains(k) && k.as_str() != key).count();
+    let mut effects = Vec::new();
+    if !stale.is_empty() {
+        effects.push(format!(
+            "REMOVES key {}",
+            stale.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if obj.is_none() {
+        effects.push("new ConfigMap".to_string());
+    } else if kept > 0 {
+        effects.push(format!(
+            "keeps {}",
+            match (stale.is_empty(), kept) {
+                (true, _) => "every existing key".to_string(),
+                (false, 1) => "the other key".to_string(),
+                (false, n) => format!("the {n} other keys"),
+            }
+        ));
+    }
+    let effects = if effects.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", effects.join("; "))
+    };
+    let keys_diff = || {
         let mut before_keys = keys.clone();
         before_keys.sort();
-        let mut after_keys: Vec<String> = keys
-            .iter()
-            .filter(|k| !stale.contains(k) && k.as_str() != from)
-            .cloned()
-            .collect();
-        after_keys.push(key.to_string());
+        let mut after_keys: Vec<String> = keys.iter().filter(|k| !stale.contains(k)).cloned().collect();
+        if !after_keys.iter().any(|k| k == key) {
+            after_keys.push(key.to_string());
+        }
         after_keys.sort();
+        diff(
+            &format!("{} keys", cm.display()),
+            &json!(before_keys),
+            &json!(after_keys),
+        )
+    };
+    if let Some(from) = source {
         return Assessed {
-            diff: Some(diff(
-                &format!("{} keys", cm.display()),
-                &json!(before_keys),
-                &json!(after_keys),
-            )),
-            ..Assessed::new(
-                Status::Pending,
-                format!("rename key {from} → {key} (value kept, other keys kept)"),
-            )
+            diff: Some(keys_diff()),
+            ..Assessed::new(Status::Pending, format!("data[{key}] = copy of data[{from}]{effects}"))
         };
     }
+    let summary_line = format!("data[{key}] = <{input}>{effects}");
     let Some(given) = inputs.get(input) else {
         return Assessed {
             needs_input: Some(needs_input(input, "the registry's CA certificate, PEM-encoded")),
@@ -341,19 +420,8 @@ fn cm_key(
             given.origin
         ));
     }
-    let mut before_keys = keys.clone();
-    before_keys.sort();
-    let mut after_keys: Vec<String> = keys.iter().filter(|k| !stale.contains(k)).cloned().collect();
-    if !after_keys.iter().any(|k| k == key) {
-        after_keys.push(key.to_string());
-    }
-    after_keys.sort();
     Assessed {
-        diff: Some(diff(
-            &format!("{} keys", cm.display()),
-            &json!(before_keys),
-            &json!(after_keys),
-        )),
+        diff: Some(keys_diff()),
         ..Assessed::new(Status::Pending, summary_line)
     }
 }
@@ -377,10 +445,19 @@ fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observe
     }
     let secret = obj.kind == "Secret";
     let compact = serde_json::to_string(&p).unwrap_or_default();
+    // A merge patch reads as the fields it sets: `spec.samplesRegistry = mirror:5000`.
+    let fields = merge.filter(|_| !secret).map(|m| {
+        let mut out = Vec::new();
+        merge_fields(m, "", &mut out);
+        out.join(", ")
+    });
     if after == *obj.value() {
         return Assessed::new(
             Status::Satisfied,
-            format!("{} already matches the patch", target.display()),
+            match fields {
+                Some(f) if !f.is_empty() => format!("already {f}"),
+                _ => format!("{} already matches the patch", target.display()),
+            },
         );
     }
     Assessed {
@@ -394,12 +471,31 @@ fn patch_obj(target: &Target, merge: Option<&Value>, jp: Option<&Value>, observe
         }),
         ..Assessed::new(
             Status::Pending,
-            if secret {
-                "patch (values hidden)".to_string()
-            } else {
-                format!("patch {compact}")
+            match (secret, fields) {
+                (true, _) => "patch (values hidden)".to_string(),
+                (false, Some(f)) if !f.is_empty() => f,
+                _ => format!("patch {compact}"),
             },
         )
+    }
+}
+
+/// The leaves of a merge patch as `path = value` (`remove path` for nulls).
+fn merge_fields(v: &Value, prefix: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, x) in m {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                merge_fields(x, &path, out);
+            }
+        }
+        Value::Null => out.push(format!("remove {prefix}")),
+        Value::String(s) => out.push(format!("{prefix} = {s}")),
+        other => out.push(format!("{prefix} = {other}")),
     }
 }
 
@@ -567,9 +663,11 @@ mod tests {
             assess(
                 &Change::EnsureListItem {
                     target: target.clone(),
-                    path: path.into(),
-                    item: "reg:5000".into(),
-                    only_if_list_exists: only,
+                    items: vec![ListItem {
+                        path: path.into(),
+                        item: "reg:5000".into(),
+                        only_if_list_exists: only,
+                    }],
                 },
                 &o,
                 &Inputs::default(),
@@ -618,5 +716,121 @@ mod tests {
             .status,
             Status::Manual
         );
+    }
+
+    fn image_target() -> Target {
+        Target {
+            api_version: "config.openshift.io/v1".into(),
+            kind: "Image".into(),
+            namespace: None,
+            name: "cluster".into(),
+        }
+    }
+
+    fn item(path: &str, only: bool) -> ListItem {
+        ListItem {
+            path: path.into(),
+            item: "reg:5000".into(),
+            only_if_list_exists: only,
+        }
+    }
+
+    #[test]
+    fn several_lists_of_one_object_change_in_one_guarded_patch() {
+        // allowedRegistries exists (guarded by `test`), insecureRegistries does not (created).
+        let img = json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"},"spec":{"registrySources":{"allowedRegistries":["quay.io"]}}});
+        let o = obs(vec![img]);
+        let ch = Change::EnsureListItem {
+            target: image_target(),
+            items: vec![
+                item("spec.registrySources.insecureRegistries", false),
+                item("spec.registrySources.allowedRegistries", true),
+            ],
+        };
+        let a = assess(&ch, &o, &Inputs::default());
+        assert_eq!(a.status, Status::Pending);
+        assert_eq!(
+            a.patch.unwrap(),
+            json!([
+                {"op": "add", "path": "/spec/registrySources/insecureRegistries", "value": ["reg:5000"]},
+                {"op": "test", "path": "/spec/registrySources/allowedRegistries", "value": ["quay.io"]},
+                {"op": "add", "path": "/spec/registrySources/allowedRegistries/-", "value": "reg:5000"}
+            ])
+        );
+        assert_eq!(
+            a.summary,
+            "spec.registrySources: insecureRegistries += reg:5000, allowedRegistries += reg:5000 (existing entries kept)"
+        );
+        let d = a.diff.unwrap();
+        assert!(
+            d.contains("+    insecureRegistries:") && d.contains("     - quay.io"),
+            "{d}"
+        );
+        // The patch applies to the object as it is.
+        let mut v = o.values().next().unwrap().as_ref().unwrap().value().clone();
+        let ops = assess(&ch, &o, &Inputs::default()).patch.unwrap();
+        patch::json_patch(&mut v, &ops).unwrap();
+        assert_eq!(
+            v["spec"]["registrySources"]["allowedRegistries"],
+            json!(["quay.io", "reg:5000"])
+        );
+
+        // Without registrySources at all, one merge patch creates both lists' parent.
+        let bare =
+            json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"},"spec":{}});
+        let o = obs(vec![bare]);
+        let a = assess(&ch, &o, &Inputs::default());
+        assert_eq!(
+            a.patch.unwrap(),
+            json!({"spec":{"registrySources":{"insecureRegistries":["reg:5000"]}}}),
+            "an allow-list that is not set is left unset"
+        );
+        assert!(a.summary.contains("allowedRegistries is not set"), "{}", a.summary);
+    }
+
+    fn cm(data: Value) -> Observed {
+        obs(vec![
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"registry-cas","namespace":"openshift-config"},"data": data}),
+        ])
+    }
+
+    fn set_key(copy_from: Option<&str>, remove: &[&str]) -> Change {
+        Change::SetConfigMapKey {
+            config_map: t("ConfigMap", "openshift-config", "registry-cas"),
+            key: "reg..5000".into(),
+            input: "ca_file".into(),
+            remove_keys: remove.iter().map(|s| s.to_string()).collect(),
+            copy_from: copy_from.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_ca_copied_from_another_key_keeps_that_key() {
+        let o = cm(json!({"reg": "PEM", "other": "PEM2"}));
+        let a = assess(&set_key(Some("reg"), &[]), &o, &Inputs::default());
+        assert_eq!(a.status, Status::Pending);
+        assert_eq!(
+            a.summary,
+            "data[reg..5000] = copy of data[reg] (keeps every existing key)"
+        );
+        let d = a.diff.unwrap();
+        assert!(d.contains("+- reg..5000") && !d.contains("-- reg\n"), "{d}");
+        assert!(!d.lines().any(|l| l.starts_with("-- ")), "no key is removed: {d}");
+    }
+
+    #[test]
+    fn a_removed_key_is_named_in_the_summary() {
+        let o = cm(json!({"reg": "PEM", "other": "PEM2"}));
+        let a = assess(&set_key(Some("reg"), &["reg"]), &o, &Inputs::default());
+        assert_eq!(
+            a.summary,
+            "data[reg..5000] = copy of data[reg] (REMOVES key reg; keeps the other key)"
+        );
+        assert!(a.diff.unwrap().contains("-- reg\n"));
+        // Without a key to copy from, the CA file is needed; removal is still announced.
+        let a = assess(&set_key(None, &["reg"]), &o, &Inputs::default());
+        assert_eq!(a.status, Status::NeedsInput);
+        assert!(a.summary.contains("REMOVES key reg"), "{}", a.summary);
+        assert!(a.diff.is_none());
     }
 }

@@ -46,6 +46,7 @@ pub struct PlanSource {
 #[serde(rename_all = "camelCase")]
 pub struct ClusterInfo {
     pub openshift: bool,
+    #[schemars(required)]
     pub version: Option<String>,
     pub pods_scanned: usize,
 }
@@ -63,12 +64,18 @@ pub struct RulesInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub findings: usize,
+    /// Pods with a failing pull (image streams are not pods: see `failingImageStreams`).
     pub failing_pods: usize,
+    /// ImageStreams with a failed tag import.
+    pub failing_image_streams: usize,
+    /// Actions by status; they add up to the number of actions.
     pub pending: usize,
     pub satisfied: usize,
     pub manual: usize,
     pub needs_input: usize,
     pub blocked: usize,
+    /// Disruptive actions (they drain or reboot nodes) that are not yet satisfied, whatever
+    /// their status: pending ones run on apply, blocked or needs-input ones once unblocked.
     pub disruptive: usize,
     pub unexplained: usize,
     pub orphans: usize,
@@ -85,9 +92,10 @@ pub struct Finding {
     pub category: Category,
     pub severity: RuleSeverity,
     pub registry: String,
-    /// The failing pods (and containers).
+    /// What fails: pods (and their containers) and image streams (and their tags).
     pub subjects: Vec<Subject>,
     /// Why, rendered from the playbook's `explain`.
+    #[schemars(required)]
     pub explanation: Option<String>,
     /// True when no surviving message named the cause and the state probes decided it.
     pub inferred: bool,
@@ -98,13 +106,23 @@ pub struct Finding {
     pub actions: Vec<String>,
 }
 
+/// One thing that cannot get its image: a container of a pod, or a tag of an ImageStream
+/// whose import failed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subject {
+    /// `Pod` or `ImageStream`.
     pub kind: String,
     pub namespace: String,
+    /// The pod's or the ImageStream's name.
     pub name: String,
+    /// The container (or init container) of a pod; null for an ImageStream.
+    #[schemars(required)]
     pub container: Option<String>,
+    /// The tag of an ImageStream; null for a pod.
+    #[schemars(required)]
+    pub tag: Option<String>,
+    /// The image as the pod or the tag's `from` names it.
     pub image: String,
 }
 
@@ -124,13 +142,18 @@ pub struct FindingEvidence {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageEvidence {
-    /// `event` or `containerStatus`.
+    /// `event`, `containerStatus` or `importStatus` (an ImageStream tag's import condition).
     pub source: String,
     pub reason: String,
     pub message: String,
     pub count: u64,
+    /// How many pods showed it.
     pub pods: usize,
+    /// How many ImageStreams showed it.
+    pub image_streams: usize,
+    #[schemars(required)]
     pub first_seen: Option<String>,
+    #[schemars(required)]
     pub last_seen: Option<String>,
 }
 
@@ -142,6 +165,7 @@ pub struct Candidate {
     /// `confirmed`, `ruled-out`, `superseded` or `error`.
     pub outcome: String,
     /// The condition that did not hold, the rule that superseded it, or the error.
+    #[schemars(required)]
     pub detail: Option<String>,
 }
 
@@ -184,29 +208,51 @@ pub struct ActionTarget {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
-    /// `a1`, `a2`, ... in execution order.
+    /// `a1`, `a2`, ... in execution order, which is also the order the plan lists them in
+    /// (finding by finding); an action never comes before one it depends on.
     pub id: String,
     /// copySecret, linkPullSecret, mergeDockerAuths, ensureListItem, setConfigMapKey, patch,
     /// ensureObject, restartPod or manual.
     #[serde(rename = "type")]
     pub action_type: String,
     pub status: Status,
-    /// Reboots or drains nodes (OpenShift rolls out a MachineConfig for image config changes).
+    /// Applying it drains and reboots nodes: on OpenShift, a change to `spec.registrySources`
+    /// of `image.config.openshift.io/cluster` rolls out a MachineConfig (`additionalTrustedCA`
+    /// does not), or the rule marks it so. A property of the change, whatever its status.
     pub disruptive: bool,
+    /// Another way to the same end as the other actions of its finding, instead of them (for
+    /// example a manual fix that makes an automated one unnecessary). Nothing depends on it.
+    pub alternative: bool,
     /// The object changed; null for a manual step.
+    #[schemars(required)]
     pub target: Option<ActionTarget>,
     pub description: String,
     pub change: ChangeOut,
-    /// Why the status is what it is.
+    /// Why the status is what it is (for example `waits for a1 (manual)`).
+    #[schemars(required)]
     pub reason: Option<String>,
+    /// For `needs-input`: which value is missing and how to give it.
+    #[schemars(required)]
     pub needs_input: Option<NeedsInput>,
-    /// Manual steps and commands: printed, never executed.
+    /// A manual action's steps, in order: printed, never executed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub steps: Vec<String>,
+    /// A manual action's commands, for the person to run (or adapt) after reading the steps:
+    /// printed, never executed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub commands: Vec<String>,
+    /// Ids of the actions that must be done first. A pending action that depends on a manual,
+    /// needs-input or blocked one is itself blocked (`reason`: `waits for aN (status)`).
     pub depends_on: Vec<String>,
+    /// Ids of the findings this action fixes.
     pub findings: Vec<String>,
+}
+
+impl Action {
+    /// Counted in `summary.disruptive`: disruptive and not yet in place.
+    pub fn counts_as_disruptive(&self) -> bool {
+        self.disruptive && self.status != Status::Satisfied
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -214,9 +260,13 @@ pub struct Action {
 pub struct ChangeOut {
     /// One line: what would change. Secret values are never shown.
     pub summary: String,
-    /// The JSON patch or merge patch that would be sent (never for Secret data).
+    /// The JSON patch or merge patch that would be sent (never for Secret data, and not
+    /// while a value it needs is missing).
+    #[schemars(required)]
     pub patch: Option<Value>,
-    /// A unified diff of the affected part of the object (never for Secret data).
+    /// A unified diff of the affected part of the object (never for Secret data, and not
+    /// while a value it needs is missing).
+    #[schemars(required)]
     pub diff: Option<String>,
 }
 
@@ -232,11 +282,17 @@ pub struct NeedsInput {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unexplained {
+    /// `Pod` or `ImageStream`.
+    pub kind: String,
     pub namespace: String,
+    /// The pod's name (the ImageStream's, when `kind` is `ImageStream`).
     pub pod: String,
+    /// The container (the tag, for an ImageStream).
+    #[schemars(required)]
     pub container: Option<String>,
     pub image: String,
     pub category: Category,
+    #[schemars(required)]
     pub message: Option<String>,
     pub count: u64,
 }

@@ -183,7 +183,16 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             ProbeKind::ImageConfig { registry } => {
                 let registry = registry.render(t, ctx)?;
                 let cfg = self.image_config().await?;
-                Ok(summary::image_config(cfg.as_deref(), &registry))
+                let mut v = summary::image_config(cfg.as_deref(), &registry);
+                // Changing registrySources rolls out to these pools: their health matters.
+                let pools = self
+                    .list(&GroupKind::new(
+                        "machineconfiguration.openshift.io",
+                        "MachineConfigPool",
+                    ))
+                    .await?;
+                summary::add_pools(&mut v, &pools);
+                Ok(v)
             }
             ProbeKind::TrustedCa { registry } => {
                 let registry = registry.render(t, ctx)?;

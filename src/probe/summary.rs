@@ -193,6 +193,59 @@ pub fn image_config(obj: Option<&Object>, registry: &str) -> Value {
     })
 }
 
+fn condition_true<'a>(pool: &'a Object, kind: &str) -> Option<&'a Value> {
+    pool.field("status.conditions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| {
+            c.get("type").and_then(Value::as_str) == Some(kind)
+                && c.get("status").and_then(Value::as_str) == Some("True")
+        })
+}
+
+/// MachineConfigPools, for the `imageConfig` probe: a change to `registrySources` rolls out to
+/// every pool, and a pool that is Degraded (or still updating) cannot take another rollout safely.
+pub fn add_pools(image_config: &mut Value, pools: &[std::sync::Arc<Object>]) {
+    let mut sorted: Vec<&Object> = pools.iter().map(|p| p.as_ref()).collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut list = Vec::new();
+    let mut degraded = Vec::new();
+    let mut updating = Vec::new();
+    for p in sorted {
+        let deg = ["Degraded", "NodeDegraded", "RenderDegraded"]
+            .iter()
+            .find_map(|k| condition_true(p, k));
+        let upd = condition_true(p, "Updating");
+        // The condition that says why: NodeDegraded and RenderDegraded carry the message.
+        let message = ["NodeDegraded", "RenderDegraded", "Degraded"]
+            .iter()
+            .filter_map(|k| condition_true(p, k))
+            .find_map(|c| c.get("message").and_then(Value::as_str).filter(|m| !m.is_empty()))
+            .map(str::to_string);
+        let count = |f: &str| p.field(&format!("status.{f}")).and_then(Value::as_u64).unwrap_or(0);
+        if deg.is_some() {
+            degraded.push(p.name.clone());
+        }
+        if upd.is_some() {
+            updating.push(p.name.clone());
+        }
+        list.push(json!({
+            "name": p.name,
+            "degraded": deg.is_some(),
+            "updating": upd.is_some(),
+            "paused": p.field("spec.paused").and_then(Value::as_bool).unwrap_or(false),
+            "machineCount": count("machineCount"),
+            "degradedMachineCount": count("degradedMachineCount"),
+            "message": message,
+        }));
+    }
+    if let Some(m) = image_config.as_object_mut() {
+        m.insert("machineConfigPools".into(), Value::Array(list));
+        m.insert("degradedPools".into(), json!(degraded));
+        m.insert("updatingPools".into(), json!(updating));
+    }
+}
+
 /// Whether the cluster trusts a CA for `registry` through `additionalTrustedCA`.
 pub fn trusted_ca(image_cfg: Option<&Object>, config_map: Option<&Object>, registry: &str) -> Value {
     let cm_name = image_cfg.and_then(|o| o.str_field("spec.additionalTrustedCA.name"));
@@ -314,5 +367,28 @@ mod tests {
         assert_eq!(s["registryAllowed"], false);
         let s = image_config(None, "reg:5000");
         assert_eq!(s["registryAllowed"], true);
+    }
+
+    #[test]
+    fn degraded_pools() {
+        let pool = |name: &str, degraded: &str| {
+            std::sync::Arc::new(obj(
+                json!({"apiVersion":"machineconfiguration.openshift.io/v1","kind":"MachineConfigPool",
+                "metadata":{"name":name},"status":{"machineCount":3,"degradedMachineCount":2,"conditions":[
+                {"type":"NodeDegraded","status":degraded,"message":"Node w1 is reporting: \"failed to drain node\""},
+                {"type":"Degraded","status":degraded,"message":""}]}}),
+            ))
+        };
+        let mut v = json!({});
+        add_pools(&mut v, &[pool("worker", "True"), pool("master", "False")]);
+        assert_eq!(v["degradedPools"], json!(["worker"]));
+        assert_eq!(v["machineConfigPools"][1]["name"], "worker");
+        assert!(
+            v["machineConfigPools"][1]["message"]
+                .as_str()
+                .unwrap()
+                .contains("failed to drain")
+        );
+        assert_eq!(v["machineConfigPools"][0]["degraded"], false);
     }
 }

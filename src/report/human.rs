@@ -113,6 +113,91 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Split a shell command into words at spaces outside quotes.
+fn shell_words(cmd: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in cmd.chars() {
+        match (quote, c) {
+            (None, ' ') => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                continue;
+            }
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Wrap a shell command so that it still runs when pasted: breaks only between words (never
+/// inside quotes), each broken line ending in ` \`.
+fn wrap_command(cmd: &str, width: usize) -> Vec<String> {
+    if cmd.chars().count() <= width {
+        return vec![cmd.to_string()];
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in shell_words(cmd) {
+        let indent = if lines.is_empty() { 0 } else { 4 };
+        if !line.is_empty() && indent + line.chars().count() + 1 + word.chars().count() + 2 > width {
+            lines.push(format!("{}{line} \\", " ".repeat(indent)));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        let indent = if lines.is_empty() { 0 } else { 4 };
+        lines.push(format!("{}{line}", " ".repeat(indent)));
+    }
+    lines
+}
+
+/// Lines of output, each written without trailing whitespace.
+struct Out {
+    text: String,
+}
+
+impl Out {
+    fn line(&mut self, s: &str) {
+        let _ = writeln!(self.text, "{}", s.trim_end());
+    }
+
+    /// `text` wrapped to the page, after a label of `label_width` visible characters; the
+    /// following lines are indented to the same column.
+    fn para(&mut self, label: &str, label_width: usize, text: &str) {
+        let lines = wrap(text, WIDTH.saturating_sub(label_width).max(20));
+        if lines.is_empty() {
+            self.line(label);
+        }
+        for (i, l) in lines.iter().enumerate() {
+            if i == 0 {
+                self.line(&format!("{label}{l}"));
+            } else {
+                self.line(&format!("{}{l}", " ".repeat(label_width)));
+            }
+        }
+    }
+}
+
+/// Findings' labels (`why`, `pods`, ...) and their text column.
+const LABEL: usize = 11;
+
+fn label(style: Style, name: &str) -> String {
+    format!("  {}{}", style.bold(name), " ".repeat(LABEL - 2 - name.len()))
+}
+
 /// One summary for several actions of one type that differ only by object.
 fn group_summary(g: &[&Action]) -> String {
     let first = &g[0].change.summary;
@@ -146,26 +231,43 @@ fn verb(a: &Action) -> &'static str {
     }
 }
 
-fn header(out: &mut String, plan: &Plan, style: Style) {
+fn header(out: &mut Out, plan: &Plan, style: Style) {
     let platform = match (&plan.cluster.openshift, &plan.cluster.version) {
         (true, Some(v)) => format!("OpenShift {v}"),
         (true, None) => "OpenShift".to_string(),
         (false, _) => "Kubernetes".to_string(),
     };
-    let _ = writeln!(
-        out,
-        "{}  {platform} · {} {} · {} · {} scanned",
-        style.bold("cluster"),
-        plan.source.kind,
-        plan.source.name,
+    let parts = [
+        platform,
+        format!("{} {}", plan.source.kind, plan.source.name),
         plural(plan.rules.playbooks, "playbook", "playbooks"),
-        plural(plan.cluster.pods_scanned, "pod", "pods")
-    );
+        format!("{} scanned", plural(plan.cluster.pods_scanned, "pod", "pods")),
+    ];
+    // Break between the parts, never inside one.
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for p in parts {
+        if !line.is_empty() && 9 + line.chars().count() + 3 + p.chars().count() > WIDTH {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push_str(" · ");
+        }
+        line.push_str(&p);
+    }
+    lines.push(line);
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 {
+            out.line(&format!("{}  {l}", style.bold("cluster")));
+        } else {
+            out.line(&format!("         {l}"));
+        }
+    }
     if !plan.rules.overridden.is_empty() {
-        let _ = writeln!(
-            out,
-            "         user rules replace bundled: {}",
-            plan.rules.overridden.join(", ")
+        out.para(
+            "         ",
+            9,
+            &format!("user rules replace bundled: {}", plan.rules.overridden.join(", ")),
         );
     }
 }
@@ -195,14 +297,14 @@ fn subjects_line(f: &Finding) -> String {
     let where_ = if ns.len() == 1 {
         format!("in {}", ns[0])
     } else {
-        format!("in {} namespaces", ns.len())
+        format!("in {}", ns.join(", "))
     };
     format!("{} {where_}", parts.join(", "))
 }
 
 /// What makes actions print as one line: type, kind, namespace and status (plus the id for
 /// actions that must stay apart).
-type GroupKey = (String, String, Option<String>, Status, String);
+type GroupKey = (String, String, Option<String>, Status, bool, String);
 
 /// Actions of one finding that differ only by object name print as one line, where the first
 /// of them stood.
@@ -216,6 +318,7 @@ fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
             a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
             a.target.as_ref().and_then(|t| t.namespace.clone()),
             a.status,
+            a.alternative,
             if apart { a.id.clone() } else { String::new() },
         );
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -226,30 +329,260 @@ fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
     groups.into_iter().map(|(_, g)| g).collect()
 }
 
-fn status_tag(a: &Action, style: Style) -> String {
-    match a.status {
-        Status::Pending => String::new(),
-        Status::Satisfied => style.green("✓ already done"),
-        Status::Manual => style.cyan("MANUAL"),
-        Status::NeedsInput => style.yellow("NEEDS INPUT"),
-        Status::Blocked => style.red("BLOCKED"),
+fn id_number(id: &str) -> usize {
+    id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// `a1-a4, a6`: ids with consecutive runs as ranges.
+fn id_ranges<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let mut nums: Vec<usize> = ids.map(id_number).collect();
+    nums.sort_unstable();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for n in nums {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    runs.iter()
+        .map(|&(a, b)| if a == b { format!("a{a}") } else { format!("a{a}-a{b}") })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `a2`, `a2-a5` (consecutive ids) or `a2,a4`.
+fn ids_label(g: &[&Action]) -> String {
+    let nums: Vec<usize> = g.iter().map(|a| id_number(&a.id)).collect();
+    match nums.as_slice() {
+        [one] => format!("a{one}"),
+        [first, .., last] if nums.windows(2).all(|w| w[1] == w[0] + 1) => format!("a{first}-a{last}"),
+        _ => nums.iter().map(|n| format!("a{n}")).collect::<Vec<_>>().join(","),
+    }
+}
+
+/// The status column: the same words as the JSON statuses, attention states in capitals.
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pending => "pending",
+        Status::Satisfied => "✓ done",
+        Status::Manual => "MANUAL",
+        Status::NeedsInput => "NEEDS INPUT",
+        Status::Blocked => "BLOCKED",
+    }
+}
+
+const STATUS_WIDTH: usize = 11;
+
+fn status_tag(s: Status, style: Style) -> String {
+    let word = status_word(s);
+    let pad = " ".repeat(STATUS_WIDTH - word.chars().count());
+    let painted = match s {
+        Status::Pending => word.to_string(),
+        Status::Satisfied => style.green(word),
+        Status::Manual => style.cyan(word),
+        Status::NeedsInput => style.yellow(word),
+        Status::Blocked => style.red(word),
+    };
+    format!("{painted}{pad}")
+}
+
+/// Layout of the step lines: `  <ids>  <verb>  <status>  <text>`.
+struct Columns {
+    ids: usize,
+}
+
+impl Columns {
+    fn text(&self) -> usize {
+        2 + self.ids + 2 + 8 + 1 + STATUS_WIDTH + 2
+    }
+    fn indent(&self) -> String {
+        " ".repeat(self.text())
+    }
+}
+
+fn finding_actions<'a>(plan: &'a Plan, f: &Finding) -> Vec<&'a Action> {
+    f.actions
+        .iter()
+        .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
+        .collect()
+}
+
+/// The width of the id column: the same for every finding, so the columns line up.
+fn ids_width(plan: &Plan) -> usize {
+    plan.findings
+        .iter()
+        .flat_map(|f| group_actions(&finding_actions(plan, f)))
+        .map(|g| ids_label(&g).len())
+        .max()
+        .unwrap_or(2)
+        .max(3)
+}
+
+/// A kind as people know it; `Config` alone says nothing, so it keeps its group
+/// (`Config.samples.operator.openshift.io`, as `oc get` spells it).
+fn kind_name(t: &crate::plan::ActionTarget) -> String {
+    match t.api_version.split_once('/') {
+        Some((group, _)) if t.kind == "Config" => format!("{}.{group}", t.kind),
+        _ => t.kind.clone(),
+    }
+}
+
+/// The plan for one finding, as steps (one per group of like actions).
+fn plan_steps(
+    out: &mut Out,
+    plan: &Plan,
+    f: &Finding,
+    shown: &mut BTreeMap<String, String>,
+    ids_width: usize,
+    style: Style,
+) {
+    let actions = finding_actions(plan, f);
+    if actions.is_empty() {
+        out.line(&format!(
+            "{}diagnosis only: nothing remedy can change",
+            label(style, "plan")
+        ));
+        return;
+    }
+    let groups = group_actions(&actions);
+    let pending = actions.iter().filter(|a| a.status == Status::Pending).count();
+    let disruptive = actions.iter().filter(|a| a.counts_as_disruptive()).count();
+    let risk = if disruptive == 0 {
+        "none disruptive".to_string()
+    } else {
+        style.red(&format!("{disruptive} disruptive (drains and reboots nodes)"))
+    };
+    out.line(&format!(
+        "{}{} · {} pending · {risk}",
+        label(style, "plan"),
+        plural(actions.len(), "action", "actions"),
+        pending
+    ));
+    let cols = Columns { ids: ids_width };
+    let text_width = WIDTH.saturating_sub(cols.text()).max(30);
+    let alternatives: Vec<&str> = actions
+        .iter()
+        .filter(|a| a.alternative)
+        .map(|a| a.id.as_str())
+        .collect();
+    let has_main = actions.iter().any(|a| !a.alternative);
+    let mut said_or = false;
+    for g in groups {
+        let a = g[0];
+        let ids = ids_label(&g);
+        if !a.alternative && !alternatives.is_empty() && has_main && !said_or {
+            said_or = true;
+            out.line(&format!(
+                "  {:>w$}  or, instead of {}:",
+                "",
+                alternatives.join(", "),
+                w = cols.ids
+            ));
+        }
+        if let Some(first) = shown.get(&a.id) {
+            out.line(&format!(
+                "  {ids:>w$}  {:<8} {}  same as under {first} above",
+                verb(a),
+                status_tag(a.status, style),
+                w = cols.ids
+            ));
+            continue;
+        }
+        for x in &g {
+            shown.insert(x.id.clone(), f.id.clone());
+        }
+        let what = match (&a.target, g.len()) {
+            (Some(t), 1) => format!(
+                "{} {}",
+                kind_name(t),
+                t.namespace
+                    .as_ref()
+                    .map(|ns| format!("{ns}/{}", t.name))
+                    .unwrap_or(t.name.clone())
+            ),
+            (Some(t), n) => format!("{} ×{n} in {}", kind_name(t), t.namespace.clone().unwrap_or_default()),
+            (None, _) => a.description.clone(),
+        };
+        let what = if a.counts_as_disruptive() {
+            format!("{what} · {}", style.red("DISRUPTIVE"))
+        } else {
+            what
+        };
+        let lead = format!(
+            "  {ids:>w$}  {:<8} {}  ",
+            verb(a),
+            status_tag(a.status, style),
+            w = cols.ids
+        );
+        // The first line: what the step is about; then what changes, why the status, how to unblock.
+        let mut first = true;
+        for l in wrap(&what, text_width) {
+            if first {
+                out.line(&format!("{lead}{l}"));
+                first = false;
+            } else {
+                out.line(&format!("{}{l}", cols.indent()));
+            }
+        }
+        let indent = cols.indent();
+        if a.action_type == "manual" {
+            if !a.depends_on.is_empty() {
+                out.para(&indent, cols.text(), &format!("after {}", a.depends_on.join(", ")));
+            }
+            for s in &a.steps {
+                let mut lines = s.lines();
+                if let Some(l) = lines.next() {
+                    out.para(&format!("{indent}- "), cols.text() + 2, l);
+                }
+                for l in lines {
+                    // Literal blocks (file contents) keep their indentation.
+                    if l.chars().count() + 2 <= text_width {
+                        out.line(&format!("{indent}  {l}"));
+                    } else {
+                        out.para(&format!("{indent}  "), cols.text() + 2, l);
+                    }
+                }
+            }
+            for c in &a.commands {
+                for (i, l) in wrap_command(c, text_width.saturating_sub(2)).iter().enumerate() {
+                    out.line(&format!("{indent}{} {l}", if i == 0 { "$" } else { " " }));
+                }
+            }
+        } else {
+            out.para(&indent, cols.text(), &group_summary(&g));
+        }
+        if let Some(r) = &a.reason
+            && !matches!(a.status, Status::Pending | Status::Satisfied)
+        {
+            out.para(&indent, cols.text(), &style.dim(&format!("because {r}")));
+        }
+        if let Some(ni) = &a.needs_input {
+            out.line(&format!("{indent}give it: {}", style.bold(&ni.flag)));
+            out.para(&format!("{indent}         "), cols.text() + 9, &ni.hint);
+        }
     }
 }
 
 fn finding(
-    out: &mut String,
+    out: &mut Out,
     plan: &Plan,
     f: &Finding,
-    shown: &mut BTreeMap<String, usize>,
-    step: &mut usize,
+    shown: &mut BTreeMap<String, String>,
+    ids_width: usize,
     style: Style,
 ) {
     let left = format!("{} {} · {}", style.red("✗"), style.bold(f.category.as_str()), f.rule);
     let right = subjects_line(f);
-    let visible_left = 4 + f.category.as_str().len() + f.rule.len();
-    let pad = WIDTH.saturating_sub(visible_left + right.len()).max(2);
-    let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad));
-    let _ = writeln!(out, "  {}", style.dim(&f.title));
+    // `✗ ` + category + ` · ` + rule.
+    let visible_left = 5 + f.category.as_str().len() + f.rule.chars().count();
+    if visible_left + 2 + right.chars().count() <= WIDTH {
+        let pad = WIDTH - visible_left - right.chars().count();
+        out.line(&format!("{left}{}{right}", " ".repeat(pad)));
+    } else {
+        out.line(&left);
+        out.para("  ", 2, &right);
+    }
+    out.para("  ", 2, &style.dim(&f.title));
     if let Some(m) = f
         .evidence
         .messages
@@ -271,31 +604,23 @@ fn finding(
             f.registry,
             cause_fit(core_message(&m.message), 300)
         );
-        for line in wrap(&text, WIDTH - 2) {
-            let _ = writeln!(out, "  {line}");
-        }
+        out.para("  ", 2, &text);
     } else if let Some(m) = f.evidence.messages.first() {
         let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
             .map(|s| format!(" over {s}"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  only \"{}\" survives ({}×{over}); the cause was inferred from cluster state",
-            truncate(&m.message, 90),
-            m.count
+        out.para(
+            "  ",
+            2,
+            &format!(
+                "only \"{}\" survives ({}×{over}); the cause was inferred from cluster state",
+                truncate(&m.message, 90),
+                m.count
+            ),
         );
     }
     if let Some(why) = &f.explanation {
-        let mut first = true;
-        for line in wrap(why, WIDTH - 8) {
-            let _ = writeln!(
-                out,
-                "  {}   {}",
-                if first { style.bold("why") } else { "   ".to_string() },
-                line
-            );
-            first = false;
-        }
+        out.para(&label(style, "why"), LABEL, why);
     }
     let ruled_out: Vec<String> = f
         .candidates
@@ -304,130 +629,146 @@ fn finding(
         .map(|c| format!("{} ({})", c.rule, c.outcome.replace('-', " ")))
         .collect();
     if !ruled_out.is_empty() {
-        let mut first = true;
-        for line in wrap(&ruled_out.join(", "), WIDTH - 8) {
-            let label = if first { style.bold("also") } else { "    ".to_string() };
-            let _ = writeln!(out, "  {label}  {line}");
-            first = false;
-        }
+        out.para(&label(style, "also"), LABEL, &ruled_out.join(", "));
     }
-    for (kind, label) in [("Pod", "pods"), ("ImageStream", "streams")] {
-        let names: std::collections::BTreeSet<&str> = f
+    for (kind, name) in [("Pod", "pods"), ("ImageStream", "streams")] {
+        let names: std::collections::BTreeSet<String> = f
             .subjects
             .iter()
             .filter(|s| s.kind == kind)
-            .map(|s| s.name.as_str())
+            .map(|s| {
+                // Name image streams with their namespace when the finding spans several.
+                if kind == "ImageStream" && f.subjects.iter().any(|o| o.namespace != s.namespace) {
+                    format!("{}/{}", s.namespace, s.name)
+                } else {
+                    s.name.clone()
+                }
+            })
             .collect();
         if !names.is_empty() {
             let list = names.into_iter().collect::<Vec<_>>().join(", ");
-            let _ = writeln!(out, "  {}  {}", style.bold(label), truncate(&list, 200));
+            out.para(&label(style, name), LABEL, &list);
         }
     }
-    let actions: Vec<&Action> = f
-        .actions
-        .iter()
-        .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
-        .collect();
-    if actions.is_empty() {
-        let _ = writeln!(
-            out,
-            "  {}  diagnosis only: nothing remedy can change",
-            style.bold("plan")
-        );
-        return;
-    }
-    let groups = group_actions(&actions);
-    let pending = actions.iter().filter(|a| a.status == Status::Pending).count();
-    let disruptive = actions
-        .iter()
-        .filter(|a| a.disruptive && a.status == Status::Pending)
-        .count();
-    let risk = if disruptive == 0 {
+    plan_steps(out, plan, f, shown, ids_width, style);
+}
+
+/// What to run next: one line per thing the plan waits for.
+fn footer(out: &mut Out, plan: &Plan, style: Style) {
+    let s = &plan.summary;
+    let total = plan.actions.len();
+    let risk = if s.disruptive == 0 {
         "none disruptive".to_string()
     } else {
-        style.red(&format!("{disruptive} DISRUPTIVE"))
+        style.red(&format!("{} disruptive", s.disruptive))
     };
-    let _ = writeln!(
-        out,
-        "  {}  {} · {} pending · {risk}",
-        style.bold("plan"),
-        plural(groups.len(), "step", "steps"),
-        pending
+    out.para(
+        "",
+        0,
+        &format!(
+            "{} · {}: {} pending · {} done · {} manual · {} need input · {} blocked · {risk}{}",
+            plural(s.findings, "finding", "findings"),
+            plural(total, "action", "actions"),
+            s.pending,
+            s.satisfied,
+            s.manual,
+            s.needs_input,
+            s.blocked,
+            if s.unexplained > 0 {
+                format!(" · {} unexplained", s.unexplained)
+            } else {
+                String::new()
+            }
+        ),
     );
-    for g in groups {
-        let a = g[0];
-        if let Some(n) = shown.get(&a.id) {
-            let _ = writeln!(out, "  {:>3}  (same as step {n} above)", "-");
-            continue;
-        }
-        *step += 1;
-        for x in &g {
-            shown.insert(x.id.clone(), *step);
-        }
-        let what = match (&a.target, g.len()) {
-            (Some(t), 1) => format!(
-                "{} {}",
-                t.kind,
-                t.namespace
-                    .as_ref()
-                    .map(|ns| format!("{ns}/{}", t.name))
-                    .unwrap_or(t.name.clone())
+    let again = if plan.source.kind == "snapshot" {
+        format!("remedy plan --snapshot {}", plan.source.name)
+    } else {
+        "remedy plan".to_string()
+    };
+    let ids =
+        |pred: &dyn Fn(&Action) -> bool| id_ranges(plan.actions.iter().filter(|a| pred(a)).map(|a| a.id.as_str()));
+    // Each: what to do, and the command for it (printed on its own line, ready to paste).
+    let mut next: Vec<(String, Option<String>)> = Vec::new();
+    if s.pending > 0 {
+        next.push((
+            format!(
+                "review the pending actions ({}); save the plan for a pipeline:",
+                ids(&|a| a.status == Status::Pending)
             ),
-            (Some(t), n) => format!("{} ×{n} in {}", t.kind, t.namespace.clone().unwrap_or_default()),
-            (None, _) => String::new(),
-        };
-        let summary = group_summary(&g);
-        let tag = status_tag(a, style);
-        let dis = if a.disruptive && a.status == Status::Pending {
-            format!(" {}", style.red("DISRUPTIVE"))
+            Some(format!("{again} -o json > plan.json")),
+        ));
+    }
+    if s.needs_input > 0 {
+        let mut flags: Vec<&str> = plan
+            .actions
+            .iter()
+            .filter_map(|a| a.needs_input.as_ref().map(|n| n.flag.as_str()))
+            .collect();
+        flags.dedup();
+        next.push((
+            "give what the plan asks for, then plan again:".into(),
+            Some(format!("{again} {}", flags.join(" "))),
+        ));
+    }
+    let manual = ids(&|a| a.status == Status::Manual && !a.alternative);
+    if !manual.is_empty() {
+        next.push((
+            format!("do the manual steps ({manual}) yourself; remedy never runs them"),
+            None,
+        ));
+    }
+    let blocked = ids(&|a| a.status == Status::Blocked && !a.reason.as_deref().unwrap_or("").starts_with("waits for"));
+    if !blocked.is_empty() {
+        next.push((
+            format!("clear what blocks {blocked} (see \"because\"), then plan again"),
+            None,
+        ));
+    }
+    let alternatives = ids(&|a| a.alternative && a.status != Status::Satisfied);
+    if !alternatives.is_empty() {
+        next.push((
+            format!("or take the alternative ({alternatives}) instead of the steps listed after it"),
+            None,
+        ));
+    }
+    if s.unexplained > 0 {
+        next.push((
+            "no playbook explains the failures marked ?: add one with --rules (see docs/playbooks.md)".into(),
+            None,
+        ));
+    }
+    if next.is_empty() {
+        let done = if s.findings == 0 && s.unexplained == 0 {
+            "nothing to do"
         } else {
-            String::new()
+            "nothing to do: every fix is already in place"
         };
-        if a.action_type == "manual" {
-            let _ = writeln!(out, "  {:>3}  {:<8} {}  {tag}", step, verb(a), a.description);
-            for s in &a.steps {
-                let mut first = true;
-                for line in s.lines() {
-                    let _ = writeln!(out, "  {:>3}  {:<8}   {} {line}", "", "", if first { "-" } else { " " });
-                    first = false;
-                }
+        next.push((done.to_string(), None));
+    }
+    for (text, command) in next {
+        out.para(&format!("{}  ", style.bold("next")), 6, &text);
+        if let Some(c) = command {
+            for l in wrap_command(&c, WIDTH - 6) {
+                out.line(&format!("      {l}"));
             }
-            for c in &a.commands {
-                let _ = writeln!(out, "  {:>3}  {:<8}   $ {c}", "", "");
-            }
-            continue;
-        }
-        let _ = writeln!(out, "  {:>3}  {:<8} {:<48} {summary}{dis}  {tag}", step, verb(a), what);
-        if let Some(r) = &a.reason
-            && a.status != Status::Pending
-        {
-            let _ = writeln!(out, "  {:>3}  {:<8} {}", "", "", style.dim(&format!("because {r}")));
-        }
-        if let Some(ni) = &a.needs_input {
-            let _ = writeln!(
-                out,
-                "  {:>3}  {:<8} give it:  {}   ({})",
-                "",
-                "",
-                style.bold(&ni.flag),
-                ni.hint
-            );
         }
     }
 }
 
 pub fn render_plan(plan: &Plan, style: Style) -> String {
-    let mut out = String::new();
+    let mut out = Out { text: String::new() };
     header(&mut out, plan, style);
-    let _ = writeln!(out);
+    out.line("");
     if plan.findings.is_empty() && plan.unexplained.is_empty() {
-        let _ = writeln!(out, "{} no failing image pulls found", style.green("✓"));
+        out.line(&format!("{} no failing image pulls found", style.green("✓")));
+        out.line("");
     }
     let mut shown = BTreeMap::new();
-    let mut step = 0;
+    let width = ids_width(plan);
     for f in &plan.findings {
-        finding(&mut out, plan, f, &mut shown, &mut step, style);
-        let _ = writeln!(out);
+        finding(&mut out, plan, f, &mut shown, width, style);
+        out.line("");
     }
     for u in &plan.unexplained {
         let msg = u
@@ -435,60 +776,42 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
             .as_deref()
             .map(|m| format!(": \"{}\"", truncate(m, 120)))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "{} {} · no playbook explains {}/{} ({}){msg}",
-            style.yellow("?"),
-            style.bold(u.category.as_str()),
-            u.namespace,
-            u.pod,
-            u.image
+        let what = if u.kind == "ImageStream" { "image stream" } else { "pod" };
+        out.para(
+            &format!("{} ", style.yellow("?")),
+            2,
+            &format!(
+                "{} · no playbook explains {what} {}/{} ({}){msg}",
+                u.category.as_str(),
+                u.namespace,
+                u.pod,
+                u.image
+            ),
         );
     }
     if !plan.unexplained.is_empty() {
-        let _ = writeln!(out);
+        out.line("");
     }
     if !plan.orphans.is_empty() {
-        let _ = writeln!(out, "{} events for pods that no longer exist:", style.dim("·"));
+        out.line(&format!("{} events for pods that no longer exist:", style.dim("·")));
         for o in &plan.orphans {
-            let _ = writeln!(out, "    {}/{} ({}) {}", o.namespace, o.pod, o.image, o.category);
+            out.para(
+                "    ",
+                4,
+                &format!("{}/{} ({}) {}", o.namespace, o.pod, o.image, o.category),
+            );
         }
-        let _ = writeln!(out);
+        out.line("");
     }
     for e in &plan.errors {
-        let _ = writeln!(
-            out,
-            "{} playbook {} failed on {}/{}: {}",
-            style.red("!"),
-            e.rule,
-            e.namespace,
-            e.pod,
-            e.error
+        out.para(
+            &format!("{} ", style.red("!")),
+            2,
+            &format!("playbook {} failed on {}/{}: {}", e.rule, e.namespace, e.pod, e.error),
         );
     }
-    let s = &plan.summary;
-    let _ = writeln!(
-        out,
-        "{} · {} pending · {} satisfied · {} manual · {} need input · {} blocked{}",
-        plural(s.findings, "finding", "findings"),
-        s.pending,
-        s.satisfied,
-        s.manual,
-        s.needs_input,
-        s.blocked,
-        if s.unexplained > 0 {
-            format!(" · {} unexplained", s.unexplained)
-        } else {
-            String::new()
-        }
-    );
-    if s.pending > 0 {
-        let _ = writeln!(
-            out,
-            "machine-readable plan: remedy plan … -o json   (schema: schemas/plan.schema.json)"
-        );
-    }
-    out
+    footer(&mut out, plan, style);
+    out.text
 }
 
 #[cfg(test)]
@@ -526,5 +849,33 @@ mod tests {
             "unauthorized"
         );
         assert_eq!(core_message("x509: bad"), "x509: bad");
+    }
+
+    #[test]
+    fn commands_wrap_between_words_outside_quotes() {
+        let cmd = r#"oc patch configs.samples.operator.openshift.io/cluster --type=merge -p '{"spec": {"managementState": "Removed"}}'"#;
+        let lines = wrap_command(cmd, 60);
+        assert!(lines.len() > 1, "{lines:?}");
+        // Every line but the last continues with a backslash; the quoted JSON stays whole.
+        for l in &lines[..lines.len() - 1] {
+            assert!(l.ends_with(" \\"), "{l:?}");
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(r#"'{"spec": {"managementState": "Removed"}}'"#))
+        );
+        let rejoined: Vec<String> = lines
+            .iter()
+            .map(|l| l.trim().trim_end_matches('\\').trim().to_string())
+            .collect();
+        assert_eq!(rejoined.join(" "), cmd);
+        assert_eq!(wrap_command("sleep 20", 60), ["sleep 20"]);
+    }
+
+    #[test]
+    fn id_labels_and_ranges() {
+        assert_eq!(id_ranges(["a1", "a2", "a3", "a5"].into_iter()), "a1-a3, a5");
+        assert_eq!(id_ranges(["a4"].into_iter()), "a4");
     }
 }
