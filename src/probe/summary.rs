@@ -46,7 +46,7 @@ pub fn registries_with_credentials(cfg: &DockerConfig) -> Vec<String> {
 pub fn covers(cfg: &DockerConfig, registry: &str) -> bool {
     cfg.entries
         .iter()
-        .any(|(k, e)| e.has_credentials() && keyring::key_matches_host(k, registry))
+        .any(|(k, e)| e.has_credentials() && !keyring::lookup(&[k.as_str()], registry).is_empty())
 }
 
 /// An object as templates see it; Secrets lose their values.

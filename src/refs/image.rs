@@ -6,8 +6,10 @@ use serde::Serialize;
 
 /// Docker Hub's canonical name; bare names like `nginx` live here.
 const DEFAULT_REGISTRY: &str = "docker.io";
-/// Hub aliases that name the same registry as `docker.io`.
-const HUB_ALIASES: [&str; 2] = ["index.docker.io", "registry-1.docker.io"];
+/// distribution/reference's `legacyDefaultDomain`: the only other name it rewrites to
+/// `docker.io`. (`registry-1.docker.io` is Hub's real endpoint, but references naming it
+/// stay as written, and kubelet does not treat them as Docker Hub.)
+const HUB_ALIASES: [&str; 1] = ["index.docker.io"];
 /// Single-component Hub repositories are official images under `library/`.
 const OFFICIAL_PREFIX: &str = "library/";
 const DEFAULT_TAG: &str = "latest";
@@ -312,10 +314,13 @@ mod tests {
             "docker.io/library/nginx",
             "index.docker.io/library/nginx",
             "index.docker.io/nginx",
-            "registry-1.docker.io/library/nginx",
         ] {
             assert_eq!(ok(s).normalized(), want, "{s}");
         }
+        // ParseNormalizedNamed rewrites only `index.docker.io`.
+        let r = ok("registry-1.docker.io/nginx");
+        assert_eq!(r.registry, "registry-1.docker.io");
+        assert_eq!(r.repository, "nginx");
     }
 
     #[test]
