@@ -101,8 +101,16 @@ pub struct ObjRefT {
 #[derive(Debug, Clone)]
 pub enum ProbeKind {
     Object(ObjRefT),
-    PullSecrets { pod: Tmpl, registry: Tmpl },
-    FirstCovering { registry: Tmpl, candidates: Vec<Tmpl> },
+    PullSecrets {
+        pod: Tmpl,
+        registry: Tmpl,
+        image: Option<Tmpl>,
+    },
+    FirstCovering {
+        registry: Tmpl,
+        image: Option<Tmpl>,
+        candidates: Vec<Tmpl>,
+    },
     ImageConfig { registry: Tmpl },
     TrustedCa { registry: Tmpl },
     Owner { pod: Tmpl },
@@ -135,6 +143,7 @@ pub enum ActionKind {
         path: String,
         item: Tmpl,
         only_if_list_exists: bool,
+        item_key: Option<String>,
     },
     SetConfigMapKey {
         config_map: Tmpl,
@@ -171,6 +180,8 @@ pub struct ActionTemplate {
     pub only_if: Option<String>,
     pub requires: Vec<String>,
     pub disruptive: Option<bool>,
+    /// Condition template name; true makes the action disruptive.
+    pub disruptive_when: Option<String>,
     pub kind: ActionKind,
 }
 

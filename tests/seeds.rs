@@ -46,9 +46,12 @@ fn seed_000_global_pull_secret_lacks_the_mirror() {
     );
     assert_eq!(target(acts[0]), "Secret openshift-config/pull-secret");
     assert_eq!(acts[0]["needsInput"]["flag"], "--set-file registry_auth=PATH");
+    assert_eq!(
+        acts[0]["disruptive"], true,
+        "on 4.6 the MCO drains and reboots every node for a pull-secret change"
+    );
     assert_eq!(acts[1]["dependsOn"][0], acts[0]["id"]);
     assert_eq!(code, 3, "needs a person: exit 3");
-    // TLS was checked and ruled out: the CA is trusted under the host..port key.
     assert!(
         f["candidates"]
             .as_array()
@@ -56,6 +59,38 @@ fn seed_000_global_pull_secret_lacks_the_mirror() {
             .iter()
             .all(|c| c["category"] == "auth")
     );
+    // The evidence shows what ruled out TLS and policy: the CA is trusted under the
+    // host..port key, and registrySources neither blocks nor omits the mirror.
+    let probes = &f["evidence"]["probes"];
+    assert_eq!(probes["trust"]["key"], "registry.oss2.fu.igotit.co.kr..5000");
+    assert_eq!(probes["trust"]["trusted"], true);
+    assert_eq!(probes["trust"]["configMap"], "registry-cas");
+    assert_eq!(probes["imageCfg"]["registryAllowed"], true);
+    assert_eq!(probes["imageCfg"]["registryBlocked"], false);
+    assert_eq!(probes["imageCfg"]["allowedRegistriesSet"], false);
+    let conditions = f["evidence"]["conditions"].to_string();
+    assert!(conditions.contains("imageCfg.registryAllowed"), "{conditions}");
+    let why = f["explanation"].as_str().unwrap();
+    assert!(why.contains("key registry.oss2.fu.igotit.co.kr..5000"), "{why}");
+    assert!(why.contains("Before OpenShift 4.7 (this cluster: 4.6.48)"), "{why}");
+}
+
+#[test]
+fn seed_000_on_openshift_4_7_merges_without_disruption() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/seed-000-global-pull-secret"), dir.path());
+    let cv = dir.path().join("cluster.yaml");
+    let text = std::fs::read_to_string(&cv).unwrap().replace("4.6.48", "4.7.0");
+    std::fs::write(&cv, text).unwrap();
+    let snap = dir.path().display().to_string();
+    let r = remedy(&["plan", "--snapshot", &snap, "-o", "json"]);
+    let plan: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(plan["cluster"]["version"], "4.7.0");
+    let f = finding(&plan, "global-pull-secret-missing-registry");
+    let acts = actions_of(&plan, f);
+    assert_eq!(acts[0]["type"], "mergeDockerAuths");
+    assert_eq!(acts[0]["disruptive"], false);
+    assert!(!f["explanation"].as_str().unwrap().contains("Before OpenShift 4.7"));
 }
 
 #[test]

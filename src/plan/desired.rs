@@ -58,6 +58,9 @@ pub enum Change {
         path: String,
         item: String,
         only_if_list_exists: bool,
+        /// Items are objects matched on this field (`{"name": item}`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        item_key: Option<String>,
     },
     SetConfigMapKey {
         config_map: Target,

@@ -86,7 +86,8 @@ pub fn assess(change: &Change, observed: &Observed, inputs: &Inputs) -> Assessed
             path,
             item,
             only_if_list_exists,
-        } => list_item(target, path, item, *only_if_list_exists, observed),
+            item_key,
+        } => list_item(target, path, item, item_key.as_deref(), *only_if_list_exists, observed),
         Change::SetConfigMapKey {
             config_map,
             key,
@@ -233,17 +234,24 @@ fn list_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(obj, |v, p| v.get(p))
 }
 
-fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, observed: &Observed) -> Assessed {
+fn list_item(
+    target: &Target,
+    path: &str,
+    item: &str,
+    item_key: Option<&str>,
+    only_if_exists: bool,
+    observed: &Observed,
+) -> Assessed {
     let summary_line = format!("{path} += {item}");
     let Some(obj) = get(observed, target) else {
         return Assessed::new(Status::Blocked, summary_line).because(format!("{} does not exist", target.display()));
     };
     let list = list_at(obj.value(), path);
-    let items: Vec<&str> = list
+    let entry = patch::list_entry(item, item_key);
+    if list
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if items.contains(&item) {
+        .is_some_and(|a| a.iter().any(|v| patch::same_entry(v, item, item_key)))
+    {
         return Assessed::new(Status::Satisfied, format!("{path} already has {item}"));
     }
     if list.is_none() && only_if_exists {
@@ -252,18 +260,18 @@ fn list_item(target: &Target, path: &str, item: &str, only_if_exists: bool, obse
     let pointer = format!("/{}", path.replace('.', "/"));
     let patch = match list {
         Some(current) => {
-            json!([{"op": "test", "path": pointer, "value": current}, {"op": "add", "path": format!("{pointer}/-"), "value": item}])
+            json!([{"op": "test", "path": pointer, "value": current}, {"op": "add", "path": format!("{pointer}/-"), "value": entry}])
         }
         None => {
-            let mut merge = json!(item);
+            let mut merge = json!([entry]);
             for part in path.split('.').rev() {
-                merge = json!({ part: if merge.is_string() { json!([merge]) } else { merge } });
+                merge = json!({ part: merge });
             }
             merge
         }
     };
     let mut after = obj.value().clone();
-    patch::ensure_list_item(&mut after, path, item);
+    patch::ensure_list_item(&mut after, path, item, item_key);
     let first = path.split('.').next().unwrap_or("spec");
     Assessed {
         patch: Some(patch),
@@ -433,7 +441,7 @@ fn restart(pod: &Target, observed: &Observed) -> Assessed {
     let Some(obj) = get(observed, pod) else {
         return Assessed::new(Status::Satisfied, format!("{} is already gone", pod.display()));
     };
-    let owner = summary::owner(obj);
+    let owner = summary::owner(obj, &[]);
     let reason = owner["reason"].as_str().unwrap_or_default().to_string();
     if owner["restartable"] == Value::Bool(true) {
         let by = format!(
@@ -570,6 +578,7 @@ mod tests {
                     path: path.into(),
                     item: "reg:5000".into(),
                     only_if_list_exists: only,
+                    item_key: None,
                 },
                 &o,
                 &Inputs::default(),
@@ -589,6 +598,36 @@ mod tests {
             a.patch.unwrap(),
             json!({"spec":{"registrySources":{"insecureRegistries":["reg:5000"]}}})
         );
+    }
+
+    #[test]
+    fn list_items_that_are_objects() {
+        let dep = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"apps"},
+            "spec":{"template":{"spec":{"imagePullSecrets":[{"name":"quay"}]}}}});
+        let o = obs(vec![dep]);
+        let add = |item: &str| {
+            assess(
+                &Change::EnsureListItem {
+                    target: Target {
+                        api_version: "apps/v1".into(),
+                        ..t("Deployment", "apps", "web")
+                    },
+                    path: "spec.template.spec.imagePullSecrets".into(),
+                    item: item.into(),
+                    only_if_list_exists: false,
+                    item_key: Some("name".into()),
+                },
+                &o,
+                &Inputs::default(),
+            )
+        };
+        assert_eq!(add("quay").status, Status::Satisfied);
+        let a = add("icr");
+        assert_eq!(a.status, Status::Pending);
+        let ops = a.patch.unwrap();
+        assert_eq!(ops[0]["op"], "test", "the list is appended to, never replaced");
+        assert_eq!(ops[1]["path"], "/spec/template/spec/imagePullSecrets/-");
+        assert_eq!(ops[1]["value"], json!({"name": "icr"}));
     }
 
     #[test]

@@ -138,10 +138,11 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 .await?
                 .map(|o| summary::redacted(&o))
                 .unwrap_or(Value::Null)),
-            ProbeKind::PullSecrets { pod, registry } => {
+            ProbeKind::PullSecrets { pod, registry, image } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
                 let registry = registry.render(t, ctx)?;
-                let cache_key = format!("pullSecrets {ns}/{name} {registry}");
+                let image = image.as_ref().map(|i| i.render(t, ctx)).transpose()?;
+                let cache_key = format!("pullSecrets {ns}/{name} {registry} {}", image.as_deref().unwrap_or(""));
                 if let Some(v) = self.results.borrow().get(&cache_key) {
                     return Ok(v.clone());
                 }
@@ -164,16 +165,28 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 }
                 let refs: BTreeMap<String, Option<&Object>> =
                     fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
-                let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry);
+                let chain = self.owner_chain(&pod).await?;
+                // The template that created the pod is its direct owner's.
+                let template = chain
+                    .first()
+                    .filter(|o| summary::owner_ref(&pod).is_some_and(|r| r.kind == o.kind && r.name == o.name))
+                    .and_then(|o| summary::template_pull_secrets(o));
+                let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry, image.as_deref(), template.as_deref());
                 self.results.borrow_mut().insert(cache_key, v.clone());
                 Ok(v)
             }
-            ProbeKind::FirstCovering { registry, candidates } => {
+            ProbeKind::FirstCovering {
+                registry,
+                image,
+                candidates,
+            } => {
                 let registry = registry.render(t, ctx)?;
+                let image = image.as_ref().map(|i| i.render(t, ctx)).transpose()?;
+                let target = summary::lookup_target(&registry, image.as_deref());
                 for c in candidates {
                     let (ns, name) = split_ref(&c.render(t, ctx)?)?;
                     if let Some(obj) = self.secret(&ns, &name).await?
-                        && summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry))
+                        && summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &target))
                     {
                         return Ok(summary::redacted(&obj));
                     }
@@ -199,11 +212,12 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             }
             ProbeKind::Owner { pod } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
-                Ok(self
-                    .get(&GroupKind::core("Pod"), Some(&ns), &name)
-                    .await?
-                    .map(|p| summary::owner(&p))
-                    .unwrap_or(Value::Null))
+                let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else {
+                    return Ok(Value::Null);
+                };
+                let chain = self.owner_chain(&pod).await?;
+                let chain: Vec<&Object> = chain.iter().map(Arc::as_ref).collect();
+                Ok(summary::owner(&pod, &chain))
             }
             ProbeKind::JsonPath { object, path } => {
                 let Some(obj) = self.object_ref(object, t, ctx).await? else {
@@ -217,6 +231,29 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 Ok(Value::Array(found.into_iter().cloned().collect()))
             }
         }
+    }
+
+    /// The owners of a pod, following [`summary::owner_ref`] up (ReplicaSet, then its
+    /// Deployment, ...), until one cannot be read or has no controller.
+    pub async fn owner_chain(&self, pod: &Object) -> Result<Vec<Arc<Object>>, ClusterError> {
+        let ns = pod.namespace.as_deref();
+        let mut out: Vec<Arc<Object>> = Vec::new();
+        let mut next = summary::owner_ref(pod);
+        while let Some(r) = next.take() {
+            // Owner references cannot form cycles in a real cluster; a snapshot might.
+            if out.len() >= 8 {
+                break;
+            }
+            let Some(obj) = self
+                .get(&GroupKind::from_api_version(&r.api_version, &r.kind), ns, &r.name)
+                .await?
+            else {
+                break;
+            };
+            next = summary::owner_ref(&obj);
+            out.push(obj);
+        }
+        Ok(out)
     }
 
     pub async fn image_config(&self) -> Result<Option<Arc<Object>>, ClusterError> {

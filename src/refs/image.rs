@@ -138,6 +138,30 @@ impl ImageRef {
     }
 }
 
+/// Registries that serve public images to anonymous clients: pulling from them without
+/// credentials is normal, so a missing pull secret is no evidence of an authentication
+/// failure there. (They host private repositories too; then the registry's own message says
+/// so, and rules that see it do not need this list.)
+pub const ANONYMOUS_PULL_REGISTRIES: &[&str] = &[
+    "docker.io",
+    "quay.io",
+    "ghcr.io",
+    "gcr.io",
+    "registry.k8s.io",
+    "k8s.gcr.io",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "registry.access.redhat.com",
+    "registry.gitlab.com",
+    "docker.elastic.co",
+];
+
+/// Whether `registry` (`host[:port]`, as in [`ImageRef::registry`]) is one of
+/// [`ANONYMOUS_PULL_REGISTRIES`].
+pub fn serves_anonymous_pulls(registry: &str) -> bool {
+    ANONYMOUS_PULL_REGISTRIES.contains(&registry)
+}
+
 /// Registry host of an image string, `None` when it does not parse.
 pub fn registry_of(image: &str) -> Option<String> {
     ImageRef::parse(image).ok().map(|r| r.registry)

@@ -338,9 +338,10 @@ fn finding(
     }
     let groups = group_actions(&actions);
     let pending = actions.iter().filter(|a| a.status == Status::Pending).count();
+    // A disruptive change still to be made counts, even while it waits for input.
     let disruptive = actions
         .iter()
-        .filter(|a| a.disruptive && a.status == Status::Pending)
+        .filter(|a| a.disruptive && matches!(a.status, Status::Pending | Status::NeedsInput | Status::Blocked))
         .count();
     let risk = if disruptive == 0 {
         "none disruptive".to_string()
@@ -378,7 +379,7 @@ fn finding(
         };
         let summary = group_summary(&g);
         let tag = status_tag(a, style);
-        let dis = if a.disruptive && a.status == Status::Pending {
+        let dis = if a.disruptive && matches!(a.status, Status::Pending | Status::NeedsInput | Status::Blocked) {
             format!(" {}", style.red("DISRUPTIVE"))
         } else {
             String::new()
