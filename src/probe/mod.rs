@@ -87,8 +87,9 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         self.cluster.pull_events().await
     }
 
-    /// Platform facts every rule can read as `cluster`.
-    pub async fn cluster_facts(&self) -> Result<Value, ClusterError> {
+    /// Platform facts every rule can read as `cluster`. `pods` are the cluster's pods (their
+    /// annotations and pull secrets are among the signs of OpenShift).
+    pub async fn cluster_facts(&self, pods: &[Arc<Object>]) -> Result<Value, ClusterError> {
         let cv = self
             .get(
                 &GroupKind::new("config.openshift.io", "ClusterVersion"),
@@ -96,7 +97,13 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 "version",
             )
             .await?;
-        let openshift = cv.is_some() || self.cluster.has_api_group("config.openshift.io").await?;
+        let sign = match &cv {
+            Some(_) => Some("ClusterVersion version".to_string()),
+            None => self.openshift_sign(pods).await,
+        };
+        if let Some(s) = &sign {
+            tracing::debug!(sign = %s, "OpenShift detected");
+        }
         let version = cv.as_ref().and_then(|o| {
             o.str_field("status.desired.version").map(str::to_string).or_else(|| {
                 o.field("status.history")
@@ -108,7 +115,54 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             })
         });
         let info = self.cluster.info();
-        Ok(json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}))
+        Ok(json!({"openshift": sign.is_some(), "version": version, "source": format!("{} {}", info.kind, info.name)}))
+    }
+
+    /// The first sign that the cluster is OpenShift, cheapest first: an OpenShift API group
+    /// (the only sign a live cluster needs), then, for snapshots that hold no cluster-scoped
+    /// objects, the objects themselves (see [`summary::openshift_sign`]). Reads that fail
+    /// (a forbidden list) are no sign.
+    async fn openshift_sign(&self, pods: &[Arc<Object>]) -> Option<String> {
+        for g in summary::OPENSHIFT_GROUPS {
+            if self.cluster.has_api_group(g).await.unwrap_or(false) {
+                return Some(format!("API group {g}"));
+            }
+        }
+        let global = self.secret("openshift-config", "pull-secret").await.ok().flatten();
+        if let Some(s) = global.as_deref().and_then(summary::openshift_sign) {
+            return Some(s);
+        }
+        let mut candidates: Vec<Arc<Object>> = pods.to_vec();
+        for kind in [
+            GroupKind::core("Namespace"),
+            GroupKind::new("operators.coreos.com", "CatalogSource"),
+        ] {
+            candidates.extend(self.list(&kind).await.unwrap_or_default());
+        }
+        if let Some(s) = candidates.iter().find_map(|o| summary::openshift_sign(o)) {
+            return Some(s);
+        }
+        // OpenShift gives every service account a `<sa>-dockercfg-<suffix>` pull secret for
+        // the internal registry; a few of those the pods name are read, not every Secret.
+        let mut seen = std::collections::BTreeSet::new();
+        for pod in pods {
+            let ns = pod.namespace.as_deref().unwrap_or_default();
+            for name in summary::pod_pull_secret_names(pod) {
+                if !name.contains("-dockercfg-") || seen.len() >= 5 || !seen.insert((ns.to_string(), name.clone())) {
+                    continue;
+                }
+                if let Some(s) = self
+                    .secret(ns, &name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|o| summary::openshift_sign(&o))
+                {
+                    return Some(s);
+                }
+            }
+        }
+        None
     }
 
     async fn object_ref(

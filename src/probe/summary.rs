@@ -259,6 +259,48 @@ pub fn pull_secrets(
     })
 }
 
+/// API groups only OpenShift (and OKD) serve.
+pub const OPENSHIFT_GROUPS: &[&str] = &[
+    "config.openshift.io",
+    "operator.openshift.io",
+    "image.openshift.io",
+    "route.openshift.io",
+    "apps.openshift.io",
+    "build.openshift.io",
+    "project.openshift.io",
+    "security.openshift.io",
+    "machineconfiguration.openshift.io",
+    "samples.operator.openshift.io",
+    "imageregistry.operator.openshift.io",
+];
+
+/// What about one object says the cluster is OpenShift, if anything: annotations only
+/// OpenShift's controllers and admission write (`openshift.io/sa.scc.*` on namespaces,
+/// `openshift.io/scc` on pods, `openshift.io/internal-registry-auth-token.*` or
+/// `openshift.io/token-secret.*` on the service-account `-dockercfg-` secrets), the global pull
+/// secret `openshift-config/pull-secret`, or a CatalogSource in `openshift-marketplace`.
+pub fn openshift_sign(obj: &Object) -> Option<String> {
+    let ns = obj.namespace.as_deref().unwrap_or_default();
+    let annotations = obj.field("metadata.annotations").and_then(Value::as_object);
+    let annotated = |prefixes: &[&str]| {
+        annotations.and_then(|a| a.keys().find(|k| prefixes.iter().any(|p| k.starts_with(p))).cloned())
+    };
+    match obj.kind.as_str() {
+        "Namespace" => annotated(&["openshift.io/sa.scc.", "openshift.io/requester"])
+            .map(|k| format!("namespace {} is annotated {k}", obj.name)),
+        "Pod" => annotated(&["openshift.io/scc"]).map(|k| format!("pod {ns}/{} is annotated {k}", obj.name)),
+        "Secret" if ns == "openshift-config" && obj.name == "pull-secret" => {
+            Some("the global pull secret openshift-config/pull-secret exists".to_string())
+        }
+        "Secret" => annotated(&["openshift.io/internal-registry-auth-token", "openshift.io/token-secret"])
+            .map(|k| format!("secret {ns}/{} is annotated {k}", obj.name)),
+        "CatalogSource" if ns == "openshift-marketplace" => {
+            Some(format!("CatalogSource {ns}/{} (the OpenShift marketplace)", obj.name))
+        }
+        _ => None,
+    }
+}
+
 /// Whether a `registrySources` entry (`host[:port]`, `*.domain`, or `host/repo`) applies to a registry.
 pub fn source_entry_matches(entry: &str, registry: &str) -> bool {
     let host = entry.split('/').next().unwrap_or(entry);
@@ -745,6 +787,39 @@ mod tests {
         let o = owner(&job_pod, &[&owned("Job", "nightly-290", None, tmpl)]);
         assert_eq!(o["top"]["kind"], "Job");
         assert_eq!(o["templateEditable"], false);
+    }
+
+    #[test]
+    fn openshift_signs() {
+        let ns = obj(json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps",
+            "annotations":{"openshift.io/sa.scc.mcs":"s0:c26,c5","openshift.io/description":""}}}));
+        assert!(openshift_sign(&ns).unwrap().contains("openshift.io/sa.scc.mcs"));
+        let plain_ns = obj(json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps",
+            "annotations":{"scheduler.alpha.kubernetes.io/node-selector":""}}}));
+        assert_eq!(openshift_sign(&plain_ns), None);
+        let pod = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a",
+            "annotations":{"openshift.io/scc":"anyuid"}}}));
+        assert!(openshift_sign(&pod).is_some());
+        let dockercfg = obj(json!({"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/dockercfg",
+            "metadata":{"name":"default-dockercfg-fh6pn","namespace":"openshift-marketplace",
+            "annotations":{"openshift.io/internal-registry-auth-token.binding":"bound"}}}));
+        assert!(openshift_sign(&dockercfg).unwrap().contains("internal-registry-auth-token"));
+        let legacy = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"default-dockercfg-x7k2n",
+            "namespace":"test","annotations":{"openshift.io/token-secret.name":"default-token-abcde"}}}));
+        assert!(openshift_sign(&legacy).is_some());
+        // A pull secret merely named like OpenShift's is no sign.
+        let lookalike = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"app-dockercfg-12345",
+            "namespace":"apps","annotations":{"kubernetes.io/service-account.name":"app"}}}));
+        assert_eq!(openshift_sign(&lookalike), None);
+        let global = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret","namespace":"openshift-config"}}));
+        assert!(openshift_sign(&global).is_some());
+        let cat = obj(json!({"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource",
+            "metadata":{"name":"redhat-operators","namespace":"openshift-marketplace"}}));
+        assert!(openshift_sign(&cat).is_some());
+        // OLM on plain Kubernetes keeps its catalogs in `olm`.
+        let olm = obj(json!({"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource",
+            "metadata":{"name":"operatorhubio-catalog","namespace":"olm"}}));
+        assert_eq!(openshift_sign(&olm), None);
     }
 
     #[test]
