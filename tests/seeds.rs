@@ -52,13 +52,25 @@ fn seed_000_global_pull_secret_lacks_the_mirror() {
     );
     assert_eq!(acts[1]["dependsOn"][0], acts[0]["id"]);
     assert_eq!(code, 3, "needs a person: exit 3");
+    let candidates = f["candidates"].as_array().unwrap();
     assert!(
-        f["candidates"]
-            .as_array()
-            .unwrap()
+        candidates
             .iter()
-            .all(|c| c["category"] == "auth")
+            .filter(|c| c["outcome"] == "confirmed")
+            .all(|c| c["category"] == "auth"),
+        "{candidates:#?}"
     );
+    // The other causes the state can speak to were looked at and ruled out.
+    let outcome = |rule: &str| {
+        let c = candidates.iter().find(|c| c["rule"] == rule).expect(rule);
+        (c["outcome"].as_str().unwrap().to_string(), c["detail"].to_string())
+    };
+    let (o, d) = outcome("registry-ca-untrusted-inferred");
+    assert_eq!(o, "ruled-out");
+    assert!(d.contains("not trust.trusted"), "{d}");
+    let (o, d) = outcome("registry-policy-rejects-inferred");
+    assert_eq!(o, "ruled-out");
+    assert!(d.contains("registryBlocked"), "{d}");
     // The evidence shows what ruled out TLS and policy: the CA is trusted under the
     // host..port key, and registrySources neither blocks nor omits the mirror.
     let probes = &f["evidence"]["probes"];
