@@ -301,6 +301,14 @@ fn seed_003_icr_secret_not_in_namespace_and_a_missing_tag() {
     assert_eq!(nf["category"], "not-found");
     assert_eq!(pods(nf), ["shop/catalog-5f8b7d9c6-lq4tn"]);
     assert!(actions_of(&plan, nf).iter().all(|a| a["type"] == "manual"));
+    // What proves the API key works: the catalog pod got all-icr-io from its service account
+    // at admission, that secret covers the image, and the registry answered past auth.
+    let ps = &nf["evidence"]["probes"]["podSecrets"];
+    assert_eq!(ps["fromPod"], serde_json::json!(["all-icr-io"]));
+    assert_eq!(ps["covering"], serde_json::json!(["all-icr-io"]));
+    assert_eq!(ps["covers"], true);
+    assert_eq!(ps["lookup"], "us.icr.io/shop-ns/catalog");
+    assert!(nf["explanation"].as_str().unwrap().contains("the credentials work"));
     assert_eq!(code, 2);
 }
 
