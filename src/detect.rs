@@ -329,7 +329,12 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 .find(|(_, i, _)| *i == img)
                 .map(|(c, _, _)| c.to_string())
         });
-        let key = (e.namespace.clone(), e.involved_name.clone(), container.clone(), gone_uid);
+        let key = (
+            e.namespace.clone(),
+            e.involved_name.clone(),
+            container.clone(),
+            gone_uid,
+        );
         let f = failures.entry(key).or_insert_with(|| {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
@@ -684,11 +689,23 @@ mod tests {
         assert_eq!(gone[0].image, "nginx:1.25", "the image named in the old pod's event");
         assert_eq!(gone[0].evidence[0].count, 2);
         // The same uid (or none recorded) is the live pod's own event.
-        let same = vec![event("gone-1", "Failed", "Failed to pull image \"nginx:1.25\": not found", 2, Some("u1"))];
+        let same = vec![event(
+            "gone-1",
+            "Failed",
+            "Failed to pull image \"nginx:1.25\": not found",
+            2,
+            Some("u1"),
+        )];
         let fs = detect(&pods, &same);
         assert_eq!(fs.len(), 1);
         assert!(fs[0].pod_exists);
-        let no_uid = vec![event("gone-1", "Failed", "Failed to pull image \"nginx:1.25\": not found", 2, None)];
+        let no_uid = vec![event(
+            "gone-1",
+            "Failed",
+            "Failed to pull image \"nginx:1.25\": not found",
+            2,
+            None,
+        )];
         assert_eq!(detect(&pods, &no_uid).len(), 1);
     }
 

@@ -111,10 +111,19 @@ pub enum ProbeKind {
         image: Option<Tmpl>,
         candidates: Vec<Tmpl>,
     },
-    ImageConfig { registry: Tmpl },
-    TrustedCa { registry: Tmpl },
-    Owner { pod: Tmpl },
-    JsonPath { object: ObjRefT, path: String },
+    ImageConfig {
+        registry: Tmpl,
+    },
+    TrustedCa {
+        registry: Tmpl,
+    },
+    Owner {
+        pod: Tmpl,
+    },
+    JsonPath {
+        object: ObjRefT,
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -115,7 +115,12 @@ fn compare_versions(v: &Value, other: &str) -> Option<std::cmp::Ordering> {
     let b = version_numbers(other)?;
     let n = a.len().max(b.len());
     let at = |x: &[u64], i: usize| x.get(i).copied().unwrap_or(0);
-    Some((0..n).map(|i| at(&a, i).cmp(&at(&b, i))).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal))
+    Some(
+        (0..n)
+            .map(|i| at(&a, i).cmp(&at(&b, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal),
+    )
 }
 
 /// An error raised from a template, for callers that want one type.
@@ -194,8 +199,11 @@ mod tests {
         let t = Templates::new();
         let ctx = minijinja::context! { a => "docker.io", b => "registry.redhat.io", c => "mirror:5000" };
         assert_eq!(
-            t.render_str("{{ a is public_registry }} {{ b is public_registry }} {{ c is public_registry }}", &ctx)
-                .unwrap(),
+            t.render_str(
+                "{{ a is public_registry }} {{ b is public_registry }} {{ c is public_registry }}",
+                &ctx
+            )
+            .unwrap(),
             "True False False"
         );
     }

@@ -225,7 +225,14 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                     .first()
                     .filter(|o| summary::owner_ref(&pod).is_some_and(|r| r.kind == o.kind && r.name == o.name))
                     .and_then(|o| summary::template_pull_secrets(o));
-                let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry, image.as_deref(), template.as_deref());
+                let v = summary::pull_secrets(
+                    &pod,
+                    sa.as_deref(),
+                    &refs,
+                    &registry,
+                    image.as_deref(),
+                    template.as_deref(),
+                );
                 self.results.borrow_mut().insert(cache_key, v.clone());
                 Ok(v)
             }

@@ -186,10 +186,8 @@ pub fn pull_secrets(
     // The secrets of one list form one keyring, as in kubelet: the Docker Hub fallback
     // applies only when no key of any of them matched.
     let covering_of = |names: &[String]| -> Vec<String> {
-        let listed: Vec<(&String, &DockerConfig)> = names
-            .iter()
-            .filter_map(|n| configs.get(n).map(|c| (n, c)))
-            .collect();
+        let listed: Vec<(&String, &DockerConfig)> =
+            names.iter().filter_map(|n| configs.get(n).map(|c| (n, c))).collect();
         let cfgs: Vec<&DockerConfig> = listed.iter().map(|(_, c)| *c).collect();
         let mut out: Vec<String> = keyring::covering(&cfgs, &target)
             .into_iter()
@@ -214,9 +212,7 @@ pub fn pull_secrets(
             missing.push(name.clone());
         }
         // Credentials kubelet would use for the image, were the secret of the right type.
-        let misfiled = obj
-            .and_then(misfiled_config)
-            .is_some_and(|c| covers(&c, &target));
+        let misfiled = obj.and_then(misfiled_config).is_some_and(|c| covers(&c, &target));
         if misfiled && in_pod {
             wrong_type.push(name.clone());
         }
@@ -421,7 +417,12 @@ pub fn owner_ref(obj: &Object) -> Option<OwnerRef> {
 /// Where a controller keeps the pull secrets of the pods it creates.
 pub fn template_path(kind: &str) -> Option<&'static str> {
     match kind {
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController"
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicationController"
         | "DeploymentConfig" => Some("spec.template.spec.imagePullSecrets"),
         "CronJob" => Some("spec.jobTemplate.spec.template.spec.imagePullSecrets"),
         _ => None,
@@ -566,8 +567,10 @@ mod tests {
         } else {
             json!({ "auths": auths }).to_string()
         };
-        obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":name,"namespace":"apps"},
-                   "type": ty, "data": { key: b64(&cfg) }}))
+        obj(
+            json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":name,"namespace":"apps"},
+                   "type": ty, "data": { key: b64(&cfg) }}),
+        )
     }
 
     fn pull(name: &str, keys: &[&str]) -> Object {
@@ -589,8 +592,10 @@ mod tests {
     }
 
     fn sa_with(secrets: &[&str]) -> Object {
-        obj(json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"builder","namespace":"apps"},
-                   "imagePullSecrets": secrets.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()}))
+        obj(
+            json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"builder","namespace":"apps"},
+                   "imagePullSecrets": secrets.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()}),
+        )
     }
 
     fn probe(pod: &Object, sa: Option<&Object>, secrets: &[&Object], template: Option<&[String]>) -> Value {
@@ -669,7 +674,10 @@ mod tests {
         let v = probe(&pod, Some(&sa), &[&quay, &team], Some(&[]));
         assert_eq!(v["ownPullSecrets"], false);
         assert_eq!(v["needsRecreate"], true);
-        assert_eq!(OwnSecrets::of(&["a".into()], &["a".into(), "b".into()], None), OwnSecrets::No);
+        assert_eq!(
+            OwnSecrets::of(&["a".into()], &["a".into(), "b".into()], None),
+            OwnSecrets::No
+        );
     }
 
     #[test]
@@ -741,7 +749,12 @@ mod tests {
     fn top_controller_through_the_chain() {
         let pod = pod_with(&[], Some(("ReplicaSet", "web-5f8b7d9c6")));
         let tmpl = json!({"spec":{"template":{"spec":{"imagePullSecrets":[{"name":"quay"}]}}}});
-        let rs = owned("ReplicaSet", "web-5f8b7d9c6", Some(("Deployment", "web", true)), tmpl.clone());
+        let rs = owned(
+            "ReplicaSet",
+            "web-5f8b7d9c6",
+            Some(("Deployment", "web", true)),
+            tmpl.clone(),
+        );
         let dep = owned("Deployment", "web", None, tmpl.clone());
         let o = owner(&pod, &[&rs, &dep]);
         assert_eq!(o["kind"], "ReplicaSet");
@@ -778,10 +791,18 @@ mod tests {
         // A Job's template cannot change; a CronJob's can, at another path.
         let job_pod = pod_with(&[], Some(("Job", "nightly-290")));
         let job = owned("Job", "nightly-290", Some(("CronJob", "nightly", true)), tmpl.clone());
-        let cron = owned("CronJob", "nightly", None, json!({"spec":{"jobTemplate":{"spec":{"template":{"spec":{}}}}}}));
+        let cron = owned(
+            "CronJob",
+            "nightly",
+            None,
+            json!({"spec":{"jobTemplate":{"spec":{"template":{"spec":{}}}}}}),
+        );
         let o = owner(&job_pod, &[&job, &cron]);
         assert_eq!(o["top"]["kind"], "CronJob");
-        assert_eq!(o["templatePath"], "spec.jobTemplate.spec.template.spec.imagePullSecrets");
+        assert_eq!(
+            o["templatePath"],
+            "spec.jobTemplate.spec.template.spec.imagePullSecrets"
+        );
         assert_eq!(o["templatePullSecrets"], json!(["quay"]), "the Job made the pod");
         assert_eq!(template_pull_secrets(&cron), Some(vec![]));
         let o = owner(&job_pod, &[&owned("Job", "nightly-290", None, tmpl)]);
@@ -797,28 +818,46 @@ mod tests {
         let plain_ns = obj(json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps",
             "annotations":{"scheduler.alpha.kubernetes.io/node-selector":""}}}));
         assert_eq!(openshift_sign(&plain_ns), None);
-        let pod = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a",
-            "annotations":{"openshift.io/scc":"anyuid"}}}));
+        let pod = obj(
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a",
+            "annotations":{"openshift.io/scc":"anyuid"}}}),
+        );
         assert!(openshift_sign(&pod).is_some());
-        let dockercfg = obj(json!({"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/dockercfg",
+        let dockercfg = obj(
+            json!({"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/dockercfg",
             "metadata":{"name":"default-dockercfg-fh6pn","namespace":"openshift-marketplace",
-            "annotations":{"openshift.io/internal-registry-auth-token.binding":"bound"}}}));
-        assert!(openshift_sign(&dockercfg).unwrap().contains("internal-registry-auth-token"));
-        let legacy = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"default-dockercfg-x7k2n",
-            "namespace":"test","annotations":{"openshift.io/token-secret.name":"default-token-abcde"}}}));
+            "annotations":{"openshift.io/internal-registry-auth-token.binding":"bound"}}}),
+        );
+        assert!(
+            openshift_sign(&dockercfg)
+                .unwrap()
+                .contains("internal-registry-auth-token")
+        );
+        let legacy = obj(
+            json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"default-dockercfg-x7k2n",
+            "namespace":"test","annotations":{"openshift.io/token-secret.name":"default-token-abcde"}}}),
+        );
         assert!(openshift_sign(&legacy).is_some());
         // A pull secret merely named like OpenShift's is no sign.
-        let lookalike = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"app-dockercfg-12345",
-            "namespace":"apps","annotations":{"kubernetes.io/service-account.name":"app"}}}));
+        let lookalike = obj(
+            json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"app-dockercfg-12345",
+            "namespace":"apps","annotations":{"kubernetes.io/service-account.name":"app"}}}),
+        );
         assert_eq!(openshift_sign(&lookalike), None);
-        let global = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret","namespace":"openshift-config"}}));
+        let global = obj(
+            json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret","namespace":"openshift-config"}}),
+        );
         assert!(openshift_sign(&global).is_some());
-        let cat = obj(json!({"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource",
-            "metadata":{"name":"redhat-operators","namespace":"openshift-marketplace"}}));
+        let cat = obj(
+            json!({"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource",
+            "metadata":{"name":"redhat-operators","namespace":"openshift-marketplace"}}),
+        );
         assert!(openshift_sign(&cat).is_some());
         // OLM on plain Kubernetes keeps its catalogs in `olm`.
-        let olm = obj(json!({"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource",
-            "metadata":{"name":"operatorhubio-catalog","namespace":"olm"}}));
+        let olm = obj(
+            json!({"apiVersion":"operators.coreos.com/v1alpha1","kind":"CatalogSource",
+            "metadata":{"name":"operatorhubio-catalog","namespace":"olm"}}),
+        );
         assert_eq!(openshift_sign(&olm), None);
     }
 

@@ -76,7 +76,23 @@ fn valid_userinfo(s: &str) -> bool {
             || b >= 0x80
             || matches!(
                 b,
-                b'-' | b'.' | b'_' | b':' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b'%' | b'@'
+                b'-' | b'.'
+                    | b'_'
+                    | b':'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+                    | b'@'
             )
     }) && percent_decode(s).is_some()
 }
@@ -108,9 +124,7 @@ fn parse_host(host: &str) -> Option<String> {
             i += 3;
             continue;
         }
-        let allowed = c >= 0x80
-            || c.is_ascii_alphanumeric()
-            || b"-_.~!$&'()*+,;=:[]<>\"".contains(&c);
+        let allowed = c >= 0x80 || c.is_ascii_alphanumeric() || b"-_.~!$&'()*+,;=:[]<>\"".contains(&c);
         if !allowed {
             return None;
         }
@@ -122,7 +136,9 @@ fn parse_host(host: &str) -> Option<String> {
 
 /// Go's `validOptionalPort`: empty, or `:` followed by digits only.
 fn valid_optional_port(p: &str) -> bool {
-    p.is_empty() || p.strip_prefix(':').is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    p.is_empty()
+        || p.strip_prefix(':')
+            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -250,11 +266,7 @@ pub fn lookup(keys: &[&str], target: &str) -> Vec<usize> {
     let stored: Vec<Option<String>> = keys.iter().map(|k| normalize_key(k)).collect();
     // The index is deduplicated, sorted and reversed, so longer paths come first.
     let index: BTreeSet<&str> = stored.iter().flatten().map(String::as_str).collect();
-    let positions = |n: &str| -> Vec<usize> {
-        (0..keys.len())
-            .filter(|&i| stored[i].as_deref() == Some(n))
-            .collect()
-    };
+    let positions = |n: &str| -> Vec<usize> { (0..keys.len()).filter(|&i| stored[i].as_deref() == Some(n)).collect() };
     let mut out = Vec::new();
     for n in index.into_iter().rev() {
         if urls_match(n, target) {
@@ -403,7 +415,10 @@ mod tests {
         assert_eq!(normalize_key("quay.io").as_deref(), Some("quay.io"));
         assert_eq!(normalize_key("https://quay.io/").as_deref(), Some("quay.io"));
         assert_eq!(normalize_key("http://quay.io/v2/").as_deref(), Some("quay.io"));
-        assert_eq!(normalize_key("https://index.docker.io/v1/").as_deref(), Some("index.docker.io"));
+        assert_eq!(
+            normalize_key("https://index.docker.io/v1/").as_deref(),
+            Some("index.docker.io")
+        );
         assert_eq!(normalize_key("quay.io/v1/myorg").as_deref(), Some("quay.io/myorg"));
         // Only `/v1/` and `/v2/` with the slash are dropped.
         assert_eq!(normalize_key("quay.io/v2").as_deref(), Some("quay.io/v2"));
@@ -473,7 +488,10 @@ mod tests {
             ("suffix.*.io", "prefix.docker.io"),
             ("https://index.docker.io/v1/", "world.mesos.org"),
         ] {
-            assert!(lookup(&[key], &format!("{target}/foo/bar")).is_empty(), "{key} vs {target}");
+            assert!(
+                lookup(&[key], &format!("{target}/foo/bar")).is_empty(),
+                "{key} vs {target}"
+            );
         }
     }
 
@@ -646,7 +664,14 @@ mod tests {
     #[test]
     fn keyring_order_and_empty_entries() {
         let mut cfg = DockerConfig::default();
-        for key in ["quay.io", "*.io", "quay.io/myorg", "https://quay.io", "gcr.io", "quay.io/myorg/app"] {
+        for key in [
+            "quay.io",
+            "*.io",
+            "quay.io/myorg",
+            "https://quay.io",
+            "gcr.io",
+            "quay.io/myorg/app",
+        ] {
             cfg.entries.insert(key.into(), creds());
         }
         cfg.entries.insert("quay.io/myorg/app/sub".into(), creds());
@@ -656,7 +681,13 @@ mod tests {
         // before `quay.io` (`https://quay.io` is stored as `quay.io` too) before `*.io`.
         assert_eq!(
             covering_keys(&cfg, &img("quay.io/myorg/app:1")),
-            ["quay.io/myorg/app", "quay.io/myorg", "https://quay.io", "quay.io", "*.io"]
+            [
+                "quay.io/myorg/app",
+                "quay.io/myorg",
+                "https://quay.io",
+                "quay.io",
+                "*.io"
+            ]
         );
     }
 
@@ -668,7 +699,10 @@ mod tests {
         b.entries.insert("gcr.io".into(), creds());
         let mut c = DockerConfig::default();
         c.entries.insert("quay.io".into(), creds());
-        assert_eq!(covering(&[&a, &b, &c], "quay.io/team/app"), [(0, "quay.io/team"), (2, "quay.io")]);
+        assert_eq!(
+            covering(&[&a, &b, &c], "quay.io/team/app"),
+            [(0, "quay.io/team"), (2, "quay.io")]
+        );
         assert_eq!(covering(&[&a, &b], "quay.io/other/app"), []);
     }
 }
