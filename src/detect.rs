@@ -148,7 +148,8 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, p| v.get(p)).and_then(Value::as_str)
 }
 
-type Key = (String, String, Option<String>);
+/// (namespace, pod, container, uid of an earlier pod of that name that is gone).
+type Key = (String, String, Option<String>, Option<String>);
 
 /// The few fields of a pod detection reads, parsed straight from its JSON text so that a
 /// large snapshot's pods are never expanded into full `Value` trees.
@@ -297,7 +298,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     last_seen: None,
                 });
             }
-            failures.insert((ns.clone(), pod.name.clone(), Some(name)), f);
+            failures.insert((ns.clone(), pod.name.clone(), Some(name), None), f);
         }
     }
 
@@ -305,11 +306,14 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         let pod = pod_index
             .get(&(e.namespace.as_str(), e.involved_name.as_str()))
             .copied();
-        // A pod of the same name but another uid was recreated: the event is about the old
-        // one, and the new pod's own status is the better witness.
-        if pod.is_some_and(|(_, v)| matches!((&e.involved_uid, &v.metadata.uid), (Some(a), Some(b)) if a != b)) {
-            continue;
-        }
+        // A pod of the same name but another uid (a StatefulSet pod, recreated): the event is
+        // about the old pod, which no longer exists. It is an orphan of its own; the new pod's
+        // status is the witness for the new one.
+        let gone_uid = match (pod, &e.involved_uid) {
+            (Some((_, v)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| a != b) => Some(a.clone()),
+            _ => None,
+        };
+        let pod = if gone_uid.is_some() { None } else { pod };
         let from_path = e.field_path.as_deref().and_then(container_of);
         // A pull that failed once and then succeeded: the container runs now, the event is history.
         if let (Some((_, v)), Some((c, _))) = (pod, &from_path)
@@ -325,7 +329,12 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 .find(|(_, i, _)| *i == img)
                 .map(|(c, _, _)| c.to_string())
         });
-        let key = (e.namespace.clone(), e.involved_name.clone(), container.clone());
+        let key = (
+            e.namespace.clone(),
+            e.involved_name.clone(),
+            container.clone(),
+            gone_uid,
+        );
         let f = failures.entry(key).or_insert_with(|| {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
@@ -660,18 +669,44 @@ mod tests {
         assert_eq!(fs.len(), 1);
         assert!(!fs[0].pod_exists);
         assert_eq!(fs[0].registry, "docker.io");
-        // Same name, other uid: the pod was recreated; the event is about the old one.
+        // Same name, other uid: the pod was recreated; the event is about the old one, which
+        // is gone: an orphan beside the new pod's own failure, never merged into it.
         let pods = vec![pod("gone-1", "ErrImagePull", Some("x"))];
         let fs = detect(&pods, &events);
-        assert_eq!(fs.len(), 1);
-        assert!(fs[0].pod_exists);
+        assert_eq!(fs.len(), 2, "{fs:#?}");
+        let live: Vec<&Failure> = fs.iter().filter(|f| f.pod_exists).collect();
+        let gone: Vec<&Failure> = fs.iter().filter(|f| !f.pod_exists).collect();
+        assert_eq!((live.len(), gone.len()), (1, 1));
         assert!(
-            fs[0]
+            live[0]
                 .evidence
                 .iter()
                 .all(|e| e.message != "Failed to pull image \"nginx:1.25\": not found"),
             "{fs:#?}"
         );
+        assert_eq!(gone[0].pod, "gone-1");
+        assert_eq!(gone[0].container.as_deref(), Some("web"));
+        assert_eq!(gone[0].image, "nginx:1.25", "the image named in the old pod's event");
+        assert_eq!(gone[0].evidence[0].count, 2);
+        // The same uid (or none recorded) is the live pod's own event.
+        let same = vec![event(
+            "gone-1",
+            "Failed",
+            "Failed to pull image \"nginx:1.25\": not found",
+            2,
+            Some("u1"),
+        )];
+        let fs = detect(&pods, &same);
+        assert_eq!(fs.len(), 1);
+        assert!(fs[0].pod_exists);
+        let no_uid = vec![event(
+            "gone-1",
+            "Failed",
+            "Failed to pull image \"nginx:1.25\": not found",
+            2,
+            None,
+        )];
+        assert_eq!(detect(&pods, &no_uid).len(), 1);
     }
 
     #[test]

@@ -101,12 +101,29 @@ pub struct ObjRefT {
 #[derive(Debug, Clone)]
 pub enum ProbeKind {
     Object(ObjRefT),
-    PullSecrets { pod: Tmpl, registry: Tmpl },
-    FirstCovering { registry: Tmpl, candidates: Vec<Tmpl> },
-    ImageConfig { registry: Tmpl },
-    TrustedCa { registry: Tmpl },
-    Owner { pod: Tmpl },
-    JsonPath { object: ObjRefT, path: String },
+    PullSecrets {
+        pod: Tmpl,
+        registry: Tmpl,
+        image: Option<Tmpl>,
+    },
+    FirstCovering {
+        registry: Tmpl,
+        image: Option<Tmpl>,
+        candidates: Vec<Tmpl>,
+    },
+    ImageConfig {
+        registry: Tmpl,
+    },
+    TrustedCa {
+        registry: Tmpl,
+    },
+    Owner {
+        pod: Tmpl,
+    },
+    JsonPath {
+        object: ObjRefT,
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +152,7 @@ pub enum ActionKind {
         path: String,
         item: Tmpl,
         only_if_list_exists: bool,
+        item_key: Option<String>,
     },
     SetConfigMapKey {
         config_map: Tmpl,
@@ -173,6 +191,8 @@ pub struct ActionTemplate {
     pub disruptive: Option<bool>,
     /// Another way to the same end: nothing depends on it.
     pub alternative: bool,
+    /// Condition template name; true makes the action disruptive.
+    pub disruptive_when: Option<String>,
     pub kind: ActionKind,
 }
 

@@ -41,6 +41,16 @@ impl Templates {
         env.add_filter("port", |registry: &str| {
             split_host_port(registry).1.unwrap_or("").to_string()
         });
+        // `cluster.version is version_lt("4.7")`: false when the version is missing or unreadable.
+        env.add_test("version_lt", |v: &Value, than: &str| {
+            compare_versions(v, than).is_some_and(|o| o.is_lt())
+        });
+        env.add_test("version_ge", |v: &Value, than: &str| {
+            compare_versions(v, than).is_some_and(|o| o.is_ge())
+        });
+        env.add_test("public_registry", |v: &Value| {
+            v.as_str().is_some_and(crate::refs::image::serves_anonymous_pulls)
+        });
         Templates { env }
     }
 
@@ -85,6 +95,34 @@ pub fn split_host_port(registry: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// `major.minor.patch...` of a version string: a leading `v` and everything from the first
+/// `-` or `+` are ignored (OKD names its releases `4.14.0-0.okd-2023-12-01-225814`, and a
+/// release candidate of 4.7 already behaves like 4.7).
+pub fn version_numbers(v: &str) -> Option<Vec<u64>> {
+    let v = v.trim();
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let core = v.split(['-', '+']).next()?;
+    if core.is_empty() {
+        return None;
+    }
+    core.split('.').map(|p| p.parse::<u64>().ok()).collect()
+}
+
+/// Compares a template value (a version string) with `other`, numerically and component by
+/// component (missing components are 0); `None` when either is not a version.
+fn compare_versions(v: &Value, other: &str) -> Option<std::cmp::Ordering> {
+    let a = version_numbers(v.as_str()?)?;
+    let b = version_numbers(other)?;
+    let n = a.len().max(b.len());
+    let at = |x: &[u64], i: usize| x.get(i).copied().unwrap_or(0);
+    Some(
+        (0..n)
+            .map(|i| at(&a, i).cmp(&at(&b, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal),
+    )
+}
+
 /// An error raised from a template, for callers that want one type.
 pub fn error(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -126,5 +164,47 @@ mod tests {
         );
         assert_eq!(split_host_port("[::1]:5000"), ("::1", Some("5000")));
         assert_eq!(split_host_port("quay.io"), ("quay.io", None));
+    }
+
+    #[test]
+    fn version_tests() {
+        let mut t = Templates::new();
+        t.add_condition("lt", "cluster.version is version_lt('4.7')").unwrap();
+        t.add_condition("ge", "cluster.version is version_ge('4.7')").unwrap();
+        let check = |name: &str, v: Option<&str>| {
+            let ctx = minijinja::context! { cluster => minijinja::context! { version => v } };
+            t.check(name, &ctx).unwrap()
+        };
+        assert!(check("lt", Some("4.6.48")));
+        assert!(!check("ge", Some("4.6.48")));
+        // Numeric, not lexicographic: 4.14 and 4.20 are later than 4.7.
+        assert!(!check("lt", Some("4.14.0-0.okd-2023-12-01-225814")));
+        assert!(check("ge", Some("4.14.0-0.okd-2023-12-01-225814")));
+        assert!(!check("lt", Some("4.20.3")));
+        assert!(check("ge", Some("4.20.3")));
+        assert!(!check("lt", Some("4.7.0")));
+        assert!(check("ge", Some("4.7.0-rc.1")));
+        // Missing or unreadable: neither test holds; rules decide what unknown means.
+        assert!(!check("lt", None));
+        assert!(!check("ge", None));
+        assert!(!check("lt", Some("latest")));
+        assert_eq!(version_numbers("v1.31.2+k3s1"), Some(vec![1, 31, 2]));
+        assert_eq!(version_numbers("4.14.0-0.okd-2023-12-01-225814"), Some(vec![4, 14, 0]));
+        assert_eq!(version_numbers(""), None);
+        assert_eq!(version_numbers("4..1"), None);
+    }
+
+    #[test]
+    fn public_registry_test() {
+        let t = Templates::new();
+        let ctx = minijinja::context! { a => "docker.io", b => "registry.redhat.io", c => "mirror:5000" };
+        assert_eq!(
+            t.render_str(
+                "{{ a is public_registry }} {{ b is public_registry }} {{ c is public_registry }}",
+                &ctx
+            )
+            .unwrap(),
+            "True False False"
+        );
     }
 }

@@ -46,16 +46,63 @@ fn seed_000_global_pull_secret_lacks_the_mirror() {
     );
     assert_eq!(target(acts[0]), "Secret openshift-config/pull-secret");
     assert_eq!(acts[0]["needsInput"]["flag"], "--set-file registry_auth=PATH");
+    assert_eq!(
+        acts[0]["disruptive"], true,
+        "on 4.6 the MCO drains and reboots every node for a pull-secret change"
+    );
     assert_eq!(acts[1]["dependsOn"][0], acts[0]["id"]);
     assert_eq!(code, 3, "needs a person: exit 3");
-    // TLS was checked and ruled out: the CA is trusted under the host..port key.
+    let candidates = f["candidates"].as_array().unwrap();
     assert!(
-        f["candidates"]
-            .as_array()
-            .unwrap()
+        candidates
             .iter()
-            .all(|c| c["category"] == "auth")
+            .filter(|c| c["outcome"] == "confirmed")
+            .all(|c| c["category"] == "auth"),
+        "{candidates:#?}"
     );
+    // The other causes the state can speak to were looked at and ruled out.
+    let outcome = |rule: &str| {
+        let c = candidates.iter().find(|c| c["rule"] == rule).expect(rule);
+        (c["outcome"].as_str().unwrap().to_string(), c["detail"].to_string())
+    };
+    let (o, d) = outcome("registry-ca-untrusted-inferred");
+    assert_eq!(o, "ruled-out");
+    assert!(d.contains("not trust.trusted"), "{d}");
+    let (o, d) = outcome("registry-policy-rejects-inferred");
+    assert_eq!(o, "ruled-out");
+    assert!(d.contains("registryBlocked"), "{d}");
+    // The evidence shows what ruled out TLS and policy: the CA is trusted under the
+    // host..port key, and registrySources neither blocks nor omits the mirror.
+    let probes = &f["evidence"]["probes"];
+    assert_eq!(probes["trust"]["key"], "registry.oss2.fu.igotit.co.kr..5000");
+    assert_eq!(probes["trust"]["trusted"], true);
+    assert_eq!(probes["trust"]["configMap"], "registry-cas");
+    assert_eq!(probes["imageCfg"]["registryAllowed"], true);
+    assert_eq!(probes["imageCfg"]["registryBlocked"], false);
+    assert_eq!(probes["imageCfg"]["allowedRegistriesSet"], false);
+    let conditions = f["evidence"]["conditions"].to_string();
+    assert!(conditions.contains("imageCfg.registryAllowed"), "{conditions}");
+    let why = f["explanation"].as_str().unwrap();
+    assert!(why.contains("key registry.oss2.fu.igotit.co.kr..5000"), "{why}");
+    assert!(why.contains("Before OpenShift 4.7 (this cluster: 4.6.48)"), "{why}");
+}
+
+#[test]
+fn seed_000_on_openshift_4_7_merges_without_disruption() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/seed-000-global-pull-secret"), dir.path());
+    let cv = dir.path().join("cluster.yaml");
+    let text = std::fs::read_to_string(&cv).unwrap().replace("4.6.48", "4.7.0");
+    std::fs::write(&cv, text).unwrap();
+    let snap = dir.path().display().to_string();
+    let r = remedy(&["plan", "--snapshot", &snap, "-o", "json"]);
+    let plan: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(plan["cluster"]["version"], "4.7.0");
+    let f = finding(&plan, "global-pull-secret-missing-registry");
+    let acts = actions_of(&plan, f);
+    assert_eq!(acts[0]["type"], "mergeDockerAuths");
+    assert_eq!(acts[0]["disruptive"], false);
+    assert!(!f["explanation"].as_str().unwrap().contains("Before OpenShift 4.7"));
 }
 
 #[test]
@@ -558,11 +605,24 @@ fn seed_003_icr_secret_not_in_namespace_and_a_missing_tag() {
         ]
     );
     assert_eq!(target(acts[1]), "ServiceAccount shop/default");
+    let why = f["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("shop/all-icr-io, is already there") && !why.contains("never copied"),
+        "the explanation agrees with the satisfied copy: {why}"
+    );
     // The missing tag is a naming error, not a credentials one.
     let nf = finding(&plan, "image-not-found");
     assert_eq!(nf["category"], "not-found");
     assert_eq!(pods(nf), ["shop/catalog-5f8b7d9c6-lq4tn"]);
     assert!(actions_of(&plan, nf).iter().all(|a| a["type"] == "manual"));
+    // What proves the API key works: the catalog pod got all-icr-io from its service account
+    // at admission, that secret covers the image, and the registry answered past auth.
+    let ps = &nf["evidence"]["probes"]["podSecrets"];
+    assert_eq!(ps["fromPod"], serde_json::json!(["all-icr-io"]));
+    assert_eq!(ps["covering"], serde_json::json!(["all-icr-io"]));
+    assert_eq!(ps["covers"], true);
+    assert_eq!(ps["lookup"], "us.icr.io/shop-ns/catalog");
+    assert!(nf["explanation"].as_str().unwrap().contains("the credentials work"));
     assert_eq!(code, 2);
 }
 

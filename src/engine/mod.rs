@@ -170,8 +170,8 @@ pub async fn evaluate<C: ClusterSource>(
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
-    let cluster_facts = reader.cluster_facts().await?;
     let pods = reader.list(&GroupKind::core("Pod")).await?;
+    let cluster_facts = reader.cluster_facts(&pods).await?;
     let events = reader.pull_events().await?;
     let mut failures = detect::detect(&pods, &events);
     let streams = reader

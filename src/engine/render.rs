@@ -136,12 +136,14 @@ fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> R
             path,
             item,
             only_if_list_exists,
+            item_key,
         } => Change::EnsureListItem {
             target: target(tg, t, ctx)?,
             items: vec![ListItem {
                 path: path.clone(),
                 item: item.render(t, ctx)?,
                 only_if_list_exists: *only_if_list_exists,
+                item_key: item_key.clone(),
             }],
         },
         ActionKind::SetConfigMapKey {
@@ -199,7 +201,10 @@ fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> R
         change,
         description: a.description.as_ref().map(|d| d.render(t, ctx)).transpose()?,
         blocked,
-        disruptive: a.disruptive,
+        disruptive: match &a.disruptive_when {
+            Some(cond) if t.check(cond, ctx)? => Some(true),
+            _ => a.disruptive,
+        },
         requires: a.requires.clone(),
         alternative: a.alternative,
     })

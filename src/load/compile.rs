@@ -517,10 +517,12 @@ impl Compiler<'_> {
             ProbeKind::PullSecrets {
                 pod: t(self, &x.pod, "pullSecrets.pod"),
                 registry: t(self, &x.registry, "pullSecrets.registry"),
+                image: x.image.as_ref().map(|i| t(self, i, "pullSecrets.image")),
             }
         } else if let Some(x) = &p.first_covering {
             ProbeKind::FirstCovering {
                 registry: t(self, &x.registry, "firstCovering.registry"),
+                image: x.image.as_ref().map(|i| t(self, i, "firstCovering.image")),
                 candidates: x
                     .candidates
                     .iter()
@@ -626,6 +628,7 @@ impl Compiler<'_> {
                 path: x.path.clone(),
                 item: t(self, &x.item, "ensureListItem.item"),
                 only_if_list_exists: x.only_if_list_exists,
+                item_key: x.item_key.clone(),
             }
         } else if let Some(x) = &a.set_config_map_key {
             ActionKind::SetConfigMapKey {
@@ -727,6 +730,10 @@ impl Compiler<'_> {
             blocked_reason: a.blocked_reason.as_ref().map(|s| t(self, s, "blockedReason")),
             disruptive: a.disruptive,
             alternative: a.alternative,
+            disruptive_when: a
+                .disruptive_when
+                .as_ref()
+                .map(|s| self.condition(s, si, di, &format!("{path}.disruptiveWhen"), vars)),
             kind,
         })
     }

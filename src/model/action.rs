@@ -33,6 +33,10 @@ pub struct ActionSpec {
     /// the plan presents it as an alternative.
     #[serde(default)]
     pub alternative: bool,
+    /// A condition: when it holds, the action is disruptive (for changes whose effect
+    /// depends on the platform version, such as `cluster.version is version_lt('4.7')`).
+    #[serde(default)]
+    pub disruptive_when: Option<String>,
 
     /// Copy a Secret into another namespace; an existing target gets the missing registries merged in.
     #[serde(default)]
@@ -103,6 +107,10 @@ pub struct EnsureListItemAction {
     /// Only when the list already exists: a missing list means "no restriction" for allow-lists.
     #[serde(default)]
     pub only_if_list_exists: bool,
+    /// The list holds objects: `item` is the value of this field (`name` for
+    /// `imagePullSecrets`), matched on it and added as `{itemKey: item}`.
+    #[serde(default)]
+    pub item_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -51,12 +51,19 @@ pub struct PullSecretsProbe {
     pub pod: String,
     /// The registry host[:port] to check coverage for.
     pub registry: String,
+    /// The image as the pod names it. When set, coverage is decided per image as kubelet
+    /// does (a key `quay.io/team` covers `quay.io/team/app`); otherwise per registry.
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FirstCoveringProbe {
     pub registry: String,
+    /// The image as the pod names it: coverage per image, as for `pullSecrets`.
+    #[serde(default)]
+    pub image: Option<String>,
     /// `namespace/name` of candidate secrets, tried in order.
     pub candidates: Vec<String>,
 }

@@ -45,6 +45,9 @@ pub struct ListItem {
     pub item: String,
     /// A missing list counts as satisfied (an allow-list that is not set allows everything).
     pub only_if_list_exists: bool,
+    /// Items are objects matched on this field (`{"name": item}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

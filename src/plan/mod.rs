@@ -658,6 +658,7 @@ mod tests {
                 path: path.into(),
                 item: "reg:5000".into(),
                 only_if_list_exists: false,
+                item_key: None,
             }],
         }
     }

@@ -96,8 +96,24 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The list entry for `item`: the string itself, or `{key: item}` for lists of objects.
+pub fn list_entry(item: &str, key: Option<&str>) -> Value {
+    match key {
+        Some(k) => serde_json::json!({ k: item }),
+        None => Value::String(item.to_string()),
+    }
+}
+
+/// Whether a list entry is `item` (for lists of objects: its `key` field is).
+pub fn same_entry(v: &Value, item: &str, key: Option<&str>) -> bool {
+    match key {
+        Some(k) => v.get(k).and_then(Value::as_str) == Some(item),
+        None => v.as_str() == Some(item),
+    }
+}
+
 /// Ensure `item` is in the list at dotted `path`, creating the list (and parents) if needed.
-pub fn ensure_list_item(doc: &mut Value, path: &str, item: &str) {
+pub fn ensure_list_item(doc: &mut Value, path: &str, item: &str, key: Option<&str>) {
     let mut cur = doc;
     for part in path.split('.') {
         if !cur.is_object() {
@@ -113,8 +129,8 @@ pub fn ensure_list_item(doc: &mut Value, path: &str, item: &str) {
         *cur = Value::Array(vec![]);
     }
     let list = cur.as_array_mut().expect("array");
-    if !list.iter().any(|v| v.as_str() == Some(item)) {
-        list.push(Value::String(item.to_string()));
+    if !list.iter().any(|v| same_entry(v, item, key)) {
+        list.push(list_entry(item, key));
     }
 }
 
@@ -143,11 +159,19 @@ mod tests {
     #[test]
     fn list_items_are_added_once() {
         let mut v = json!({});
-        ensure_list_item(&mut v, "spec.registrySources.insecureRegistries", "r:5000");
-        ensure_list_item(&mut v, "spec.registrySources.insecureRegistries", "r:5000");
+        ensure_list_item(&mut v, "spec.registrySources.insecureRegistries", "r:5000", None);
+        ensure_list_item(&mut v, "spec.registrySources.insecureRegistries", "r:5000", None);
         assert_eq!(
             v,
             json!({"spec": {"registrySources": {"insecureRegistries": ["r:5000"]}}})
+        );
+        // Lists of objects, such as a pod template's imagePullSecrets.
+        let mut v = json!({"spec": {"template": {"spec": {"imagePullSecrets": [{"name": "quay"}]}}}});
+        ensure_list_item(&mut v, "spec.template.spec.imagePullSecrets", "icr", Some("name"));
+        ensure_list_item(&mut v, "spec.template.spec.imagePullSecrets", "quay", Some("name"));
+        assert_eq!(
+            v["spec"]["template"]["spec"]["imagePullSecrets"],
+            json!([{"name": "quay"}, {"name": "icr"}])
         );
     }
 }

@@ -264,10 +264,11 @@ fn list_item(target: &Target, items: &[ListItem], observed: &Observed) -> Assess
     let mut todo: Vec<&ListItem> = Vec::new();
     let mut done: Vec<String> = Vec::new();
     for i in items {
+        let key = i.item_key.as_deref();
         let list = list_at(obj.value(), &i.path);
         let has = list
             .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(i.item.as_str())));
+            .is_some_and(|a| a.iter().any(|v| patch::same_entry(v, &i.item, key)));
         if has {
             done.push(format!("{} already has {}", short(&i.path), i.item));
         } else if list.is_none() && i.only_if_list_exists {
@@ -286,17 +287,18 @@ fn list_item(target: &Target, items: &[ListItem], observed: &Observed) -> Assess
     let patch = if all_new {
         let mut merge = json!({});
         for i in &todo {
-            patch::ensure_list_item(&mut merge, &i.path, &i.item);
+            patch::ensure_list_item(&mut merge, &i.path, &i.item, i.item_key.as_deref());
         }
         merge
     } else {
         let mut ops = Vec::new();
         for i in &todo {
             let pointer = format!("/{}", i.path.replace('.', "/"));
+            let entry = patch::list_entry(&i.item, i.item_key.as_deref());
             match list_at(&after, &i.path) {
                 Some(current) => {
                     ops.push(json!({"op": "test", "path": pointer, "value": current}));
-                    ops.push(json!({"op": "add", "path": format!("{pointer}/-"), "value": i.item}));
+                    ops.push(json!({"op": "add", "path": format!("{pointer}/-"), "value": entry}));
                 }
                 None => {
                     // Add the list under its deepest existing parent.
@@ -304,19 +306,20 @@ fn list_item(target: &Target, items: &[ListItem], observed: &Observed) -> Assess
                     let depth = (0..parts.len())
                         .take_while(|&n| list_at(&after, &parts[..=n].join(".")).is_some())
                         .count();
-                    let mut value = json!([i.item]);
+                    let mut value = json!([entry]);
                     for part in parts[depth + 1..].iter().rev() {
                         value = json!({ *part: value });
                     }
                     ops.push(json!({"op": "add", "path": format!("/{}", parts[..=depth].join("/")), "value": value}));
                 }
             }
-            patch::ensure_list_item(&mut after, &i.path, &i.item);
+            // Later operations see the lists earlier ones created.
+            patch::ensure_list_item(&mut after, &i.path, &i.item, i.item_key.as_deref());
         }
         Value::Array(ops)
     };
     for i in &todo {
-        patch::ensure_list_item(&mut after, &i.path, &i.item);
+        patch::ensure_list_item(&mut after, &i.path, &i.item, i.item_key.as_deref());
     }
     let first = items[0].path.split('.').next().unwrap_or("spec");
     let mut summary_line = with_prefix(
@@ -529,7 +532,7 @@ fn restart(pod: &Target, observed: &Observed) -> Assessed {
     let Some(obj) = get(observed, pod) else {
         return Assessed::new(Status::Satisfied, format!("{} is already gone", pod.display()));
     };
-    let owner = summary::owner(obj);
+    let owner = summary::owner(obj, &[]);
     let reason = owner["reason"].as_str().unwrap_or_default().to_string();
     if owner["restartable"] == Value::Bool(true) {
         let by = format!(
@@ -667,6 +670,7 @@ mod tests {
                         path: path.into(),
                         item: "reg:5000".into(),
                         only_if_list_exists: only,
+                        item_key: None,
                     }],
                 },
                 &o,
@@ -687,6 +691,38 @@ mod tests {
             a.patch.unwrap(),
             json!({"spec":{"registrySources":{"insecureRegistries":["reg:5000"]}}})
         );
+    }
+
+    #[test]
+    fn list_items_that_are_objects() {
+        let dep = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"apps"},
+            "spec":{"template":{"spec":{"imagePullSecrets":[{"name":"quay"}]}}}});
+        let o = obs(vec![dep]);
+        let add = |item: &str| {
+            assess(
+                &Change::EnsureListItem {
+                    target: Target {
+                        api_version: "apps/v1".into(),
+                        ..t("Deployment", "apps", "web")
+                    },
+                    items: vec![ListItem {
+                        path: "spec.template.spec.imagePullSecrets".into(),
+                        item: item.into(),
+                        only_if_list_exists: false,
+                        item_key: Some("name".into()),
+                    }],
+                },
+                &o,
+                &Inputs::default(),
+            )
+        };
+        assert_eq!(add("quay").status, Status::Satisfied);
+        let a = add("icr");
+        assert_eq!(a.status, Status::Pending);
+        let ops = a.patch.unwrap();
+        assert_eq!(ops[0]["op"], "test", "the list is appended to, never replaced");
+        assert_eq!(ops[1]["path"], "/spec/template/spec/imagePullSecrets/-");
+        assert_eq!(ops[1]["value"], json!({"name": "icr"}));
     }
 
     #[test]
@@ -732,6 +768,7 @@ mod tests {
             path: path.into(),
             item: "reg:5000".into(),
             only_if_list_exists: only,
+            item_key: None,
         }
     }
 

@@ -87,8 +87,9 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         self.cluster.pull_events().await
     }
 
-    /// Platform facts every rule can read as `cluster`.
-    pub async fn cluster_facts(&self) -> Result<Value, ClusterError> {
+    /// Platform facts every rule can read as `cluster`. `pods` are the cluster's pods (their
+    /// annotations and pull secrets are among the signs of OpenShift).
+    pub async fn cluster_facts(&self, pods: &[Arc<Object>]) -> Result<Value, ClusterError> {
         let cv = self
             .get(
                 &GroupKind::new("config.openshift.io", "ClusterVersion"),
@@ -96,7 +97,13 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 "version",
             )
             .await?;
-        let openshift = cv.is_some() || self.cluster.has_api_group("config.openshift.io").await?;
+        let sign = match &cv {
+            Some(_) => Some("ClusterVersion version".to_string()),
+            None => self.openshift_sign(pods).await,
+        };
+        if let Some(s) = &sign {
+            tracing::debug!(sign = %s, "OpenShift detected");
+        }
         let version = cv.as_ref().and_then(|o| {
             o.str_field("status.desired.version").map(str::to_string).or_else(|| {
                 o.field("status.history")
@@ -108,7 +115,54 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             })
         });
         let info = self.cluster.info();
-        Ok(json!({"openshift": openshift, "version": version, "source": format!("{} {}", info.kind, info.name)}))
+        Ok(json!({"openshift": sign.is_some(), "version": version, "source": format!("{} {}", info.kind, info.name)}))
+    }
+
+    /// The first sign that the cluster is OpenShift, cheapest first: an OpenShift API group
+    /// (the only sign a live cluster needs), then, for snapshots that hold no cluster-scoped
+    /// objects, the objects themselves (see [`summary::openshift_sign`]). Reads that fail
+    /// (a forbidden list) are no sign.
+    async fn openshift_sign(&self, pods: &[Arc<Object>]) -> Option<String> {
+        for g in summary::OPENSHIFT_GROUPS {
+            if self.cluster.has_api_group(g).await.unwrap_or(false) {
+                return Some(format!("API group {g}"));
+            }
+        }
+        let global = self.secret("openshift-config", "pull-secret").await.ok().flatten();
+        if let Some(s) = global.as_deref().and_then(summary::openshift_sign) {
+            return Some(s);
+        }
+        let mut candidates: Vec<Arc<Object>> = pods.to_vec();
+        for kind in [
+            GroupKind::core("Namespace"),
+            GroupKind::new("operators.coreos.com", "CatalogSource"),
+        ] {
+            candidates.extend(self.list(&kind).await.unwrap_or_default());
+        }
+        if let Some(s) = candidates.iter().find_map(|o| summary::openshift_sign(o)) {
+            return Some(s);
+        }
+        // OpenShift gives every service account a `<sa>-dockercfg-<suffix>` pull secret for
+        // the internal registry; a few of those the pods name are read, not every Secret.
+        let mut seen = std::collections::BTreeSet::new();
+        for pod in pods {
+            let ns = pod.namespace.as_deref().unwrap_or_default();
+            for name in summary::pod_pull_secret_names(pod) {
+                if !name.contains("-dockercfg-") || seen.len() >= 5 || !seen.insert((ns.to_string(), name.clone())) {
+                    continue;
+                }
+                if let Some(s) = self
+                    .secret(ns, &name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|o| summary::openshift_sign(&o))
+                {
+                    return Some(s);
+                }
+            }
+        }
+        None
     }
 
     async fn object_ref(
@@ -138,10 +192,11 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 .await?
                 .map(|o| summary::redacted(&o))
                 .unwrap_or(Value::Null)),
-            ProbeKind::PullSecrets { pod, registry } => {
+            ProbeKind::PullSecrets { pod, registry, image } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
                 let registry = registry.render(t, ctx)?;
-                let cache_key = format!("pullSecrets {ns}/{name} {registry}");
+                let image = image.as_ref().map(|i| i.render(t, ctx)).transpose()?;
+                let cache_key = format!("pullSecrets {ns}/{name} {registry} {}", image.as_deref().unwrap_or(""));
                 if let Some(v) = self.results.borrow().get(&cache_key) {
                     return Ok(v.clone());
                 }
@@ -164,16 +219,35 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 }
                 let refs: BTreeMap<String, Option<&Object>> =
                     fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
-                let v = summary::pull_secrets(&pod, sa.as_deref(), &refs, &registry);
+                let chain = self.owner_chain(&pod).await?;
+                // The template that created the pod is its direct owner's.
+                let template = chain
+                    .first()
+                    .filter(|o| summary::owner_ref(&pod).is_some_and(|r| r.kind == o.kind && r.name == o.name))
+                    .and_then(|o| summary::template_pull_secrets(o));
+                let v = summary::pull_secrets(
+                    &pod,
+                    sa.as_deref(),
+                    &refs,
+                    &registry,
+                    image.as_deref(),
+                    template.as_deref(),
+                );
                 self.results.borrow_mut().insert(cache_key, v.clone());
                 Ok(v)
             }
-            ProbeKind::FirstCovering { registry, candidates } => {
+            ProbeKind::FirstCovering {
+                registry,
+                image,
+                candidates,
+            } => {
                 let registry = registry.render(t, ctx)?;
+                let image = image.as_ref().map(|i| i.render(t, ctx)).transpose()?;
+                let target = summary::lookup_target(&registry, image.as_deref());
                 for c in candidates {
                     let (ns, name) = split_ref(&c.render(t, ctx)?)?;
                     if let Some(obj) = self.secret(&ns, &name).await?
-                        && summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &registry))
+                        && summary::docker_config(&obj).is_some_and(|cfg| summary::covers(&cfg, &target))
                     {
                         return Ok(summary::redacted(&obj));
                     }
@@ -208,11 +282,12 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             }
             ProbeKind::Owner { pod } => {
                 let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
-                Ok(self
-                    .get(&GroupKind::core("Pod"), Some(&ns), &name)
-                    .await?
-                    .map(|p| summary::owner(&p))
-                    .unwrap_or(Value::Null))
+                let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else {
+                    return Ok(Value::Null);
+                };
+                let chain = self.owner_chain(&pod).await?;
+                let chain: Vec<&Object> = chain.iter().map(Arc::as_ref).collect();
+                Ok(summary::owner(&pod, &chain))
             }
             ProbeKind::JsonPath { object, path } => {
                 let Some(obj) = self.object_ref(object, t, ctx).await? else {
@@ -226,6 +301,29 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 Ok(Value::Array(found.into_iter().cloned().collect()))
             }
         }
+    }
+
+    /// The owners of a pod, following [`summary::owner_ref`] up (ReplicaSet, then its
+    /// Deployment, ...), until one cannot be read or has no controller.
+    pub async fn owner_chain(&self, pod: &Object) -> Result<Vec<Arc<Object>>, ClusterError> {
+        let ns = pod.namespace.as_deref();
+        let mut out: Vec<Arc<Object>> = Vec::new();
+        let mut next = summary::owner_ref(pod);
+        while let Some(r) = next.take() {
+            // Owner references cannot form cycles in a real cluster; a snapshot might.
+            if out.len() >= 8 {
+                break;
+            }
+            let Some(obj) = self
+                .get(&GroupKind::from_api_version(&r.api_version, &r.kind), ns, &r.name)
+                .await?
+            else {
+                break;
+            };
+            next = summary::owner_ref(&obj);
+            out.push(obj);
+        }
+        Ok(out)
     }
 
     pub async fn image_config(&self) -> Result<Option<Arc<Object>>, ClusterError> {

@@ -75,6 +75,14 @@ impl AuthEntry {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
         set(&self.auth) || (set(&self.username) && set(&self.password)) || set(&self.identity_token)
     }
+
+    /// True when kubelet would send credentials from a pod's pull secret: it reads only
+    /// `auth` (which it decodes into username and password) or `username` and `password`;
+    /// an identity token alone is ignored there (pkg/credentialprovider config.go).
+    pub fn kubelet_credentials(&self) -> bool {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        set(&self.auth) || (set(&self.username) && set(&self.password))
+    }
 }
 
 /// How the top-level JSON object is laid out.
@@ -477,6 +485,13 @@ mod tests {
             DockerConfig::from_json(&format!(r#"{{"auths":{{"acr.io":{{"identitytoken":"{PLANTED}"}}}}}}"#)).unwrap();
         assert_eq!(cfg.entries["acr.io"].identity_token.as_deref(), Some(PLANTED));
         assert!(cfg.entries["acr.io"].has_credentials());
+        // kubelet's keyring keeps only username, password and email.
+        assert!(!cfg.entries["acr.io"].kubelet_credentials());
+        let both = DockerConfig::from_json(&format!(
+            r#"{{"auths":{{"acr.io":{{"identitytoken":"{PLANTED}","username":"u","password":"p"}}}}}}"#
+        ))
+        .unwrap();
+        assert!(both.entries["acr.io"].kubelet_credentials());
     }
 
     #[test]

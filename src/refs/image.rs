@@ -6,8 +6,10 @@ use serde::Serialize;
 
 /// Docker Hub's canonical name; bare names like `nginx` live here.
 const DEFAULT_REGISTRY: &str = "docker.io";
-/// Hub aliases that name the same registry as `docker.io`.
-const HUB_ALIASES: [&str; 2] = ["index.docker.io", "registry-1.docker.io"];
+/// distribution/reference's `legacyDefaultDomain`: the only other name it rewrites to
+/// `docker.io`. (`registry-1.docker.io` is Hub's real endpoint, but references naming it
+/// stay as written, and kubelet does not treat them as Docker Hub.)
+const HUB_ALIASES: [&str; 1] = ["index.docker.io"];
 /// Single-component Hub repositories are official images under `library/`.
 const OFFICIAL_PREFIX: &str = "library/";
 const DEFAULT_TAG: &str = "latest";
@@ -134,6 +136,30 @@ impl ImageRef {
         }
         out
     }
+}
+
+/// Registries that serve public images to anonymous clients: pulling from them without
+/// credentials is normal, so a missing pull secret is no evidence of an authentication
+/// failure there. (They host private repositories too; then the registry's own message says
+/// so, and rules that see it do not need this list.)
+pub const ANONYMOUS_PULL_REGISTRIES: &[&str] = &[
+    "docker.io",
+    "quay.io",
+    "ghcr.io",
+    "gcr.io",
+    "registry.k8s.io",
+    "k8s.gcr.io",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "registry.access.redhat.com",
+    "registry.gitlab.com",
+    "docker.elastic.co",
+];
+
+/// Whether `registry` (`host[:port]`, as in [`ImageRef::registry`]) is one of
+/// [`ANONYMOUS_PULL_REGISTRIES`].
+pub fn serves_anonymous_pulls(registry: &str) -> bool {
+    ANONYMOUS_PULL_REGISTRIES.contains(&registry)
 }
 
 /// Registry host of an image string, `None` when it does not parse.
@@ -312,10 +338,13 @@ mod tests {
             "docker.io/library/nginx",
             "index.docker.io/library/nginx",
             "index.docker.io/nginx",
-            "registry-1.docker.io/library/nginx",
         ] {
             assert_eq!(ok(s).normalized(), want, "{s}");
         }
+        // ParseNormalizedNamed rewrites only `index.docker.io`.
+        let r = ok("registry-1.docker.io/nginx");
+        assert_eq!(r.registry, "registry-1.docker.io");
+        assert_eq!(r.repository, "nginx");
     }
 
     #[test]
