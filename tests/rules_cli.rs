@@ -159,6 +159,52 @@ fn plan_out_writes_the_file() {
     assert_eq!(plan["kind"], "Plan");
 }
 
+/// `--out` must never replace what the path names with a file: a FIFO stays a FIFO (as
+/// `/dev/null` must stay a device), and a symlink stays a link whose target gets the plan.
+#[test]
+fn plan_out_writes_through_fifos_and_symlinks() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = example("seed-004-marketplace");
+    let plan_to = |out: &std::path::Path| {
+        let o = out.display().to_string();
+        remedy(&["plan", "--snapshot", &snapshot, "-o", "json", "--out", &o])
+    };
+
+    let fifo = dir.path().join("plan.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    assert_eq!(plan_to(&fifo).code, 2);
+    // Checked before joining: had the FIFO been replaced, the reader would wait forever.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    let read = reader.join().unwrap();
+    assert!(
+        read.contains("\"kind\": \"Plan\""),
+        "the reader got the plan: {read:.80}"
+    );
+
+    let target = dir.path().join("real.json");
+    let link = dir.path().join("link.json");
+    std::fs::write(&target, "old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_eq!(plan_to(&link).code, 2);
+    assert!(
+        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        "still a link"
+    );
+    assert!(std::fs::read_to_string(&target).unwrap().contains("\"kind\": \"Plan\""));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
+}
+
 #[test]
 fn schema_command_prints_the_committed_schemas() {
     for which in ["playbook", "plan"] {

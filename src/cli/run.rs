@@ -1,7 +1,7 @@
 //! Runs a parsed command. Errors reach the user here, through `report`, with exit code 1.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
@@ -132,12 +132,29 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     Ok(plan.exit_code())
 }
 
-/// Write via a temporary file and a rename, so a failed write never leaves half a plan.
-fn write_atomically(path: &PathBuf, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp-remedy");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
+/// Write a regular file via a temporary file beside it and a rename, so a failed write never
+/// leaves half a plan. Anything else (`/dev/null`, a FIFO, `/dev/stdout`) is written in place:
+/// renaming over it would replace the device with a file. A symlink is followed, so the link
+/// stays and its target gets the plan.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return std::fs::write(path, text).with_context(|| format!("writing {}", path.display()));
+    }
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = real.with_file_name(format!(".{name}.remedy-{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, text)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|()| std::fs::rename(&tmp, &real).with_context(|| format!("renaming to {}", real.display())));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
