@@ -668,3 +668,25 @@ fn invalid_yaml_names_its_position_once() {
         r.stderr
     );
 }
+
+#[test]
+fn regex_that_escapes_its_case_folding_wrapper() {
+    // Wrapped as `(?i:...)` this would read `(?i:zzz)|(?-i:.)` and match every message.
+    expect_rule_error(
+        "wrapper injection",
+        &playbook("  match:\n    message: {regex: 'zzz)|(?-i:.'}\n"),
+        "invalid-regex",
+        "rule.yaml:9:",
+        "unopened group",
+    );
+}
+
+#[test]
+fn patterns_that_fit_alone_fit_together() {
+    // Each compiles to a few MiB; together they passed the regex crate's 10 MiB default.
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Symptom\nmetadata: { name: mid-re, category: auth }\nspec:\n  message: { anyOf: [ {regex: '\\w{150}a'}, {regex: '\\w{150}b'}, {regex: '\\w{150}c'} ] }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use regex::Regex;
-
 use super::{Doc, Parsed};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
-use crate::matcher::{LabelSelector, MatchTree, NamespaceGlob, PatternSetBuilder, TextTest, leaf_source};
+use crate::matcher::{
+    LabelSelector, MatchTree, NamespaceGlob, PatternSet, PatternSetBuilder, TextTest, compile_pattern, leaf_source,
+};
 use crate::model::{ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec, SymptomSpec, TextMatcher};
 use crate::rules::{
     ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet, Symptom, Tmpl, TmplValue,
@@ -47,6 +47,9 @@ struct Compiler<'a> {
     diags: &'a mut Diagnostics,
     messages: PatternSetBuilder,
     fields: PatternSetBuilder,
+    /// Where each pattern of `messages`/`fields` was first written, by pattern id.
+    message_origins: Vec<Location>,
+    field_origins: Vec<Location>,
     templates: Templates,
     symptom_ids: HashMap<String, usize>,
 }
@@ -132,6 +135,8 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         diags,
         messages: PatternSetBuilder::default(),
         fields: PatternSetBuilder::default(),
+        message_origins: Vec::new(),
+        field_origins: Vec::new(),
         templates: Templates::new(),
         symptom_ids: HashMap::new(),
     };
@@ -165,22 +170,8 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
             }
         }
     }
-    let messages = c.messages.build().unwrap_or_else(|e| {
-        c.diags.push(Diagnostic::error(
-            Code::InvalidRegex,
-            Location::default(),
-            format!("the combined message patterns do not compile: {e}"),
-        ));
-        Default::default()
-    });
-    let fields = c.fields.build().unwrap_or_else(|e| {
-        c.diags.push(Diagnostic::error(
-            Code::InvalidRegex,
-            Location::default(),
-            format!("the combined field patterns do not compile: {e}"),
-        ));
-        Default::default()
-    });
+    let messages = build_set(&c.messages, &c.message_origins, "message", c.diags);
+    let fields = build_set(&c.fields, &c.field_origins, "field", c.diags);
     overridden.sort();
     RuleSet {
         symptoms,
@@ -190,6 +181,44 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         templates: c.templates,
         overridden,
     }
+}
+
+/// The first line of a regex error, without the caret diagram.
+fn regex_message(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(s) => s
+            .lines()
+            .last()
+            .unwrap_or("invalid regex")
+            .trim_start_matches("error: ")
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Compile one shared pattern set; a set too large to compile is blamed on the pattern that
+/// tips it over, at the place it was written.
+pub(super) fn build_set(
+    b: &PatternSetBuilder,
+    origins: &[Location],
+    what: &str,
+    diags: &mut Diagnostics,
+) -> PatternSet {
+    b.build().unwrap_or_else(|e| {
+        let at = b.first_failing().and_then(|i| origins.get(i)).cloned().unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                Code::InvalidRegex,
+                at,
+                format!("the combined {what} patterns of all rules do not compile with this one: {}", regex_message(&e)),
+            )
+            .with_help(format!(
+                "each pattern compiles alone, but together they pass the {} MiB limit: bounded repetitions of classes (`\\w{{150}}`) expand into large automata; use `contains`, a shorter repetition, or `[a-z]` instead of `\\w`",
+                b.size_limit() >> 20
+            )),
+        );
+        PatternSet::default()
+    })
 }
 
 impl Compiler<'_> {
@@ -258,25 +287,25 @@ impl Compiler<'_> {
             return TextTest::Equals(e.clone());
         }
         if let Some(src) = leaf_source(t.contains.as_deref(), t.regex.as_deref(), cs) {
-            if let Err(e) = Regex::new(&src) {
+            // The user's regex alone first: wrapped in `(?i:...)`, a stray `)` could close the
+            // wrapper and change what the pattern means (`a)|(?-i:.` would match everything).
+            let alone = t.regex.as_deref().map(compile_pattern).transpose();
+            if let Err(e) = alone.and_then(|_| compile_pattern(&src)) {
                 let p = format!("{path}.regex");
-                let msg = match e {
-                    regex::Error::Syntax(s) => s
-                        .lines()
-                        .last()
-                        .unwrap_or("invalid regex")
-                        .trim_start_matches("error: ")
-                        .to_string(),
-                    other => other.to_string(),
-                };
-                self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {msg}")).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
+                self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {}", regex_message(&e))).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
                 return TextTest::Any(vec![]);
             }
-            let id = if message {
-                self.messages.add(src)
+            let key = if t.regex.is_some() { "regex" } else { "contains" };
+            let origin = self.loc(si, di, &format!("{path}.{key}"));
+            let (set, origins) = if message {
+                (&mut self.messages, &mut self.message_origins)
             } else {
-                self.fields.add(src)
+                (&mut self.fields, &mut self.field_origins)
             };
+            let id = set.add(src);
+            if origins.len() <= id {
+                origins.push(origin);
+            }
             return TextTest::Pattern(id);
         }
         let list = |this: &mut Self, v: &[TextMatcher], key: &str| -> Vec<TextTest> {
@@ -827,5 +856,39 @@ fn templated_strings<'v>(v: &'v serde_json::Value, ptr: String, out: &mut Vec<(S
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_too_large_is_blamed_on_the_pattern_that_tips_it_over() {
+        let mut b = PatternSetBuilder::with_size_limit(200_000);
+        let mut origins = Vec::new();
+        for (i, p) in ["a", "b", r"\w{20}x", r"\w{20}y", r"\w{20}z", "c"].iter().enumerate() {
+            b.add(p.to_string());
+            origins.push(Location {
+                file: "r.yaml".into(),
+                line: Some(i + 1),
+                column: Some(3),
+                path: None,
+            });
+        }
+        // Each pattern alone fits; together they do not.
+        let mut one = PatternSetBuilder::with_size_limit(200_000);
+        one.add(r"\w{20}x".to_string());
+        assert!(one.build().is_ok());
+        assert!(b.build().is_err());
+        let tip = b.first_failing().expect("a culprit");
+        assert!((2..=4).contains(&tip), "{tip}");
+        let mut diags = Diagnostics::default();
+        build_set(&b, &origins, "message", &mut diags);
+        let d: Vec<_> = diags.into_sorted();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::InvalidRegex);
+        assert_eq!(d[0].location.line, Some(tip + 1));
+        assert!(d[0].help.as_deref().is_some_and(|h| h.contains("MiB")));
     }
 }
