@@ -690,3 +690,33 @@ fn patterns_that_fit_alone_fit_together() {
     let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn supersedes_cycles() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cyc-a, title: A, category: auth}\nspec:\n  match: {symptom: registry-auth}\n  supersedes: [cyc-b]\n---\napiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cyc-b, title: B, category: auth}\nspec:\n  match: {symptom: registry-auth}\n  supersedes: [cyc-a]\n";
+    expect_rule_error(
+        "cycle",
+        text,
+        "supersedes-cycle",
+        "rule.yaml:6:16",
+        "cyc-a → cyc-b → cyc-a",
+    );
+    expect_rule_error(
+        "self",
+        &playbook("  match: {symptom: registry-auth}\n  supersedes: [my-rule]\n"),
+        "supersedes-cycle",
+        "rule.yaml:9:",
+        "supersedes itself",
+    );
+}
+
+#[test]
+fn supersedes_unknown_rule_without_a_close_match_has_help() {
+    expect_rule_error(
+        "far",
+        &playbook("  match: {symptom: registry-auth}\n  supersedes: [zzzzzzzzzzzzzzzzzzzz]\n"),
+        "invalid-value",
+        "rule.yaml:9:",
+        "remedy rules list",
+    );
+}

@@ -147,14 +147,17 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         symptoms.push(c.symptom(d));
     }
     let mut rules = Vec::new();
+    // The document of each compiled rule (a playbook with errors compiles to nothing).
+    let mut rule_docs = Vec::new();
     for &i in &playbook_docs {
         if let Some(r) = c.playbook(&parsed.playbooks[i]) {
             rules.push(r);
+            rule_docs.push(i);
         }
     }
     // `supersedes` must name rules that exist.
     let ids: BTreeSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-    for (r, &i) in rules.iter().zip(&playbook_docs) {
+    for (r, &i) in rules.iter().zip(&rule_docs) {
         let d = &parsed.playbooks[i];
         for (k, s) in r.supersedes.iter().enumerate() {
             if !ids.contains(s.as_str()) {
@@ -163,13 +166,17 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
                     parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
                     format!("`supersedes` names unknown rule `{s}`"),
                 );
-                if let Some(m) = did_you_mean(s, ids.iter().copied()) {
-                    diag = diag.with_help(format!("did you mean `{m}`?"));
-                }
+                diag = match did_you_mean(s, ids.iter().copied()) {
+                    Some(m) => diag.with_help(format!("did you mean `{m}`?")),
+                    None => {
+                        diag.with_help("`supersedes` lists ids of loaded playbooks; `remedy rules list` shows them")
+                    }
+                };
                 c.diags.push(diag);
             }
         }
     }
+    supersedes_cycles(&rules, &rule_docs, parsed, c.diags);
     let messages = build_set(&c.messages, &c.message_origins, "message", c.diags);
     let fields = build_set(&c.fields, &c.field_origins, "field", c.diags);
     overridden.sort();
@@ -180,6 +187,75 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         fields,
         templates: c.templates,
         overridden,
+    }
+}
+
+/// Rules that supersede each other (or themselves) would each step aside for the other on a
+/// failure both confirm: one diagnostic per cycle, at the first rule's entry that starts it.
+fn supersedes_cycles(rules: &[Rule], docs: &[usize], parsed: &Parsed, diags: &mut Diagnostics) {
+    let index: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    let edges: Vec<Vec<usize>> = rules
+        .iter()
+        .map(|r| {
+            r.supersedes
+                .iter()
+                .filter_map(|s| index.get(s.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut reported: BTreeSet<BTreeSet<usize>> = BTreeSet::new();
+    for start in 0..rules.len() {
+        // Breadth-first from `start`; the first way back to it is the shortest cycle through it.
+        let mut parent: Vec<Option<usize>> = vec![None; rules.len()];
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut seen = vec![false; rules.len()];
+        let mut back = None;
+        'search: while let Some(n) = queue.pop_front() {
+            for &m in &edges[n] {
+                if m == start {
+                    back = Some(n);
+                    break 'search;
+                }
+                if !seen[m] {
+                    seen[m] = true;
+                    parent[m] = Some(n);
+                    queue.push_back(m);
+                }
+            }
+        }
+        let Some(last) = back else { continue };
+        let mut cycle = vec![last];
+        while let Some(p) = parent[*cycle.last().expect("non-empty")] {
+            cycle.push(p);
+        }
+        if *cycle.last().expect("non-empty") != start {
+            cycle.push(start);
+        }
+        cycle.reverse();
+        if !reported.insert(cycle.iter().copied().collect()) {
+            continue;
+        }
+        let next = cycle.get(1).copied().unwrap_or(start);
+        let k = rules[start]
+            .supersedes
+            .iter()
+            .position(|s| s == &rules[next].id)
+            .unwrap_or(0);
+        let d = &parsed.playbooks[docs[start]];
+        let names: Vec<&str> = cycle.iter().chain([&start]).map(|&i| rules[i].id.as_str()).collect();
+        let msg = if cycle.len() == 1 {
+            format!("rule `{}` supersedes itself", rules[start].id)
+        } else {
+            format!("rules supersede each other: {}", names.join(" → "))
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::SupersedesCycle,
+                parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
+                msg,
+            )
+            .with_help("on a failure they all confirm each would step aside for another; keep `supersedes` on the more precise rule only"),
+        );
     }
 }
 
