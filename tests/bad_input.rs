@@ -720,3 +720,68 @@ fn supersedes_unknown_rule_without_a_close_match_has_help() {
         "remedy rules list",
     );
 }
+
+#[test]
+fn typo_in_a_probe_result_field() {
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: ps\n      pullSecrets: { pod: \"{{ failure.namespace }}/{{ failure.pod }}\", registry: \"{{ failure.registry }}\" }\n  when: [\"not ps.covrs\"]\n";
+    expect_rule_error(
+        "probe field",
+        &playbook(spec),
+        "undefined-variable",
+        "rule.yaml:12:",
+        "did you mean `covers`?",
+    );
+    for (kind, typo, fix) in [
+        ("imageConfig: { registry: r }", "registryInsecur", "registryInsecure"),
+        ("trustedCa: { registry: r }", "hasKy", "hasKey"),
+        ("owner: { pod: a/b }", "restartble", "restartable"),
+        ("firstCovering: { registry: r, candidates: [a/b] }", "refs", "ref"),
+    ] {
+        let spec = format!(
+            "  match: {{ symptom: registry-auth }}\n  probes:\n    - name: p\n      {kind}\n  explain: \"{{{{ p.{typo} }}}}\"\n"
+        );
+        expect_rule_error(
+            kind,
+            &playbook(&spec),
+            "undefined-variable",
+            "rule.yaml:12:",
+            &format!("`{fix}`"),
+        );
+    }
+}
+
+#[test]
+fn generic_probe_results_stay_unchecked() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: cfg\n      object: { apiVersion: v1, kind: ConfigMap, namespace: a, name: b }\n  when: [\"cfg.data.anything is defined\"]\n";
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn capture_that_no_pattern_defines() {
+    let spec = "  match:\n    message: { regex: 'reading manifest (?P<tag>\\S+) in' }\n  explain: \"{{ captures.tga }} {{ captures.nosuch }}\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`captures.tga`") && r.stderr.contains("did you mean `tag`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("`captures.nosuch`") && r.stderr.contains("--> rule.yaml:10:"),
+        "{}",
+        r.stderr
+    );
+    // A group under `not` never captures anything.
+    expect_rule_error(
+        "not",
+        &playbook("  match:\n    message: { not: { regex: '(?P<x>a)' } }\n  explain: \"{{ captures.x }}\"\n"),
+        "undefined-variable",
+        "rule.yaml:10:",
+        "name no groups",
+    );
+}

@@ -47,9 +47,16 @@ struct Compiler<'a> {
     diags: &'a mut Diagnostics,
     messages: PatternSetBuilder,
     fields: PatternSetBuilder,
-    /// Where each pattern of `messages`/`fields` was first written, by pattern id.
-    message_origins: Vec<Location>,
-    field_origins: Vec<Location>,
+    /// Where each pattern of `messages`/`fields` was first written, and its named groups, by
+    /// pattern id.
+    message_origins: Vec<(Location, Vec<String>)>,
+    field_origins: Vec<(Location, Vec<String>)>,
+    /// Named groups of each symptom's patterns, by symptom index.
+    symptom_captures: Vec<BTreeSet<String>>,
+    /// While compiling a playbook: the named groups its matcher (and its symptoms) define,
+    /// and the result fields of its probes whose shape is known.
+    captures: BTreeSet<String>,
+    probe_fields: HashMap<String, &'static [&'static str]>,
     templates: Templates,
     symptom_ids: HashMap<String, usize>,
 }
@@ -137,6 +144,9 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         fields: PatternSetBuilder::default(),
         message_origins: Vec::new(),
         field_origins: Vec::new(),
+        symptom_captures: Vec::new(),
+        captures: BTreeSet::new(),
+        probe_fields: HashMap::new(),
         templates: Templates::new(),
         symptom_ids: HashMap::new(),
     };
@@ -144,7 +154,11 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     for &i in &symptom_docs {
         let d = &parsed.symptoms[i];
         c.symptom_ids.insert(d.spec.metadata.name.clone(), symptoms.len());
-        symptoms.push(c.symptom(d));
+        let s = c.symptom(d);
+        let mut names = BTreeSet::new();
+        c.test_captures(&s.test, true, &mut names);
+        c.symptom_captures.push(names);
+        symptoms.push(s);
     }
     let mut rules = Vec::new();
     // The document of each compiled rule (a playbook with errors compiles to nothing).
@@ -177,8 +191,9 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         }
     }
     supersedes_cycles(&rules, &rule_docs, parsed, c.diags);
-    let messages = build_set(&c.messages, &c.message_origins, "message", c.diags);
-    let fields = build_set(&c.fields, &c.field_origins, "field", c.diags);
+    let origins = |o: &[(Location, Vec<String>)]| o.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>();
+    let messages = build_set(&c.messages, &origins(&c.message_origins), "message", c.diags);
+    let fields = build_set(&c.fields, &origins(&c.field_origins), "field", c.diags);
     overridden.sort();
     RuleSet {
         symptoms,
@@ -298,6 +313,53 @@ pub(super) fn build_set(
 }
 
 impl Compiler<'_> {
+    /// Named groups a compiled text test can capture (never under `not`: a pattern that must
+    /// not match has nothing to capture).
+    fn test_captures(&self, t: &TextTest, message: bool, out: &mut BTreeSet<String>) {
+        match t {
+            TextTest::Pattern(id) => {
+                let origins = if message {
+                    &self.message_origins
+                } else {
+                    &self.field_origins
+                };
+                if let Some((_, names)) = origins.get(*id) {
+                    out.extend(names.iter().cloned());
+                }
+            }
+            TextTest::Any(v) | TextTest::All(v) => v.iter().for_each(|t| self.test_captures(t, message, out)),
+            TextTest::Equals(_) | TextTest::Not(_) => {}
+        }
+    }
+
+    /// Named groups a compiled matcher can capture, its symptoms' included.
+    fn tree_captures(&self, m: &MatchTree, out: &mut BTreeSet<String>) {
+        for &s in &m.symptoms {
+            if let Some(names) = self.symptom_captures.get(s) {
+                out.extend(names.iter().cloned());
+            }
+        }
+        for t in [&m.message, &m.waiting_message].into_iter().flatten() {
+            self.test_captures(t, true, out);
+        }
+        for t in [
+            &m.event_reason,
+            &m.event_type,
+            &m.involved_kind,
+            &m.waiting_reason,
+            &m.image,
+            &m.registry,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.test_captures(t, false, out);
+        }
+        for sub in m.any_of.iter().chain(&m.all_of) {
+            self.tree_captures(sub, out);
+        }
+    }
+
     fn loc(&self, source: usize, doc: usize, path: &str) -> Location {
         self.parsed.loc(source, doc, path)
     }
@@ -366,11 +428,14 @@ impl Compiler<'_> {
             // The user's regex alone first: wrapped in `(?i:...)`, a stray `)` could close the
             // wrapper and change what the pattern means (`a)|(?-i:.` would match everything).
             let alone = t.regex.as_deref().map(compile_pattern).transpose();
-            if let Err(e) = alone.and_then(|_| compile_pattern(&src)) {
-                let p = format!("{path}.regex");
-                self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {}", regex_message(&e))).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
-                return TextTest::Any(vec![]);
-            }
+            let names: Vec<String> = match alone.and_then(|_| compile_pattern(&src)) {
+                Ok(re) => re.capture_names().flatten().map(str::to_string).collect(),
+                Err(e) => {
+                    let p = format!("{path}.regex");
+                    self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {}", regex_message(&e))).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
+                    return TextTest::Any(vec![]);
+                }
+            };
             let key = if t.regex.is_some() { "regex" } else { "contains" };
             let origin = self.loc(si, di, &format!("{path}.{key}"));
             let (set, origins) = if message {
@@ -380,7 +445,7 @@ impl Compiler<'_> {
             };
             let id = set.add(src);
             if origins.len() <= id {
-                origins.push(origin);
+                origins.push((origin, names));
             }
             return TextTest::Pattern(id);
         }
@@ -540,6 +605,12 @@ impl Compiler<'_> {
                 Some((var.clone(), FAILURE_FIELDS.to_vec()))
             } else if root == "cluster" && attr.is_some_and(|a| !CLUSTER_FIELDS.contains(&a)) {
                 Some((var.clone(), CLUSTER_FIELDS.to_vec()))
+            } else if root == "captures" && attr.is_some_and(|a| !self.captures.contains(a)) {
+                Some((var.clone(), self.captures.iter().map(String::as_str).collect()))
+            } else if let Some(fields) = self.probe_fields.get(root)
+                && attr.is_some_and(|a| !fields.contains(&a))
+            {
+                Some((var.clone(), fields.to_vec()))
             } else {
                 None
             };
@@ -552,6 +623,9 @@ impl Compiler<'_> {
                 );
                 d = match did_you_mean(last, candidates.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None if candidates.is_empty() && root == "captures" => d.with_help(
+                        "the rule's patterns (and its symptoms') name no groups: add one, as in `(?P<name>...)`",
+                    ),
                     None => d.with_help(format!("defined here: {}", candidates.join(", "))),
                 };
                 self.diags.push(d);
@@ -851,6 +925,10 @@ impl Compiler<'_> {
             );
         }
         let matcher = self.matcher(&body.matcher, si, di, "spec.match");
+        let mut captures = BTreeSet::new();
+        self.tree_captures(&matcher, &mut captures);
+        self.captures = captures;
+        self.probe_fields.clear();
         let mut vars: BTreeSet<String> = BUILTIN_VARS.iter().map(|s| s.to_string()).collect();
         let mut probes = Vec::new();
         for (i, p) in body.probes.iter().enumerate() {
@@ -865,6 +943,10 @@ impl Compiler<'_> {
             }
             // A probe may read the probes before it, not itself or later ones.
             if let Some(kind) = self.probe(p, si, di, &path, &vars) {
+                match crate::probe::result_fields(&kind) {
+                    Some(fields) => self.probe_fields.insert(p.name.clone(), fields),
+                    None => self.probe_fields.remove(&p.name),
+                };
                 probes.push(Probe {
                     name: p.name.clone(),
                     kind,
