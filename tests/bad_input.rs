@@ -785,3 +785,67 @@ fn capture_that_no_pattern_defines() {
         "name no groups",
     );
 }
+
+#[test]
+fn unknown_filter_and_test_are_caught_at_load_time() {
+    let spec = "  match: { symptom: registry-auth }\n  when: [\"failure.pod is nosuchtest\"]\n  explain: \"{{ failure.namespace | lowr }}\"\n";
+    expect_rule_error(
+        "filter",
+        &playbook(spec),
+        "unknown-filter",
+        "rule.yaml:10:36",
+        "did you mean `lower`?",
+    );
+    expect_rule_error(
+        "test",
+        &playbook(spec),
+        "unknown-filter",
+        "rule.yaml:9:26",
+        "unknown test `nosuchtest`",
+    );
+    // In a block scalar the filter is found on its own line.
+    let spec = "  match: { symptom: registry-auth }\n  explain: >-\n    first {{ failure.pod }}\n    then {{ failure.image | nosuch }}\n";
+    expect_rule_error(
+        "block",
+        &playbook(spec),
+        "unknown-filter",
+        "rule.yaml:11:29",
+        "unknown filter `nosuch`",
+    );
+    // Global functions are not undefined variables.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "  match: { symptom: registry-auth }\n  explain: \"{{ range(2) | join(',') }} {{ failure.pod | registry_host | default('x') }}\"\n";
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn render_errors_name_the_rule_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("s")).unwrap();
+    std::fs::write(dir.path().join("s/pod.yaml"), FAILING_POD).unwrap();
+    std::fs::write(dir.path().join("s/events.yaml"), PULL_EVENT).unwrap();
+    let spec = "  match: { symptom: registry-auth }\n  explain: \"{{ failure.pod | round }}\"\n";
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "plan",
+            "--no-bundled",
+            "--rules",
+            "rule.yaml",
+            "--snapshot",
+            "s",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(r.code != 1, "{}", r.stderr);
+    assert!(r.stdout.contains("in rule.yaml:9:3 (spec.explain)"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains(":spec.explain:"),
+        "no internal template name: {}",
+        r.stdout
+    );
+}

@@ -11,7 +11,7 @@ use crate::model::{ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec
 use crate::rules::{
     ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet, Symptom, Tmpl, TmplValue,
 };
-use crate::template::Templates;
+use crate::template::{Compiled, OWN_FILTERS, Templates};
 
 /// Fields of the `failure` template variable.
 pub const FAILURE_FIELDS: &[&str] = &[
@@ -555,14 +555,89 @@ impl Compiler<'_> {
         }
     }
 
+    /// Where a template was written, for errors at render time: `file:line:col (path)`.
+    fn label(&self, si: usize, di: usize, path: &str) -> String {
+        let loc = self.loc(si, di, path);
+        if loc.line.is_some() {
+            format!("{loc} ({path})")
+        } else {
+            loc.to_string()
+        }
+    }
+
+    /// The file position of `name` at (`line`, `column`) of template `src`, written at `path`:
+    /// found by looking for the tag up to the name (`{{ failure.image | nosuch`) in the file from
+    /// the field on, since a block scalar spreads a template over lines. Falls back to the
+    /// field itself (an escaped string, a tag folded over lines).
+    #[allow(clippy::too_many_arguments)]
+    fn template_pos(
+        &self,
+        si: usize,
+        di: usize,
+        path: &str,
+        src: &str,
+        line: usize,
+        column: usize,
+        name: &str,
+    ) -> Location {
+        let field = self.loc(si, di, path);
+        let Some(start) = field.line else { return field };
+        let Some(tline) = src.lines().nth(line.saturating_sub(1)) else {
+            return field;
+        };
+        // Byte offset of the name in its template line, then back to the start of its tag.
+        let Some((at, _)) = tline.char_indices().nth(column.saturating_sub(1)) else {
+            return field;
+        };
+        let tag = tline[..at].rfind("{{").or_else(|| tline[..at].rfind("{%")).unwrap_or(0);
+        let fragment = format!("{}{name}", &tline[tag..at]);
+        let fragment = fragment.trim_start();
+        let lead = tline[tag..at].chars().count() - tline[tag..at].trim_start().chars().count();
+        let text = &self.parsed.sources[si].text;
+        let window = src.lines().count() + 3;
+        for (i, fline) in text.lines().enumerate().skip(start - 1).take(window) {
+            if let Some(b) = fline.find(fragment) {
+                let col = fline[..b].chars().count() + tline[tag..at].chars().count() - lead + 1;
+                return Location {
+                    line: Some(i + 1),
+                    column: Some(col),
+                    ..field
+                };
+            }
+        }
+        field
+    }
+
+    /// Report what compiling a template found: undefined variables, unknown filters/tests.
+    fn compiled(&mut self, c: &Compiled, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) {
+        self.check_vars(&c.vars, vars, si, di, path);
+        for u in &c.unknown {
+            let d = Diagnostic::error(
+                Code::UnknownFilter,
+                self.template_pos(si, di, path, src, u.line, u.column, &u.name),
+                format!("unknown {} `{}`", u.what, u.name),
+            );
+            let d = match u.suggestion {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None if u.what == "filter" => d.with_help(format!(
+                    "minijinja's built-in filters and remedy's own ({}) are available",
+                    OWN_FILTERS.join(", ")
+                )),
+                None => d.with_help("minijinja's built-in tests are available (`is defined`, `is none`, `is in`, ...)"),
+            };
+            self.diags.push(d);
+        }
+    }
+
     /// Compile a template field, checking the variables it reads against `vars`.
     fn tmpl(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Tmpl {
         if !src.contains("{{") && !src.contains("{%") {
             return Tmpl::Literal(src.to_string());
         }
         let name = format!("{si}:{di}:{path}");
-        match self.templates.add(&name, src) {
-            Ok(used) => self.check_vars(&used, vars, si, di, path),
+        let label = self.label(si, di, path);
+        match self.templates.add(&name, src, &label) {
+            Ok(c) => self.compiled(&c, src, si, di, path, vars),
             Err(e) => self.template_error(&e, si, di, path),
         }
         Tmpl::Template(name)
@@ -570,8 +645,9 @@ impl Compiler<'_> {
 
     fn condition(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> String {
         let name = format!("{si}:{di}:{path}");
-        match self.templates.add_condition(&name, src) {
-            Ok(used) => self.check_vars(&used, vars, si, di, path),
+        let label = self.label(si, di, path);
+        match self.templates.add_condition(&name, src, &label) {
+            Ok(c) => self.compiled(&c, src, si, di, path, vars),
             Err(e) => self.template_error(&e, si, di, path),
         }
         name
@@ -599,7 +675,9 @@ impl Compiler<'_> {
             let mut parts = var.split('.');
             let root = parts.next().unwrap_or_default();
             let attr = parts.next();
-            let problem = if !vars.contains(root) {
+            let problem = if !vars.contains(root) && self.templates.global_names().iter().any(|g| g == root) {
+                None
+            } else if !vars.contains(root) {
                 Some((root.to_string(), vars.iter().map(String::as_str).collect::<Vec<_>>()))
             } else if root == "failure" && attr.is_some_and(|a| !FAILURE_FIELDS.contains(&a)) {
                 Some((var.clone(), FAILURE_FIELDS.to_vec()))
@@ -657,9 +735,20 @@ impl Compiler<'_> {
         let mut found = Vec::new();
         templated_strings(v, String::new(), &mut found);
         for (ptr, s) in found {
-            match self.templates.add(&format!("{base}{ptr}"), s) {
-                Ok(used) => self.check_vars(&used, vars, si, di, path),
-                Err(e) => self.template_error(&e, si, di, path),
+            // `/spec/items/0/name` → `spec.items[0].name`, the position index's form.
+            let mut at = path.to_string();
+            for seg in ptr.split('/').filter(|p| !p.is_empty()) {
+                if seg.bytes().all(|b| b.is_ascii_digit()) {
+                    at.push_str(&format!("[{seg}]"));
+                } else {
+                    at.push('.');
+                    at.push_str(seg);
+                }
+            }
+            let label = self.label(si, di, &at);
+            match self.templates.add(&format!("{base}{ptr}"), s, &label) {
+                Ok(c) => self.compiled(&c, s, si, di, &at, vars),
+                Err(e) => self.template_error(&e, si, di, &at),
             }
         }
         TmplValue { base, value: v.clone() }
