@@ -849,3 +849,24 @@ fn render_errors_name_the_rule_file_and_field() {
         r.stdout
     );
 }
+
+#[test]
+fn every_shape_problem_of_a_document_is_reported() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: multi\n  title: t\n  category: auth\n  severty: high\nspec:\n  match:\n    symtpom: registry-auth\n    message: { contians: x }\n  probes:\n    - name: p\n      objekt: {}\n  actions:\n    - manual: { title: 5, steps: \"notalist\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 1);
+    for (loc, what) in [
+        ("rule.yaml:7:3", "did you mean `severity`?"),
+        ("rule.yaml:10:5", "did you mean `symptom`?"),
+        ("rule.yaml:11:16", "did you mean `contains`?"),
+        ("rule.yaml:14:7", "did you mean `object`?"),
+        ("rule.yaml:16:17", "invalid type: number `5`, expected a string"),
+        ("rule.yaml:16:27", "invalid type: string \"notalist\", expected a list"),
+    ] {
+        assert!(r.stderr.contains(&format!("--> {loc}")), "{loc}: {}", r.stderr);
+        assert!(r.stderr.contains(what), "{what}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("6 errors"), "{}", r.stderr);
+}

@@ -3,6 +3,7 @@
 
 mod compile;
 mod position;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use position::PositionIndex;
+use validate::Problem;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::model::{API_VERSION, PlaybookSpec, SymptomSpec};
@@ -242,7 +244,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
         for (di, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
             match serde_yaml::Value::deserialize(doc) {
                 Ok(serde_yaml::Value::Null) => headers.push(None),
-                Ok(v) => headers.push(Some(serde_yaml::from_value::<Header>(v).ok())),
+                Ok(v) => headers.push(Some((serde_yaml::from_value::<Header>(v.clone()).ok(), v))),
                 Err(e) => {
                     let dups: Vec<(String, (usize, usize))> = parsed.positions[si]
                         .duplicates(di)
@@ -297,7 +299,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
             .enumerate()
             .take(headers.len())
         {
-            let Some(header) = &headers[di] else { continue };
+            let Some((header, value)) = &headers[di] else { continue };
             let loc = parsed.loc(si, di, "");
             let Some(Header { api_version, kind }) = header else {
                 diags.push(
@@ -326,7 +328,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                         source: si,
                         doc: di,
                     }),
-                    Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
+                    Err(e) => shape_errors(&parsed, si, di, value, true, &e, diags),
                 },
                 Some("Symptom") => match SymptomSpec::deserialize(doc) {
                     Ok(spec) => parsed.symptoms.push(Doc {
@@ -334,7 +336,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                         source: si,
                         doc: di,
                     }),
-                    Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
+                    Err(e) => shape_errors(&parsed, si, di, value, false, &e, diags),
                 },
                 other => {
                     let kind = other.unwrap_or("");
@@ -353,6 +355,70 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
         }
     }
     parsed
+}
+
+/// serde stops at a document's first problem: the schema check then finds all of them (every
+/// unknown field, missing field, wrong type, bad enum value). serde's own error is the
+/// fallback for what the schema cannot say (a number out of range).
+fn shape_errors(
+    parsed: &Parsed,
+    si: usize,
+    di: usize,
+    value: &serde_yaml::Value,
+    playbook: bool,
+    e: &serde_yaml::Error,
+    diags: &mut Diagnostics,
+) {
+    let problems = validate::problems(value, playbook);
+    if problems.is_empty() {
+        diags.push(yaml_error(parsed, si, di, e, Code::InvalidValue));
+        return;
+    }
+    let quoted = |v: &[String]| v.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+    for p in problems {
+        let d = match p {
+            Problem::UnknownField { path, field, allowed } => {
+                let d = Diagnostic::error(
+                    Code::UnknownField,
+                    parsed.loc(si, di, &path),
+                    format!("unknown field `{field}`, expected one of {}", quoted(&allowed)),
+                );
+                match did_you_mean(&field, allowed.iter().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("allowed here: {}", allowed.join(", "))),
+                }
+            }
+            Problem::MissingField { path, field } => Diagnostic::error(
+                Code::InvalidValue,
+                parsed.loc(si, di, &path),
+                format!("missing field `{field}`"),
+            )
+            .with_help("add the field; `docs/playbooks.md` lists what each part needs"),
+            Problem::InvalidType { path, found, expected } => Diagnostic::error(
+                Code::InvalidValue,
+                parsed.loc(si, di, &path),
+                format!("invalid type: {found}, expected {expected}"),
+            )
+            .with_help("the value has the wrong type; see schemas/playbook.schema.json"),
+            Problem::UnknownVariant { path, found, allowed } => {
+                let code = if path.ends_with("category") {
+                    Code::UnknownCategory
+                } else {
+                    Code::InvalidValue
+                };
+                let d = Diagnostic::error(
+                    code,
+                    parsed.loc(si, di, &path),
+                    format!("unknown variant `{found}`, expected one of {}", quoted(&allowed)),
+                );
+                match did_you_mean(&found, allowed.iter().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("one of: {}", allowed.join(", "))),
+                }
+            }
+        };
+        diags.push(d);
+    }
 }
 
 /// A serde_yaml error's message without the position of the error itself (diagnostics show
