@@ -525,6 +525,70 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
     out
 }
 
+/// The field of a Pod that detection cannot read (a wrong type), so the snapshot loader
+/// reports it instead of detection taking the pod for healthy. Uses detection's own view.
+pub fn pod_shape_error(raw: &str) -> Option<(String, String)> {
+    serde_json::from_str::<PodView>(raw).err()?;
+    crate::cluster::wrong_field::<PodView>(&serde_json::from_str(raw).ok()?)
+}
+
+/// The fields of an ImageStream `detect_imagestreams` reads, typed only to check their shape.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StreamView {
+    spec: StreamSpecView,
+    status: StreamStatusView,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StreamSpecView {
+    tags: Vec<StreamSpecTag>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StreamSpecTag {
+    name: Option<String>,
+    from: Option<StreamFrom>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StreamFrom {
+    name: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StreamStatusView {
+    tags: Vec<StreamStatusTag>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct StreamStatusTag {
+    tag: Option<String>,
+    conditions: Vec<StreamCondition>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct StreamCondition {
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    status: Option<String>,
+    reason: Option<String>,
+    message: Option<String>,
+    last_transition_time: Option<String>,
+}
+
+/// Like `pod_shape_error`, for the ImageStream fields `detect_imagestreams` reads.
+pub fn imagestream_shape_error(raw: &str) -> Option<(String, String)> {
+    serde_json::from_str::<StreamView>(raw).err()?;
+    crate::cluster::wrong_field::<StreamView>(&serde_json::from_str(raw).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,14 @@ pub enum Code {
     MissingPath,
     /// A rule file override note (a user rule replaced a bundled one).
     OverridesBundled,
+    /// A symbolic link that leads back to a directory being walked.
+    SymlinkLoop,
+    /// An input with nothing in it: an empty rule file or directory, a snapshot without objects.
+    EmptyInput,
+    /// Rules that supersede each other (or themselves).
+    SupersedesCycle,
+    /// A template or condition that uses a filter or test minijinja and remedy do not define.
+    UnknownFilter,
 }
 
 impl Code {
@@ -99,6 +107,10 @@ impl Code {
             Code::InvalidObject => "invalid-object",
             Code::MissingPath => "missing-path",
             Code::OverridesBundled => "overrides-bundled",
+            Code::SymlinkLoop => "symlink-loop",
+            Code::EmptyInput => "empty-input",
+            Code::SupersedesCycle => "supersedes-cycle",
+            Code::UnknownFilter => "unknown-filter",
         }
     }
 
@@ -119,6 +131,10 @@ impl Code {
         Code::InvalidObject,
         Code::MissingPath,
         Code::OverridesBundled,
+        Code::SymlinkLoop,
+        Code::EmptyInput,
+        Code::SupersedesCycle,
+        Code::UnknownFilter,
     ];
 }
 
@@ -206,6 +222,10 @@ impl Diagnostics {
     }
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter()
+    }
+    /// For filling in positions after the fact (snapshot files index positions only on error).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Diagnostic> {
+        self.items.iter_mut()
     }
 }
 

@@ -20,3 +20,4 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod template;
+pub mod walk;

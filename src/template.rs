@@ -1,15 +1,137 @@
 //! Templates and conditions (minijinja). Rules are data: templates can read the context
 //! and call the pure helpers registered here, and nothing else (no I/O, no shell).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
+use minijinja::machinery::{self, Instruction};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 use crate::refs::{cakey, image::ImageRef};
 
+/// Filters remedy adds to minijinja's built-ins.
+pub const OWN_FILTERS: &[&str] = &["ca_key", "registry_host", "host", "port"];
+
+/// minijinja's built-in filter and test names, only for "did you mean" help: whether a name
+/// exists is asked of the environment itself.
+const BUILTIN_FILTERS: &[&str] = &[
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "chain",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "zip",
+];
+const BUILTIN_TESTS: &[&str] = &[
+    "boolean",
+    "defined",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "equalto",
+    "escaped",
+    "even",
+    "false",
+    "filter",
+    "float",
+    "ge",
+    "greaterthan",
+    "gt",
+    "in",
+    "int",
+    "integer",
+    "iterable",
+    "le",
+    "lessthan",
+    "lower",
+    "lt",
+    "mapping",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "safe",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
+
+/// A filter or test a template uses that the environment does not define.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    /// `filter` or `test`.
+    pub what: &'static str,
+    pub name: String,
+    /// 1-based line and column in the template source.
+    pub line: usize,
+    pub column: usize,
+    /// The closest known name, for help.
+    pub suggestion: Option<&'static str>,
+}
+
+/// What compiling a template found out.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    /// Variables it reads, top-level and dotted (`failure.namespace`).
+    pub vars: HashSet<String>,
+    /// Filters and tests nothing defines (minijinja only finds out when it renders them).
+    pub unknown: Vec<UnknownName>,
+}
+
 /// All templates of all loaded rules, compiled once.
 pub struct Templates {
     env: Environment<'static>,
+    /// Where each template was written (`file:line:col (path)`), for errors at render time:
+    /// the internal template name means nothing to a rule author.
+    labels: HashMap<String, String>,
+    known: Mutex<HashMap<(&'static str, String), bool>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -24,11 +146,16 @@ impl Default for Templates {
     }
 }
 
+/// A condition is compiled as this template around its expression.
+const CONDITION_PREFIX: &str = "{% if (";
+
 impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
-        // Typos are caught at load time; at run time a missing attribute (a probe that found
-        // nothing) renders as empty instead of aborting the whole rule.
+        // Typos are caught at load time (variables, captures, probe fields, filters); at run
+        // time an undefined value is legitimately absent data (an object's missing field, a
+        // capture of an alternative that did not match, a `params` value not given yet) and
+        // renders as empty instead of aborting the whole rule.
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("ca_key", |registry: &str| cakey::ca_key(registry));
@@ -51,24 +178,135 @@ impl Templates {
         env.add_test("public_registry", |v: &Value| {
             v.as_str().is_some_and(crate::refs::image::serves_anonymous_pulls)
         });
-        Templates { env }
+        Templates {
+            env,
+            labels: HashMap::new(),
+            known: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Compile a template; returns the top-level-and-nested variable names it reads.
-    pub fn add(&mut self, name: &str, source: &str) -> Result<HashSet<String>, Error> {
+    /// Names of minijinja's global functions (`range`, `dict`, `namespace`): defined in every
+    /// template without being variables of the context.
+    pub fn global_names(&self) -> Vec<String> {
+        self.env.globals().map(|(name, _)| name.to_string()).collect()
+    }
+
+    /// Compile a template; `label` says where it was written, for render-time errors.
+    pub fn add(&mut self, name: &str, source: &str, label: &str) -> Result<Compiled, Error> {
         self.env.add_template_owned(name.to_string(), source.to_string())?;
-        Ok(self.env.get_template(name)?.undeclared_variables(true))
+        self.labels.insert(name.to_string(), label.to_string());
+        let tmpl = self.env.get_template(name)?;
+        Ok(Compiled {
+            vars: tmpl.undeclared_variables(true),
+            unknown: self.unknown_names(&tmpl, source, 0),
+        })
     }
 
-    /// Compile a condition: a minijinja expression that must be truthy.
-    pub fn add_condition(&mut self, name: &str, expr: &str) -> Result<HashSet<String>, Error> {
+    /// Compile a condition: a minijinja expression that must be truthy. Positions in the
+    /// result are in the expression as written.
+    pub fn add_condition(&mut self, name: &str, expr: &str, label: &str) -> Result<Compiled, Error> {
         // Parse it as an expression first so a statement or a stray `}}` is rejected.
         self.env.compile_expression(expr)?;
-        self.add(name, &format!("{{% if ({expr}) %}}true{{% endif %}}"))
+        let source = format!("{CONDITION_PREFIX}{expr}) %}}true{{% endif %}}");
+        self.env.add_template_owned(name.to_string(), source.clone())?;
+        self.labels.insert(name.to_string(), label.to_string());
+        let tmpl = self.env.get_template(name)?;
+        Ok(Compiled {
+            vars: tmpl.undeclared_variables(true),
+            unknown: self.unknown_names(&tmpl, &source, CONDITION_PREFIX.len()),
+        })
     }
 
+    /// Whether the environment defines a filter or test: asked by evaluating one, since
+    /// minijinja resolves names only when it runs them.
+    fn defines(&self, what: &'static str, name: &str) -> bool {
+        let key = (what, name.to_string());
+        if let Some(&known) = self.known.lock().ok().and_then(|k| k.get(&key).copied()).as_ref() {
+            return known;
+        }
+        let expr = match what {
+            "filter" => format!("none | {name}"),
+            _ => format!("none is {name}"),
+        };
+        let unknown_kind = if what == "filter" {
+            ErrorKind::UnknownFilter
+        } else {
+            ErrorKind::UnknownTest
+        };
+        let known = match self.env.compile_expression(&expr) {
+            Ok(e) => !matches!(e.eval(()), Err(err) if err.kind() == unknown_kind),
+            Err(_) => true,
+        };
+        if let Ok(mut k) = self.known.lock() {
+            k.insert(key, known);
+        }
+        known
+    }
+
+    /// Every filter and test the compiled template applies that nothing defines, with its
+    /// position in `source` (less `skip` leading characters of wrapper).
+    fn unknown_names(&self, tmpl: &minijinja::Template, source: &str, skip: usize) -> Vec<UnknownName> {
+        let compiled = machinery::get_compiled_template(tmpl);
+        let mut out = Vec::new();
+        for instrs in std::iter::once(&compiled.instructions).chain(compiled.blocks.values()) {
+            let mut idx = 0;
+            while let Some(ins) = instrs.get(idx) {
+                let found = match ins {
+                    Instruction::ApplyFilter(name, ..) => Some(("filter", *name)),
+                    Instruction::PerformTest(name, ..) => Some(("test", *name)),
+                    _ => None,
+                };
+                if let Some((what, name)) = found
+                    && !self.defines(what, name)
+                    && !out.iter().any(|u: &UnknownName| u.what == what && u.name == name)
+                {
+                    // The span covers the filtered expression; the name is after it.
+                    let from = instrs.get_span(idx).map_or(0, |s| s.start_offset as usize);
+                    let at = source
+                        .get(from..)
+                        .and_then(|rest| rest.find(name))
+                        .map_or(from, |i| from + i);
+                    let (line, column) = line_col(source, at, skip);
+                    let candidates = if what == "filter" {
+                        BUILTIN_FILTERS.iter().chain(OWN_FILTERS)
+                    } else {
+                        BUILTIN_TESTS.iter().chain(&[])
+                    };
+                    out.push(UnknownName {
+                        what,
+                        name: name.to_string(),
+                        line,
+                        column,
+                        suggestion: crate::diag::did_you_mean(name, candidates.copied()),
+                    });
+                }
+                idx += 1;
+            }
+        }
+        out
+    }
+
+    /// Render; an error names where the template was written, not its internal name.
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Error> {
-        self.env.get_template(name)?.render(ctx)
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| self.located(name, e))
+    }
+
+    fn located(&self, name: &str, e: Error) -> Error {
+        let Some(label) = self.labels.get(name) else { return e };
+        let mut msg = e.detail().unwrap_or("failed").to_string();
+        msg.push_str("; in ");
+        msg.push_str(label);
+        let multi_line = self.env.get_template(name).is_ok_and(|t| t.source().contains('\n'));
+        if let Some(line) = e.line()
+            && multi_line
+        {
+            msg.push_str(&format!(", line {line} of the template"));
+        }
+        // A new error: the original names the template by its internal name.
+        Error::new(e.kind(), msg)
     }
 
     pub fn check(&self, name: &str, ctx: &Value) -> Result<bool, Error> {
@@ -79,6 +317,19 @@ impl Templates {
     pub fn render_str(&self, source: &str, ctx: &Value) -> Result<String, Error> {
         self.env.render_str(source, ctx)
     }
+}
+
+/// 1-based line and column of byte `at` in `source`, ignoring `skip` leading bytes on the
+/// first line (a wrapper around what the author wrote).
+fn line_col(source: &str, at: usize, skip: usize) -> (usize, usize) {
+    let before = &source[..at.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let mut col = before[line_start..].chars().count() + 1;
+    if line == 1 {
+        col = col.saturating_sub(skip).max(1);
+    }
+    (line, col)
 }
 
 /// `host:port` → (`host`, Some(`port`)), IPv6-aware.
@@ -136,8 +387,9 @@ mod tests {
     fn conditions_and_undeclared_variables() {
         let mut t = Templates::new();
         let vars = t
-            .add_condition("c", "not podSecrets.covers and source is not none")
-            .unwrap();
+            .add_condition("c", "not podSecrets.covers and source is not none", "r.yaml:1:1")
+            .unwrap()
+            .vars;
         assert!(vars.contains("podSecrets.covers"), "{vars:?}");
         assert!(vars.contains("source"), "{vars:?}");
         let ctx = minijinja::context! { podSecrets => minijinja::context!{ covers => false }, source => "x" };
@@ -149,8 +401,8 @@ mod tests {
     #[test]
     fn bad_condition_is_an_error() {
         let mut t = Templates::new();
-        assert!(t.add_condition("c", "a ==").is_err());
-        assert!(t.add_condition("d", "a }} b").is_err());
+        assert!(t.add_condition("c", "a ==", "").is_err());
+        assert!(t.add_condition("d", "a }} b", "").is_err());
     }
 
     #[test]

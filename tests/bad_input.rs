@@ -371,7 +371,7 @@ fn snapshot_list_item_without_name() {
         "x.yaml",
         b"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {}\n",
         "invalid-object",
-        "snap/x.yaml (items[0])",
+        "snap/x.yaml:4:3",
     );
 }
 
@@ -443,4 +443,430 @@ fn help_and_version_exit_zero() {
         assert_eq!(r.code, 0, "{args:?}");
     }
     assert!(remedy(&["--help"]).stdout.contains("Exit codes"));
+}
+
+const OK_RULE: &str = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: my-rule, title: t, category: auth}\nspec:\n  match: {symptom: registry-auth}\n";
+
+/// A failing pod and one pull event about it, as separate documents.
+const FAILING_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, uid: u1}\nspec: {containers: [{name: c, image: 'quay.io/a/b:1'}]}\nstatus: {containerStatuses: [{name: c, state: {waiting: {reason: ImagePullBackOff}}}]}\n";
+const PULL_EVENT: &str = "apiVersion: v1\nkind: Event\nmetadata: {name: p.1, namespace: ns, uid: e1}\ninvolvedObject: {kind: Pod, name: p, namespace: ns, uid: u1, fieldPath: 'spec.containers{c}'}\nreason: Failed\ntype: Warning\ncount: 3\nmessage: 'Failed to pull image \"quay.io/a/b:1\": unauthorized: authentication required'\n";
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_end_and_are_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("ok.yaml"), OK_RULE).unwrap();
+    std::os::unix::fs::symlink(".", d.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", d.join("b")).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "d"]);
+    assert_eq!(r.code, 0, "a loop is not fatal: every file is read once\n{}", r.stderr);
+    assert!(!r.stderr.contains("duplicate-id"), "{}", r.stderr);
+    assert_eq!(r.stderr.matches("[symlink-loop]").count(), 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--> d/a") && r.stderr.contains("help:"),
+        "{}",
+        r.stderr
+    );
+
+    // The snapshot walker, too; and one file reached by two paths counts once.
+    let s = dir.path().join("s");
+    std::fs::create_dir(&s).unwrap();
+    std::fs::write(s.join("pod.yaml"), FAILING_POD).unwrap();
+    std::fs::write(s.join("events.yaml"), PULL_EVENT).unwrap();
+    std::os::unix::fs::symlink(".", s.join("loop")).unwrap();
+    std::os::unix::fs::symlink("events.yaml", s.join("again.yaml")).unwrap();
+    let r = run_in(dir.path(), &["plan", "--snapshot", "s", "-o", "json"]);
+    assert!(r.stderr.contains("[symlink-loop]"), "{}", r.stderr);
+    assert_eq!(
+        r.stdout.matches("\"count\": 3").count(),
+        1,
+        "event counted once:\n{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("\"count\": 6"), "{}", r.stdout);
+}
+
+#[test]
+fn the_same_event_twice_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("s")).unwrap();
+    std::fs::write(dir.path().join("s/pod.yaml"), FAILING_POD).unwrap();
+    std::fs::write(dir.path().join("s/events-1.yaml"), PULL_EVENT).unwrap();
+    std::fs::write(dir.path().join("s/events-2.yaml"), PULL_EVENT).unwrap();
+    for args in [
+        vec!["plan", "--snapshot", "s", "-o", "json"],
+        vec!["plan", "--snapshot", "s", "--snapshot", "s", "-o", "json"],
+    ] {
+        let r = run_in(dir.path(), &args);
+        assert!(r.code != 1, "{args:?}: {}", r.stderr);
+        let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let text = plan.to_string();
+        assert!(
+            text.contains("\"count\":3") && !text.contains("\"count\":6"),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn empty_snapshots_are_errors_not_a_clean_bill_of_health() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, files) in [
+        ("emptydir", vec![]),
+        ("onlytxt", vec![("notes.txt", "kind: Pod\n")]),
+        ("commentsonly", vec![("x.yaml", "# nothing\n---\n")]),
+        ("emptylist", vec![("x.json", "{\"kind\":\"List\",\"items\":[]}")]),
+    ] {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        for (f, text) in files {
+            std::fs::write(d.join(f), text).unwrap();
+        }
+        let r = run_in(dir.path(), &["plan", "--snapshot", name]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{name}: nothing planned\n{}", r.stdout);
+        assert!(
+            r.stderr.contains("[empty-input]") && r.stderr.contains(&format!("--> {name}")),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+    // Upper-case extensions are snapshot files too.
+    let d = dir.path().join("upper");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("POD.YAML"), FAILING_POD).unwrap();
+    std::fs::write(
+        d.join("EVENTS.JSON"),
+        serde_json::to_string(&serde_yaml::from_str::<serde_json::Value>(PULL_EVENT).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let r = run_in(dir.path(), &["plan", "--snapshot", "upper", "-o", "json"]);
+    assert!(
+        r.code == 2 || r.code == 3,
+        "the failing pod is found: {} {}",
+        r.code,
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("unauthorized"),
+        "the JSON event is read: {}",
+        r.stdout
+    );
+}
+
+#[test]
+fn empty_rule_inputs_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("none")).unwrap();
+    std::fs::write(dir.path().join("none/readme.txt"), "not a rule").unwrap();
+    std::fs::write(dir.path().join("empty.yaml"), "").unwrap();
+    std::fs::write(dir.path().join("comments.yaml"), "# just a comment\n---\n").unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "rules",
+            "check",
+            "--rules",
+            "none",
+            "--rules",
+            "empty.yaml",
+            "--rules",
+            "comments.yaml",
+        ],
+    );
+    assert_eq!(r.code, 0, "warnings only: the bundled rules still run\n{}", r.stderr);
+    for loc in ["--> none", "--> empty.yaml", "--> comments.yaml"] {
+        assert!(r.stderr.contains(loc), "{loc}: {}", r.stderr);
+    }
+    assert_eq!(r.stderr.matches("warning[empty-input]").count(), 3, "{}", r.stderr);
+    // Without the bundled playbooks nothing would be checked at all: an error.
+    let r = run_in(dir.path(), &["rules", "check", "--no-bundled", "--rules", "none"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error[empty-input]") && r.stderr.contains("no playbooks loaded"),
+        "{}",
+        r.stderr
+    );
+    // Upper-case extensions are rule files.
+    std::fs::create_dir(dir.path().join("upper")).unwrap();
+    std::fs::write(dir.path().join("upper/RULE.YML"), OK_RULE).unwrap();
+    let r = run_in(dir.path(), &["rules", "list", "--no-bundled", "--rules", "upper"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("my-rule"), "{}", r.stdout);
+}
+
+#[test]
+fn snapshot_pod_with_a_wrong_typed_field() {
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\nspec: {containers: \"oops\"}\nstatus: {containerStatuses: [{name: c, state: {waiting: {reason: ErrImagePull}}}]}\n";
+    expect_snapshot_error("pod", "pod.yaml", pod, "invalid-object", "snap/pod.yaml:4:8");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("snap")).unwrap();
+    std::fs::write(dir.path().join("snap/pod.yaml"), pod).unwrap();
+    let r = run_in(dir.path(), &["plan", "--snapshot", "snap"]);
+    assert!(
+        r.stderr.contains("Pod ns/p") && r.stderr.contains("`spec.containers`"),
+        "names the object and the field: {}",
+        r.stderr
+    );
+    // The same in a JSON list: the item's field is located too.
+    let json = br#"{"kind":"PodList","apiVersion":"v1","items":[
+{"metadata":{"name":"ok","namespace":"ns"}},
+{"metadata":{"name":"p","namespace":"ns"},
+ "status":{"containerStatuses":[{"name":"c","image":5}]}}]}"#;
+    expect_snapshot_error("json pod", "pods.json", json, "invalid-object", "snap/pods.json:4:");
+}
+
+#[test]
+fn snapshot_event_with_a_wrong_typed_field() {
+    let ev = b"apiVersion: v1\nkind: Event\nmetadata: {name: e, namespace: ns}\ninvolvedObject: {kind: Pod, name: p}\nreason: Failed\ncount: -5\nmessage: 'Failed to pull image \"x\": unauthorized'\n";
+    expect_snapshot_error("event", "ev.yaml", ev, "invalid-object", "snap/ev.yaml:6:1");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("snap")).unwrap();
+    std::fs::write(dir.path().join("snap/ev.yaml"), ev).unwrap();
+    let r = run_in(dir.path(), &["plan", "--snapshot", "snap"]);
+    assert!(r.stderr.contains("`count`"), "names the field: {}", r.stderr);
+}
+
+#[test]
+fn duplicate_key_is_reported_at_its_own_line() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: x\n  title: t\n  title: u\n  category: auth\nspec: {match: {symptom: registry-auth}}\n";
+    expect_rule_error(
+        "dup key",
+        text,
+        "invalid-yaml",
+        "rule.yaml:6:3",
+        "duplicate key `title`",
+    );
+}
+
+#[test]
+fn document_without_api_version_has_a_line() {
+    let text = "kind: Playbook\nmetadata: {name: x}\n";
+    expect_rule_error(
+        "no apiVersion",
+        text,
+        "unknown-kind",
+        "rule.yaml:1:1",
+        "missing `apiVersion`",
+    );
+}
+
+#[test]
+fn invalid_yaml_names_its_position_once() {
+    let text =
+        "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: x, title: t, category: auth\nspec: {}\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--> rule.yaml:4:5"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("line 4 column 5"),
+        "the location is not repeated in the message: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn regex_that_escapes_its_case_folding_wrapper() {
+    // Wrapped as `(?i:...)` this would read `(?i:zzz)|(?-i:.)` and match every message.
+    expect_rule_error(
+        "wrapper injection",
+        &playbook("  match:\n    message: {regex: 'zzz)|(?-i:.'}\n"),
+        "invalid-regex",
+        "rule.yaml:9:",
+        "unopened group",
+    );
+}
+
+#[test]
+fn patterns_that_fit_alone_fit_together() {
+    // Each compiles to a few MiB; together they passed the regex crate's 10 MiB default.
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Symptom\nmetadata: { name: mid-re, category: auth }\nspec:\n  message: { anyOf: [ {regex: '\\w{150}a'}, {regex: '\\w{150}b'}, {regex: '\\w{150}c'} ] }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn supersedes_cycles() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cyc-a, title: A, category: auth}\nspec:\n  match: {symptom: registry-auth}\n  supersedes: [cyc-b]\n---\napiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cyc-b, title: B, category: auth}\nspec:\n  match: {symptom: registry-auth}\n  supersedes: [cyc-a]\n";
+    expect_rule_error(
+        "cycle",
+        text,
+        "supersedes-cycle",
+        "rule.yaml:6:16",
+        "cyc-a → cyc-b → cyc-a",
+    );
+    expect_rule_error(
+        "self",
+        &playbook("  match: {symptom: registry-auth}\n  supersedes: [my-rule]\n"),
+        "supersedes-cycle",
+        "rule.yaml:9:",
+        "supersedes itself",
+    );
+}
+
+#[test]
+fn supersedes_unknown_rule_without_a_close_match_has_help() {
+    expect_rule_error(
+        "far",
+        &playbook("  match: {symptom: registry-auth}\n  supersedes: [zzzzzzzzzzzzzzzzzzzz]\n"),
+        "invalid-value",
+        "rule.yaml:9:",
+        "remedy rules list",
+    );
+}
+
+#[test]
+fn typo_in_a_probe_result_field() {
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: ps\n      pullSecrets: { pod: \"{{ failure.namespace }}/{{ failure.pod }}\", registry: \"{{ failure.registry }}\" }\n  when: [\"not ps.covrs\"]\n";
+    expect_rule_error(
+        "probe field",
+        &playbook(spec),
+        "undefined-variable",
+        "rule.yaml:12:",
+        "did you mean `covers`?",
+    );
+    for (kind, typo, fix) in [
+        ("imageConfig: { registry: r }", "registryInsecur", "registryInsecure"),
+        ("trustedCa: { registry: r }", "hasKy", "hasKey"),
+        ("owner: { pod: a/b }", "restartble", "restartable"),
+        ("firstCovering: { registry: r, candidates: [a/b] }", "refs", "ref"),
+    ] {
+        let spec = format!(
+            "  match: {{ symptom: registry-auth }}\n  probes:\n    - name: p\n      {kind}\n  explain: \"{{{{ p.{typo} }}}}\"\n"
+        );
+        expect_rule_error(
+            kind,
+            &playbook(&spec),
+            "undefined-variable",
+            "rule.yaml:12:",
+            &format!("`{fix}`"),
+        );
+    }
+}
+
+#[test]
+fn generic_probe_results_stay_unchecked() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "  match: { symptom: registry-auth }\n  probes:\n    - name: cfg\n      object: { apiVersion: v1, kind: ConfigMap, namespace: a, name: b }\n  when: [\"cfg.data.anything is defined\"]\n";
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn capture_that_no_pattern_defines() {
+    let spec = "  match:\n    message: { regex: 'reading manifest (?P<tag>\\S+) in' }\n  explain: \"{{ captures.tga }} {{ captures.nosuch }}\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`captures.tga`") && r.stderr.contains("did you mean `tag`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("`captures.nosuch`") && r.stderr.contains("--> rule.yaml:10:"),
+        "{}",
+        r.stderr
+    );
+    // A group under `not` never captures anything.
+    expect_rule_error(
+        "not",
+        &playbook("  match:\n    message: { not: { regex: '(?P<x>a)' } }\n  explain: \"{{ captures.x }}\"\n"),
+        "undefined-variable",
+        "rule.yaml:10:",
+        "name no groups",
+    );
+}
+
+#[test]
+fn unknown_filter_and_test_are_caught_at_load_time() {
+    let spec = "  match: { symptom: registry-auth }\n  when: [\"failure.pod is nosuchtest\"]\n  explain: \"{{ failure.namespace | lowr }}\"\n";
+    expect_rule_error(
+        "filter",
+        &playbook(spec),
+        "unknown-filter",
+        "rule.yaml:10:36",
+        "did you mean `lower`?",
+    );
+    expect_rule_error(
+        "test",
+        &playbook(spec),
+        "unknown-filter",
+        "rule.yaml:9:26",
+        "unknown test `nosuchtest`",
+    );
+    // In a block scalar the filter is found on its own line.
+    let spec = "  match: { symptom: registry-auth }\n  explain: >-\n    first {{ failure.pod }}\n    then {{ failure.image | nosuch }}\n";
+    expect_rule_error(
+        "block",
+        &playbook(spec),
+        "unknown-filter",
+        "rule.yaml:11:29",
+        "unknown filter `nosuch`",
+    );
+    // Global functions are not undefined variables.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "  match: { symptom: registry-auth }\n  explain: \"{{ range(2) | join(',') }} {{ failure.pod | registry_host | default('x') }}\"\n";
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn render_errors_name_the_rule_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("s")).unwrap();
+    std::fs::write(dir.path().join("s/pod.yaml"), FAILING_POD).unwrap();
+    std::fs::write(dir.path().join("s/events.yaml"), PULL_EVENT).unwrap();
+    let spec = "  match: { symptom: registry-auth }\n  explain: \"{{ failure.pod | round }}\"\n";
+    std::fs::write(dir.path().join("rule.yaml"), playbook(spec)).unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "plan",
+            "--no-bundled",
+            "--rules",
+            "rule.yaml",
+            "--snapshot",
+            "s",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(r.code != 1, "{}", r.stderr);
+    assert!(r.stdout.contains("in rule.yaml:9:3 (spec.explain)"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains(":spec.explain:"),
+        "no internal template name: {}",
+        r.stdout
+    );
+}
+
+#[test]
+fn every_shape_problem_of_a_document_is_reported() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: multi\n  title: t\n  category: auth\n  severty: high\nspec:\n  match:\n    symtpom: registry-auth\n    message: { contians: x }\n  probes:\n    - name: p\n      objekt: {}\n  actions:\n    - manual: { title: 5, steps: \"notalist\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.yaml"), text).unwrap();
+    let r = run_in(dir.path(), &["rules", "check", "--rules", "rule.yaml"]);
+    assert_eq!(r.code, 1);
+    for (loc, what) in [
+        ("rule.yaml:7:3", "did you mean `severity`?"),
+        ("rule.yaml:10:5", "did you mean `symptom`?"),
+        ("rule.yaml:11:16", "did you mean `contains`?"),
+        ("rule.yaml:14:7", "did you mean `object`?"),
+        ("rule.yaml:16:17", "invalid type: number `5`, expected a string"),
+        ("rule.yaml:16:27", "invalid type: string \"notalist\", expected a list"),
+    ] {
+        assert!(r.stderr.contains(&format!("--> {loc}")), "{loc}: {}", r.stderr);
+        assert!(r.stderr.contains(what), "{what}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("6 errors"), "{}", r.stderr);
 }

@@ -69,3 +69,17 @@ fn schemas_carry_doc_comments_and_reject_unknown_fields() {
             .contains("ImageStream")
     );
 }
+
+#[test]
+fn every_playbook_property_is_described() {
+    let s: serde_json::Value = serde_json::from_str(&remedy::schema::playbook_schema()).unwrap();
+    let mut missing = Vec::new();
+    for (name, def) in s["$defs"].as_object().unwrap() {
+        for (prop, schema) in def["properties"].as_object().into_iter().flatten() {
+            if schema.get("description").is_none() {
+                missing.push(format!("{name}.{prop}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "add doc comments to: {missing:?}");
+}

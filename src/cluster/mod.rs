@@ -8,7 +8,7 @@ mod snapshot;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use object::{EventRecord, GroupKind, Object, ObjectKey};
+pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, wrong_field};
 pub use snapshot::Snapshot;
 
 #[derive(Debug, thiserror::Error)]

@@ -227,6 +227,7 @@ pub struct ObjectHead {
 pub struct MetaHead {
     pub name: Option<String>,
     pub namespace: Option<String>,
+    pub uid: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -279,6 +280,32 @@ pub struct EventRaw {
 }
 
 impl EventRaw {
+    /// Parse an event from JSON text; a field of the wrong type is named in the error.
+    pub fn from_json(text: &str) -> Result<EventRaw, FieldError> {
+        serde_json::from_str(text).map_err(|e| match serde_json::from_str::<Value>(text) {
+            Ok(v) => FieldError::of::<EventRaw>(&v, "the event"),
+            Err(_) => FieldError {
+                path: String::new(),
+                message: format!("the event is not valid JSON: {e}"),
+            },
+        })
+    }
+
+    /// Parse an event from a decoded document; a field of the wrong type is named in the error.
+    pub fn from_value(v: &Value) -> Result<EventRaw, FieldError> {
+        serde::Deserialize::deserialize(v).map_err(|_| FieldError::of::<EventRaw>(v, "the event"))
+    }
+
+    /// What makes two copies of one event the same event: its uid, else its namespace and name
+    /// (unique per namespace). `None` when it has neither (then it cannot be told apart).
+    pub fn identity(&self) -> Option<String> {
+        let m = self.metadata.as_ref()?;
+        m.uid.clone().or_else(|| {
+            let name = m.name.as_deref()?;
+            Some(format!("{}/{name}", m.namespace.as_deref().unwrap_or("")))
+        })
+    }
+
     pub fn into_record(self) -> Result<EventRecord, &'static str> {
         let r = self
             .involved_object
@@ -343,9 +370,126 @@ impl EventRecord {
     }
 
     /// From a core/v1 `Event` or an `events.k8s.io/v1` one.
-    pub fn from_value(v: &Value) -> Result<Self, &'static str> {
-        serde::Deserialize::deserialize(v)
-            .map_err(|_| "the event has fields of the wrong type")
-            .and_then(EventRaw::into_record)
+    pub fn from_value(v: &Value) -> Result<Self, FieldError> {
+        EventRaw::from_value(v).and_then(|e| e.into_record().map_err(FieldError::from))
     }
+}
+
+/// The dotted path (`spec.containers`, `status.containerStatuses[0].image`) of the first
+/// field that makes `v` fail to deserialise as `T`, with serde's complaint; `None` when `v`
+/// deserialises.
+///
+/// Found by isolation: a document holding only one field (and the path to it) fails exactly
+/// when that field is bad, since the views this is used with default every field. Only runs
+/// on the error path.
+pub fn wrong_field<T: serde::de::DeserializeOwned>(v: &Value) -> Option<(String, String)> {
+    let err = serde_json::from_value::<T>(v.clone()).err()?.to_string();
+    let fails = |path: &[PathPart], value: &Value| serde_json::from_value::<T>(only_at(path, value.clone())).err();
+    let mut path: Vec<PathPart> = Vec::new();
+    let mut msg = err;
+    'descend: while let Some(here) = get_at(v, &path) {
+        let children: Vec<(PathPart, &Value)> = match here {
+            Value::Object(m) => m.iter().map(|(k, x)| (PathPart::Key(k.clone()), x)).collect(),
+            Value::Array(a) => a.iter().enumerate().map(|(i, x)| (PathPart::Index(i), x)).collect(),
+            _ => break,
+        };
+        for (child, value) in children {
+            path.push(child);
+            if let Some(e) = fails(&path, value) {
+                msg = e.to_string();
+                continue 'descend;
+            }
+            path.pop();
+        }
+        break;
+    }
+    Some((format_path(&path), msg))
+}
+
+/// A snapshot object remedy cannot read: which field (a dotted path, empty for the whole
+/// object) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    /// Why `v` does not deserialise as `T`, naming the field; `what` starts the message.
+    pub fn of<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> FieldError {
+        match wrong_field::<T>(v) {
+            Some((path, msg)) if !path.is_empty() => FieldError {
+                message: format!("{what} has a field of the wrong type: `{path}`: {msg}"),
+                path,
+            },
+            Some((_, msg)) => FieldError {
+                path: String::new(),
+                message: format!("{what} has the wrong shape: {msg}"),
+            },
+            None => FieldError {
+                path: String::new(),
+                message: format!("{what} could not be read"),
+            },
+        }
+    }
+}
+
+impl From<&str> for FieldError {
+    fn from(message: &str) -> Self {
+        FieldError {
+            path: String::new(),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+fn format_path(path: &[PathPart]) -> String {
+    let mut out = String::new();
+    for p in path {
+        match p {
+            PathPart::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            PathPart::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn get_at<'v>(v: &'v Value, path: &[PathPart]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, p| match p {
+        PathPart::Key(k) => v.get(k),
+        PathPart::Index(i) => v.get(i),
+    })
+}
+
+/// A document holding only the value at `path` (so serde's message is about that field).
+fn only_at(path: &[PathPart], value: Value) -> Value {
+    let mut out = value;
+    for p in path.iter().rev() {
+        out = match p {
+            PathPart::Key(k) => {
+                let mut m = serde_json::Map::new();
+                m.insert(k.clone(), out);
+                Value::Object(m)
+            }
+            PathPart::Index(_) => Value::Array(vec![out]),
+        };
+    }
+    out
 }

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::object::{EventRaw, ObjectHead};
+use super::object::{EventRaw, FieldError, ObjectHead};
 use super::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey, SourceInfo};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::load::PositionIndex;
+use crate::walk::{DirVisit, Visited};
 
 /// Captured cluster state, indexed for the lookups probes make.
 #[derive(Debug, Default)]
@@ -28,15 +30,79 @@ pub struct Snapshot {
 struct Sink {
     objects: Vec<Object>,
     events: Vec<EventRecord>,
+    /// Where each kept event sits in `events`, by identity: one event read twice (two files,
+    /// or one path given twice) counts once, like objects do.
+    event_ids: HashMap<String, usize>,
+    /// Documents taken (objects, list items, events of any reason), valid or not.
+    documents: usize,
+}
+
+/// `loc` narrowed to a field of the object it points at.
+fn at_field(loc: &Location, field: &str) -> Location {
+    if field.is_empty() {
+        return loc.clone();
+    }
+    Location {
+        path: Some(match &loc.path {
+            Some(p) => format!("{p}.{field}"),
+            None => field.to_string(),
+        }),
+        ..loc.clone()
+    }
+}
+
+fn invalid(loc: &Location, e: FieldError) -> Diagnostic {
+    let help = if e.path.is_empty() {
+        "every object needs `kind` and `metadata.name`; was the file cut short?"
+    } else {
+        "fix the field's type (compare with `kubectl get -o yaml` output); remedy does not guess at objects it cannot read"
+    };
+    Diagnostic::error(Code::InvalidObject, at_field(loc, &e.path), e.message).with_help(help)
 }
 
 impl Sink {
     /// Only events about image pulls are kept: they are the only ones detection reads, and
     /// the bulk of a large snapshot's events are not.
-    fn keep_event(&mut self, e: EventRecord) {
-        if e.is_about_image_pull() {
-            self.events.push(e);
+    fn keep_event(&mut self, raw: EventRaw) -> Result<(), FieldError> {
+        let id = raw.identity();
+        let e = raw.into_record().map_err(FieldError::from)?;
+        if !e.is_about_image_pull() {
+            return Ok(());
         }
+        match id {
+            // The last copy read wins, as for objects.
+            Some(id) => match self.event_ids.get(&id) {
+                Some(&i) => self.events[i] = e,
+                None => {
+                    self.event_ids.insert(id, self.events.len());
+                    self.events.push(e);
+                }
+            },
+            None => self.events.push(e),
+        }
+        Ok(())
+    }
+
+    /// Keep an object; a Pod or ImageStream whose fields detection reads have the wrong type
+    /// is an error (read as empty, it would pass for healthy).
+    fn keep_object(&mut self, o: Object) -> Result<(), FieldError> {
+        let shape = match (o.group_kind().group.as_str(), o.kind.as_str()) {
+            ("", "Pod") => crate::detect::pod_shape_error(o.raw()),
+            ("image.openshift.io", "ImageStream") => crate::detect::imagestream_shape_error(o.raw()),
+            _ => None,
+        };
+        if let Some((path, msg)) = shape {
+            let name = match &o.namespace {
+                Some(ns) => format!("{ns}/{}", o.name),
+                None => o.name.clone(),
+            };
+            return Err(FieldError {
+                message: format!("{} {name}: `{path}` has the wrong type: {msg}", o.kind),
+                path,
+            });
+        }
+        self.objects.push(o);
+        Ok(())
     }
 
     /// Take one decoded document: a list (`items`), an event, or any other object.
@@ -54,13 +120,7 @@ impl Sink {
             return;
         };
         for (i, mut item) in items.into_iter().enumerate() {
-            let loc = Location {
-                path: Some(format!(
-                    "{}items[{i}]",
-                    loc.path.as_deref().map(|p| format!("{p}.")).unwrap_or_default()
-                )),
-                ..loc.clone()
-            };
+            let loc = at_field(loc, &format!("items[{i}]"));
             fill_defaults(&mut item, &defaults);
             self.take(item, &loc, diags);
         }
@@ -86,25 +146,25 @@ impl Sink {
                     self.take(v, loc, diags);
                     return;
                 }
-                Err(_) => Err("the item is not valid JSON"),
+                Err(_) => Err(FieldError::from("the item is not valid JSON")),
             }
-        } else if head.kind.as_deref() == Some("Event") {
-            serde_json::from_str::<EventRaw>(text)
-                .map_err(|_| "the event has fields of the wrong type")
-                .and_then(EventRaw::into_record)
-                .map(|e| self.keep_event(e))
         } else {
-            Object::from_raw(&head, text).map(|o| self.objects.push(o))
+            self.documents += 1;
+            if head.kind.as_deref() == Some("Event") {
+                EventRaw::from_json(text).and_then(|e| self.keep_event(e))
+            } else {
+                Object::from_raw(&head, text)
+                    .map_err(FieldError::from)
+                    .and_then(|o| self.keep_object(o))
+            }
         };
-        if let Err(why) = result {
-            diags.push(
-                Diagnostic::error(Code::InvalidObject, loc.clone(), why)
-                    .with_help("every object needs `kind` and `metadata.name`; was the file cut short?"),
-            );
+        if let Err(e) = result {
+            diags.push(invalid(loc, e));
         }
     }
 
     fn take_object(&mut self, value: Value, loc: &Location, diags: &mut Diagnostics) {
+        self.documents += 1;
         if !value.is_object() {
             diags.push(
                 Diagnostic::error(
@@ -118,30 +178,55 @@ impl Sink {
         }
         let is_event = value.get("kind").and_then(Value::as_str) == Some("Event");
         let result = if is_event {
-            EventRecord::from_value(&value).map(|e| self.keep_event(e))
+            EventRaw::from_value(&value).and_then(|e| self.keep_event(e))
         } else {
-            Object::from_value(value).map(|o| self.objects.push(o))
+            Object::from_value(value)
+                .map_err(FieldError::from)
+                .and_then(|o| self.keep_object(o))
         };
-        if let Err(why) = result {
-            diags.push(
-                Diagnostic::error(Code::InvalidObject, loc.clone(), why)
-                    .with_help("every object needs `kind` and `metadata.name`; was the file cut short?"),
-            );
+        if let Err(e) = result {
+            diags.push(invalid(loc, e));
         }
     }
 }
 
 impl Snapshot {
-    /// Load files and directories (walked recursively; only `.yaml`, `.yml` and `.json` files
-    /// inside directories). Problems are diagnostics, never panics.
+    /// Load files and directories (walked recursively; only `.yaml`, `.yml` and `.json` files,
+    /// in any case, inside directories). Problems are diagnostics, never panics.
     pub fn load(paths: &[PathBuf]) -> (Snapshot, Diagnostics) {
         let mut diags = Diagnostics::default();
         let mut sink = Sink::default();
+        let mut visited = Visited::default();
         for path in paths {
             let mut files = Vec::new();
-            collect_files(path, true, &mut files, &mut diags);
-            for file in files {
-                load_file(&file, &mut sink, &mut diags);
+            let mut skipped = 0;
+            let before = sink.documents;
+            let errors_before = diags.iter().filter(|d| d.is_error()).count();
+            collect_files(path, true, &mut files, &mut diags, &mut visited, &mut skipped);
+            for file in &files {
+                load_file(file, &mut sink, &mut diags);
+            }
+            let errors_after = diags.iter().filter(|d| d.is_error()).count();
+            // Nothing read and nothing wrong would plan on an empty cluster: a false all-clear.
+            if sink.documents == before && errors_after == errors_before && (skipped == 0 || !files.is_empty()) {
+                let what = if files.is_empty() {
+                    "no snapshot files (`.yaml`, `.yml`, `.json`) found"
+                } else {
+                    "no Kubernetes objects found"
+                };
+                diags.push(
+                    Diagnostic::error(
+                        Code::EmptyInput,
+                        Location {
+                            file: path.display().to_string(),
+                            ..Location::default()
+                        },
+                        format!("{what} in {}", path.display()),
+                    )
+                    .with_help(
+                        "give --snapshot the output of `kubectl get -o yaml|json` or an OpenShift must-gather directory",
+                    ),
+                );
             }
         }
         let name = paths
@@ -256,11 +341,24 @@ fn fill_defaults(item: &mut Value, defaults: &Option<(String, String)>) {
     }
 }
 
-fn is_snapshot_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+fn extension_is(path: &Path, wanted: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| wanted.iter().any(|w| e.eq_ignore_ascii_case(w)))
 }
 
-fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+fn is_snapshot_file(path: &Path) -> bool {
+    extension_is(path, &["yaml", "yml", "json"])
+}
+
+fn collect_files(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+    visited: &mut Visited,
+    skipped: &mut usize,
+) {
     let loc = || Location {
         file: path.display().to_string(),
         ..Location::default()
@@ -281,14 +379,26 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mu
         }
     };
     if meta.is_dir() {
+        match visited.enter_dir(path) {
+            DirVisit::Walk => {}
+            DirVisit::Seen => {
+                *skipped += 1;
+                return;
+            }
+            DirVisit::Loop(d) => {
+                *skipped += 1;
+                diags.push(d);
+                return;
+            }
+        }
         let entries = match std::fs::read_dir(path) {
             Ok(e) => e,
             Err(e) => {
-                diags.push(Diagnostic::error(
-                    Code::UnreadableFile,
-                    loc(),
-                    format!("cannot list directory: {e}"),
-                ));
+                diags.push(
+                    Diagnostic::error(Code::UnreadableFile, loc(), format!("cannot list directory: {e}"))
+                        .with_help("the directory must be readable"),
+                );
+                visited.leave_dir();
                 return;
             }
         };
@@ -296,11 +406,14 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, diags: &mu
         children.sort();
         for child in children {
             if child.is_dir() || is_snapshot_file(&child) {
-                collect_files(&child, false, out, diags);
+                collect_files(&child, false, out, diags, visited, skipped);
             }
         }
-    } else {
+        visited.leave_dir();
+    } else if visited.first_visit_of_file(path) {
         out.push(path.to_path_buf());
+    } else {
+        *skipped += 1;
     }
 }
 
@@ -321,7 +434,7 @@ fn load_file(path: &Path, sink: &mut Sink, diags: &mut Diagnostics) {
         }
     };
     drop(file);
-    if path.extension().and_then(|e| e.to_str()) == Some("json") {
+    if extension_is(path, &["json"]) {
         load_json(path, &file_loc, sink, diags);
     } else {
         load_yaml(path, &file_loc, sink, diags);
@@ -352,6 +465,63 @@ fn load_json(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
             return;
         }
     };
+    let mut local = Diagnostics::default();
+    load_json_text(&text, loc, sink, &mut local);
+    for d in local.iter_mut().filter(|d| d.location.line.is_none()) {
+        if let Some((line, column)) = d.location.path.as_deref().and_then(|p| json_position(&text, p)) {
+            d.location.line = Some(line);
+            d.location.column = Some(column);
+        }
+    }
+    diags.extend(local);
+}
+
+/// Line and column (1-based) of `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Where a diagnostic's path (`items[3].spec.containers`) is in a JSON file: the item is found
+/// exactly, its fields by searching for their keys in order. Only runs for diagnostics.
+fn json_position(text: &str, path: &str) -> Option<(usize, usize)> {
+    let mut parts = path.split(['.', '[']).filter(|p| !p.is_empty());
+    let base = text.as_ptr() as usize;
+    let (start, end, rest): (usize, usize, Vec<&str>) = match path.strip_prefix("items[") {
+        Some(after) => {
+            let i: usize = after.split(']').next()?.parse().ok()?;
+            let items: Vec<&RawValue> = if text.trim_start().starts_with('[') {
+                serde_json::from_str(text).ok()?
+            } else {
+                serde_json::from_str::<JsonTop>(text).ok()?.items?
+            };
+            let raw = items.get(i)?.get();
+            let start = raw.as_ptr() as usize - base;
+            parts.next();
+            (start, start + raw.len(), parts.collect())
+        }
+        None => {
+            let start = text.len() - text.trim_start().len();
+            (start, text.len(), parts.collect())
+        }
+    };
+    let mut at = start;
+    for key in rest {
+        if key.ends_with(']') {
+            continue;
+        }
+        let needle = format!("\"{key}\"");
+        match text[at..end].find(&needle) {
+            Some(i) => at += i,
+            None => break,
+        }
+    }
+    Some(line_col(text, at))
+}
+
+fn load_json_text(text: &str, loc: &Location, sink: &mut Sink, diags: &mut Diagnostics) {
     let json_error = |e: serde_json::Error, diags: &mut Diagnostics| {
         diags.push(
             Diagnostic::error(
@@ -367,7 +537,7 @@ fn load_json(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
         );
     };
     if text.trim_start().starts_with('[') {
-        match serde_json::from_str::<Vec<&RawValue>>(&text) {
+        match serde_json::from_str::<Vec<&RawValue>>(text) {
             Ok(items) => items
                 .iter()
                 .enumerate()
@@ -376,7 +546,7 @@ fn load_json(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
         }
         return;
     }
-    match serde_json::from_str::<JsonTop>(&text) {
+    match serde_json::from_str::<JsonTop>(text) {
         Ok(JsonTop {
             items: Some(items),
             kind,
@@ -391,7 +561,7 @@ fn load_json(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
                 sink.take_raw(raw, &item_loc(loc, i), defaults.as_ref(), diags);
             }
         }
-        Ok(_) => match serde_json::from_str::<&RawValue>(&text) {
+        Ok(_) => match serde_json::from_str::<&RawValue>(text) {
             Ok(raw) => sink.take_raw(raw, loc, None, diags),
             Err(e) => json_error(e, diags),
         },
@@ -417,6 +587,7 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
             return;
         }
     };
+    let mut local = Diagnostics::default();
     for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
         match serde::Deserialize::deserialize(doc) {
             Ok(Value::Null) => {}
@@ -425,14 +596,14 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
                     path: (i > 0).then(|| format!("document {}", i + 1)),
                     ..loc.clone()
                 };
-                sink.take(value, &loc, diags);
+                sink.take(value, &loc, &mut local);
             }
             Err(e) => {
                 let (line, column) = e
                     .location()
                     .map(|l| (Some(l.line()), Some(l.column())))
                     .unwrap_or((None, None));
-                diags.push(
+                local.push(
                     Diagnostic::error(
                         Code::InvalidYaml,
                         Location {
@@ -440,7 +611,7 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
                             column,
                             ..loc.clone()
                         },
-                        format!("invalid YAML: {e}"),
+                        format!("invalid YAML: {}", crate::load::yaml_message(&e)),
                     )
                     .with_help("the file must hold objects as `kubectl get -o yaml` writes them"),
                 );
@@ -449,4 +620,25 @@ fn load_yaml(path: &Path, loc: &Location, sink: &mut Sink, diags: &mut Diagnosti
             }
         }
     }
+    // Positions are indexed only when something needs one: most snapshots have no problems.
+    let mut index = None;
+    for d in local.iter_mut().filter(|d| d.location.line.is_none()) {
+        let path = d.location.path.as_deref().unwrap_or("");
+        let (doc, rest) = match path.strip_prefix("document ") {
+            Some(after) => {
+                let (n, rest) = after.split_once('.').unwrap_or((after, ""));
+                match n.parse::<usize>() {
+                    Ok(n) if n > 0 => (n - 1, rest),
+                    _ => continue,
+                }
+            }
+            None => (0, path),
+        };
+        let index = index.get_or_insert_with(|| PositionIndex::build(&text));
+        if let Some((line, column)) = index.find(doc, rest) {
+            d.location.line = Some(line);
+            d.location.column = Some(column);
+        }
+    }
+    diags.extend(local);
 }

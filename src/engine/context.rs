@@ -1,4 +1,5 @@
-//! The template context of a failure: what `failure`, `captures`, `cluster` and `inputs` hold.
+//! The template context of a failure: what `failure`, `cluster`, `inputs` and `params` hold
+//! (`captures` are per rule: see `render::evaluate_rule`).
 
 use serde_json::{Value, json};
 
@@ -40,7 +41,6 @@ pub fn failure_context(
     });
     let mut ctx = serde_json::Map::new();
     ctx.insert("failure".into(), failure);
-    ctx.insert("captures".into(), json!(c.captures));
     ctx.insert("cluster".into(), cluster.clone());
     ctx.insert("inputs".into(), inputs.presence());
     ctx.insert("params".into(), inputs.params());

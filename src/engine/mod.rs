@@ -54,7 +54,6 @@ pub struct Evaluated {
 pub struct Classified {
     pub symptoms: BTreeSet<usize>,
     pub category: Option<Category>,
-    pub captures: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -124,11 +123,6 @@ pub fn classify(rules: &RuleSet, table: &mut MessageTable, f: &Failure) -> Class
             best = Some(top);
         }
         out.symptoms.extend(found);
-        for id in 0..rules.messages.len() {
-            if hits.get(id) {
-                rules.messages.captures(id, &ev.message, &mut out.captures);
-            }
-        }
     }
     out.category = best.map(|b| rules.symptoms[b].category);
     out
@@ -212,7 +206,13 @@ pub async fn evaluate<C: ClusterSource>(
             if !rule.matcher.eval(&facts, &rules.fields) {
                 continue;
             }
-            evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, &base).await);
+            // Each rule sees the named groups of its own patterns only: two rules that capture
+            // the same name on one failure must not read each other's value.
+            let mut captures = BTreeMap::new();
+            let symptom_test = |s: usize| rules.symptoms.get(s).map(|s| &s.test);
+            rule.matcher
+                .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
+            evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await);
         }
     }
     apply_supersedes(rules, &mut evaluated);
@@ -269,5 +269,76 @@ fn apply_supersedes(rules: &RuleSet, evaluated: &mut [Evaluated]) {
     }
     for (i, by) in superseded {
         evaluated[i].outcome = Outcome::Superseded(by);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{Object, Snapshot};
+    use crate::load::{RuleSource, load_sources};
+
+    fn rules(text: &str) -> RuleSet {
+        let mut sources = crate::load::bundled_sources();
+        sources.retain(|s| s.name.contains("symptoms"));
+        sources.push(RuleSource {
+            name: "test.yaml".into(),
+            text: text.into(),
+            bundled: false,
+        });
+        let (rules, diags) = load_sources(sources);
+        assert!(!diags.has_errors(), "{:?}", diags.into_sorted());
+        rules
+    }
+
+    fn failing_pod(image: &str, message: &str) -> Snapshot {
+        let pod = Object::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "openshift-marketplace"},
+            "spec": {"containers": [{"name": "c", "image": image}]},
+            "status": {"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "ErrImagePull", "message": message}}}]}
+        }))
+        .unwrap();
+        Snapshot::from_parts("test".into(), vec![pod], vec![])
+    }
+
+    fn explanations(rules: &RuleSet, snap: &Snapshot) -> BTreeMap<String, String> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ev = rt.block_on(evaluate(rules, snap, &Inputs::default())).unwrap();
+        ev.evaluated
+            .iter()
+            .map(|e| {
+                (
+                    rules.rules[e.rule].id.clone(),
+                    e.explanation.clone().unwrap_or_else(|| format!("{:?}", e.outcome)),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn captures_belong_to_the_rule_that_made_them() {
+        let rules = rules(
+            "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cap-one, title: one, category: auth}\nspec:\n  match:\n    message: { regex: 'invalid (?P<what>username)/password' }\n  explain: \"what={{ captures.what }}\"\n---\napiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cap-two, title: two, category: auth}\nspec:\n  match:\n    message: { regex: 'invalid username/(?P<what>password)' }\n  explain: \"what={{ captures.what }}\"\n",
+        );
+        let got = explanations(
+            &rules,
+            &failing_pod("quay.io/a/b:1", "invalid username/password: unauthorized"),
+        );
+        assert_eq!(got["cap-one"], "what=username");
+        assert_eq!(got["cap-two"], "what=password");
+    }
+
+    #[test]
+    fn captures_come_from_every_kind_of_matcher() {
+        let rules = rules(
+            "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: cap-fields, title: t, category: auth}\nspec:\n  match:\n    image: { regex: 'redhat/(?P<idx>[a-z-]+)-index' }\n    registry: { regex: '(?P<reghost>registry)\\.redhat' }\n    waitingReason: { regex: '(?P<why>ErrImage)Pull' }\n    anyOf:\n      - message: { regex: '(?P<never>nomatch)' }\n      - message: { regex: '(?P<status>unauthorized)' }\n  explain: \"{{ captures.idx }} {{ captures.reghost }} {{ captures.why }} {{ captures.status }} [{{ captures.never }}]\"\n",
+        );
+        let got = explanations(
+            &rules,
+            &failing_pod("registry.redhat.io/redhat/redhat-operator-index:v4.20", "unauthorized"),
+        );
+        // The alternative that did not match gives nothing.
+        assert_eq!(got["cap-fields"], "redhat-operator registry ErrImage unauthorized []");
     }
 }

@@ -26,10 +26,14 @@ pub async fn evaluate_rule<C: ClusterSource>(
     ri: usize,
     fi: usize,
     base: &minijinja::Value,
+    captures: BTreeMap<String, String>,
 ) -> Evaluated {
     let rule = &rules.rules[ri];
     let t = &rules.templates;
+    // The rule's own captures sit on top of the failure's context, like its probe results
+    // (a probe cannot be named `captures`).
     let mut probe_vals: BTreeMap<String, minijinja::Value> = BTreeMap::new();
+    probe_vals.insert("captures".into(), minijinja::Value::from(captures));
     let mut ev = Evaluated {
         rule: ri,
         failure: fi,

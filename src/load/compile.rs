@@ -2,16 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use regex::Regex;
-
 use super::{Doc, Parsed};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
-use crate::matcher::{LabelSelector, MatchTree, NamespaceGlob, PatternSetBuilder, TextTest, leaf_source};
+use crate::matcher::{
+    LabelSelector, MatchTree, NamespaceGlob, PatternSet, PatternSetBuilder, TextTest, compile_pattern, leaf_source,
+};
 use crate::model::{ActionSpec, MatchSpec, ObjectRefSpec, PlaybookSpec, ProbeSpec, SymptomSpec, TextMatcher};
 use crate::rules::{
     ActionKind, ActionTemplate, Condition, ObjRefT, Origin, Probe, ProbeKind, Rule, RuleSet, Symptom, Tmpl, TmplValue,
 };
-use crate::template::Templates;
+use crate::template::{Compiled, OWN_FILTERS, Templates};
 
 /// Fields of the `failure` template variable.
 pub const FAILURE_FIELDS: &[&str] = &[
@@ -47,6 +47,16 @@ struct Compiler<'a> {
     diags: &'a mut Diagnostics,
     messages: PatternSetBuilder,
     fields: PatternSetBuilder,
+    /// Where each pattern of `messages`/`fields` was first written, and its named groups, by
+    /// pattern id.
+    message_origins: Vec<(Location, Vec<String>)>,
+    field_origins: Vec<(Location, Vec<String>)>,
+    /// Named groups of each symptom's patterns, by symptom index.
+    symptom_captures: Vec<BTreeSet<String>>,
+    /// While compiling a playbook: the named groups its matcher (and its symptoms) define,
+    /// and the result fields of its probes whose shape is known.
+    captures: BTreeSet<String>,
+    probe_fields: HashMap<String, &'static [&'static str]>,
     templates: Templates,
     symptom_ids: HashMap<String, usize>,
 }
@@ -132,6 +142,11 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
         diags,
         messages: PatternSetBuilder::default(),
         fields: PatternSetBuilder::default(),
+        message_origins: Vec::new(),
+        field_origins: Vec::new(),
+        symptom_captures: Vec::new(),
+        captures: BTreeSet::new(),
+        probe_fields: HashMap::new(),
         templates: Templates::new(),
         symptom_ids: HashMap::new(),
     };
@@ -139,17 +154,24 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     for &i in &symptom_docs {
         let d = &parsed.symptoms[i];
         c.symptom_ids.insert(d.spec.metadata.name.clone(), symptoms.len());
-        symptoms.push(c.symptom(d));
+        let s = c.symptom(d);
+        let mut names = BTreeSet::new();
+        c.test_captures(&s.test, true, &mut names);
+        c.symptom_captures.push(names);
+        symptoms.push(s);
     }
     let mut rules = Vec::new();
+    // The document of each compiled rule (a playbook with errors compiles to nothing).
+    let mut rule_docs = Vec::new();
     for &i in &playbook_docs {
         if let Some(r) = c.playbook(&parsed.playbooks[i]) {
             rules.push(r);
+            rule_docs.push(i);
         }
     }
     // `supersedes` must name rules that exist.
     let ids: BTreeSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-    for (r, &i) in rules.iter().zip(&playbook_docs) {
+    for (r, &i) in rules.iter().zip(&rule_docs) {
         let d = &parsed.playbooks[i];
         for (k, s) in r.supersedes.iter().enumerate() {
             if !ids.contains(s.as_str()) {
@@ -158,29 +180,20 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
                     parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
                     format!("`supersedes` names unknown rule `{s}`"),
                 );
-                if let Some(m) = did_you_mean(s, ids.iter().copied()) {
-                    diag = diag.with_help(format!("did you mean `{m}`?"));
-                }
+                diag = match did_you_mean(s, ids.iter().copied()) {
+                    Some(m) => diag.with_help(format!("did you mean `{m}`?")),
+                    None => {
+                        diag.with_help("`supersedes` lists ids of loaded playbooks; `remedy rules list` shows them")
+                    }
+                };
                 c.diags.push(diag);
             }
         }
     }
-    let messages = c.messages.build().unwrap_or_else(|e| {
-        c.diags.push(Diagnostic::error(
-            Code::InvalidRegex,
-            Location::default(),
-            format!("the combined message patterns do not compile: {e}"),
-        ));
-        Default::default()
-    });
-    let fields = c.fields.build().unwrap_or_else(|e| {
-        c.diags.push(Diagnostic::error(
-            Code::InvalidRegex,
-            Location::default(),
-            format!("the combined field patterns do not compile: {e}"),
-        ));
-        Default::default()
-    });
+    supersedes_cycles(&rules, &rule_docs, parsed, c.diags);
+    let origins = |o: &[(Location, Vec<String>)]| o.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>();
+    let messages = build_set(&c.messages, &origins(&c.message_origins), "message", c.diags);
+    let fields = build_set(&c.fields, &origins(&c.field_origins), "field", c.diags);
     overridden.sort();
     RuleSet {
         symptoms,
@@ -192,7 +205,161 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     }
 }
 
+/// Rules that supersede each other (or themselves) would each step aside for the other on a
+/// failure both confirm: one diagnostic per cycle, at the first rule's entry that starts it.
+fn supersedes_cycles(rules: &[Rule], docs: &[usize], parsed: &Parsed, diags: &mut Diagnostics) {
+    let index: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    let edges: Vec<Vec<usize>> = rules
+        .iter()
+        .map(|r| {
+            r.supersedes
+                .iter()
+                .filter_map(|s| index.get(s.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut reported: BTreeSet<BTreeSet<usize>> = BTreeSet::new();
+    for start in 0..rules.len() {
+        // Breadth-first from `start`; the first way back to it is the shortest cycle through it.
+        let mut parent: Vec<Option<usize>> = vec![None; rules.len()];
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut seen = vec![false; rules.len()];
+        let mut back = None;
+        'search: while let Some(n) = queue.pop_front() {
+            for &m in &edges[n] {
+                if m == start {
+                    back = Some(n);
+                    break 'search;
+                }
+                if !seen[m] {
+                    seen[m] = true;
+                    parent[m] = Some(n);
+                    queue.push_back(m);
+                }
+            }
+        }
+        let Some(last) = back else { continue };
+        let mut cycle = vec![last];
+        while let Some(p) = parent[*cycle.last().expect("non-empty")] {
+            cycle.push(p);
+        }
+        if *cycle.last().expect("non-empty") != start {
+            cycle.push(start);
+        }
+        cycle.reverse();
+        if !reported.insert(cycle.iter().copied().collect()) {
+            continue;
+        }
+        let next = cycle.get(1).copied().unwrap_or(start);
+        let k = rules[start]
+            .supersedes
+            .iter()
+            .position(|s| s == &rules[next].id)
+            .unwrap_or(0);
+        let d = &parsed.playbooks[docs[start]];
+        let names: Vec<&str> = cycle.iter().chain([&start]).map(|&i| rules[i].id.as_str()).collect();
+        let msg = if cycle.len() == 1 {
+            format!("rule `{}` supersedes itself", rules[start].id)
+        } else {
+            format!("rules supersede each other: {}", names.join(" → "))
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::SupersedesCycle,
+                parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
+                msg,
+            )
+            .with_help("on a failure they all confirm each would step aside for another; keep `supersedes` on the more precise rule only"),
+        );
+    }
+}
+
+/// The first line of a regex error, without the caret diagram.
+fn regex_message(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(s) => s
+            .lines()
+            .last()
+            .unwrap_or("invalid regex")
+            .trim_start_matches("error: ")
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Compile one shared pattern set; a set too large to compile is blamed on the pattern that
+/// tips it over, at the place it was written.
+pub(super) fn build_set(
+    b: &PatternSetBuilder,
+    origins: &[Location],
+    what: &str,
+    diags: &mut Diagnostics,
+) -> PatternSet {
+    b.build().unwrap_or_else(|e| {
+        let at = b.first_failing().and_then(|i| origins.get(i)).cloned().unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                Code::InvalidRegex,
+                at,
+                format!("the combined {what} patterns of all rules do not compile with this one: {}", regex_message(&e)),
+            )
+            .with_help(format!(
+                "each pattern compiles alone, but together they pass the {} MiB limit: bounded repetitions of classes (`\\w{{150}}`) expand into large automata; use `contains`, a shorter repetition, or `[a-z]` instead of `\\w`",
+                b.size_limit() >> 20
+            )),
+        );
+        PatternSet::default()
+    })
+}
+
 impl Compiler<'_> {
+    /// Named groups a compiled text test can capture (never under `not`: a pattern that must
+    /// not match has nothing to capture).
+    fn test_captures(&self, t: &TextTest, message: bool, out: &mut BTreeSet<String>) {
+        match t {
+            TextTest::Pattern(id) => {
+                let origins = if message {
+                    &self.message_origins
+                } else {
+                    &self.field_origins
+                };
+                if let Some((_, names)) = origins.get(*id) {
+                    out.extend(names.iter().cloned());
+                }
+            }
+            TextTest::Any(v) | TextTest::All(v) => v.iter().for_each(|t| self.test_captures(t, message, out)),
+            TextTest::Equals(_) | TextTest::Not(_) => {}
+        }
+    }
+
+    /// Named groups a compiled matcher can capture, its symptoms' included.
+    fn tree_captures(&self, m: &MatchTree, out: &mut BTreeSet<String>) {
+        for &s in &m.symptoms {
+            if let Some(names) = self.symptom_captures.get(s) {
+                out.extend(names.iter().cloned());
+            }
+        }
+        for t in [&m.message, &m.waiting_message].into_iter().flatten() {
+            self.test_captures(t, true, out);
+        }
+        for t in [
+            &m.event_reason,
+            &m.event_type,
+            &m.involved_kind,
+            &m.waiting_reason,
+            &m.image,
+            &m.registry,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.test_captures(t, false, out);
+        }
+        for sub in m.any_of.iter().chain(&m.all_of) {
+            self.tree_captures(sub, out);
+        }
+    }
+
     fn loc(&self, source: usize, doc: usize, path: &str) -> Location {
         self.parsed.loc(source, doc, path)
     }
@@ -258,25 +425,28 @@ impl Compiler<'_> {
             return TextTest::Equals(e.clone());
         }
         if let Some(src) = leaf_source(t.contains.as_deref(), t.regex.as_deref(), cs) {
-            if let Err(e) = Regex::new(&src) {
-                let p = format!("{path}.regex");
-                let msg = match e {
-                    regex::Error::Syntax(s) => s
-                        .lines()
-                        .last()
-                        .unwrap_or("invalid regex")
-                        .trim_start_matches("error: ")
-                        .to_string(),
-                    other => other.to_string(),
-                };
-                self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {msg}")).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
-                return TextTest::Any(vec![]);
-            }
-            let id = if message {
-                self.messages.add(src)
-            } else {
-                self.fields.add(src)
+            // The user's regex alone first: wrapped in `(?i:...)`, a stray `)` could close the
+            // wrapper and change what the pattern means (`a)|(?-i:.` would match everything).
+            let alone = t.regex.as_deref().map(compile_pattern).transpose();
+            let names: Vec<String> = match alone.and_then(|_| compile_pattern(&src)) {
+                Ok(re) => re.capture_names().flatten().map(str::to_string).collect(),
+                Err(e) => {
+                    let p = format!("{path}.regex");
+                    self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {}", regex_message(&e))).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));
+                    return TextTest::Any(vec![]);
+                }
             };
+            let key = if t.regex.is_some() { "regex" } else { "contains" };
+            let origin = self.loc(si, di, &format!("{path}.{key}"));
+            let (set, origins) = if message {
+                (&mut self.messages, &mut self.message_origins)
+            } else {
+                (&mut self.fields, &mut self.field_origins)
+            };
+            let id = set.add(src);
+            if origins.len() <= id {
+                origins.push((origin, names));
+            }
             return TextTest::Pattern(id);
         }
         let list = |this: &mut Self, v: &[TextMatcher], key: &str| -> Vec<TextTest> {
@@ -385,14 +555,89 @@ impl Compiler<'_> {
         }
     }
 
+    /// Where a template was written, for errors at render time: `file:line:col (path)`.
+    fn label(&self, si: usize, di: usize, path: &str) -> String {
+        let loc = self.loc(si, di, path);
+        if loc.line.is_some() {
+            format!("{loc} ({path})")
+        } else {
+            loc.to_string()
+        }
+    }
+
+    /// The file position of `name` at (`line`, `column`) of template `src`, written at `path`:
+    /// found by looking for the tag up to the name (`{{ failure.image | nosuch`) in the file from
+    /// the field on, since a block scalar spreads a template over lines. Falls back to the
+    /// field itself (an escaped string, a tag folded over lines).
+    #[allow(clippy::too_many_arguments)]
+    fn template_pos(
+        &self,
+        si: usize,
+        di: usize,
+        path: &str,
+        src: &str,
+        line: usize,
+        column: usize,
+        name: &str,
+    ) -> Location {
+        let field = self.loc(si, di, path);
+        let Some(start) = field.line else { return field };
+        let Some(tline) = src.lines().nth(line.saturating_sub(1)) else {
+            return field;
+        };
+        // Byte offset of the name in its template line, then back to the start of its tag.
+        let Some((at, _)) = tline.char_indices().nth(column.saturating_sub(1)) else {
+            return field;
+        };
+        let tag = tline[..at].rfind("{{").or_else(|| tline[..at].rfind("{%")).unwrap_or(0);
+        let fragment = format!("{}{name}", &tline[tag..at]);
+        let fragment = fragment.trim_start();
+        let lead = tline[tag..at].chars().count() - tline[tag..at].trim_start().chars().count();
+        let text = &self.parsed.sources[si].text;
+        let window = src.lines().count() + 3;
+        for (i, fline) in text.lines().enumerate().skip(start - 1).take(window) {
+            if let Some(b) = fline.find(fragment) {
+                let col = fline[..b].chars().count() + tline[tag..at].chars().count() - lead + 1;
+                return Location {
+                    line: Some(i + 1),
+                    column: Some(col),
+                    ..field
+                };
+            }
+        }
+        field
+    }
+
+    /// Report what compiling a template found: undefined variables, unknown filters/tests.
+    fn compiled(&mut self, c: &Compiled, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) {
+        self.check_vars(&c.vars, vars, si, di, path);
+        for u in &c.unknown {
+            let d = Diagnostic::error(
+                Code::UnknownFilter,
+                self.template_pos(si, di, path, src, u.line, u.column, &u.name),
+                format!("unknown {} `{}`", u.what, u.name),
+            );
+            let d = match u.suggestion {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None if u.what == "filter" => d.with_help(format!(
+                    "minijinja's built-in filters and remedy's own ({}) are available",
+                    OWN_FILTERS.join(", ")
+                )),
+                None => d.with_help("minijinja's built-in tests are available (`is defined`, `is none`, `is in`, ...)"),
+            };
+            self.diags.push(d);
+        }
+    }
+
     /// Compile a template field, checking the variables it reads against `vars`.
     fn tmpl(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Tmpl {
         if !src.contains("{{") && !src.contains("{%") {
             return Tmpl::Literal(src.to_string());
         }
         let name = format!("{si}:{di}:{path}");
-        match self.templates.add(&name, src) {
-            Ok(used) => self.check_vars(&used, vars, si, di, path),
+        let label = self.label(si, di, path);
+        match self.templates.add(&name, src, &label) {
+            Ok(c) => self.compiled(&c, src, si, di, path, vars),
             Err(e) => self.template_error(&e, si, di, path),
         }
         Tmpl::Template(name)
@@ -400,8 +645,9 @@ impl Compiler<'_> {
 
     fn condition(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> String {
         let name = format!("{si}:{di}:{path}");
-        match self.templates.add_condition(&name, src) {
-            Ok(used) => self.check_vars(&used, vars, si, di, path),
+        let label = self.label(si, di, path);
+        match self.templates.add_condition(&name, src, &label) {
+            Ok(c) => self.compiled(&c, src, si, di, path, vars),
             Err(e) => self.template_error(&e, si, di, path),
         }
         name
@@ -429,12 +675,20 @@ impl Compiler<'_> {
             let mut parts = var.split('.');
             let root = parts.next().unwrap_or_default();
             let attr = parts.next();
-            let problem = if !vars.contains(root) {
+            let problem = if !vars.contains(root) && self.templates.global_names().iter().any(|g| g == root) {
+                None
+            } else if !vars.contains(root) {
                 Some((root.to_string(), vars.iter().map(String::as_str).collect::<Vec<_>>()))
             } else if root == "failure" && attr.is_some_and(|a| !FAILURE_FIELDS.contains(&a)) {
                 Some((var.clone(), FAILURE_FIELDS.to_vec()))
             } else if root == "cluster" && attr.is_some_and(|a| !CLUSTER_FIELDS.contains(&a)) {
                 Some((var.clone(), CLUSTER_FIELDS.to_vec()))
+            } else if root == "captures" && attr.is_some_and(|a| !self.captures.contains(a)) {
+                Some((var.clone(), self.captures.iter().map(String::as_str).collect()))
+            } else if let Some(fields) = self.probe_fields.get(root)
+                && attr.is_some_and(|a| !fields.contains(&a))
+            {
+                Some((var.clone(), fields.to_vec()))
             } else {
                 None
             };
@@ -447,6 +701,9 @@ impl Compiler<'_> {
                 );
                 d = match did_you_mean(last, candidates.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None if candidates.is_empty() && root == "captures" => d.with_help(
+                        "the rule's patterns (and its symptoms') name no groups: add one, as in `(?P<name>...)`",
+                    ),
                     None => d.with_help(format!("defined here: {}", candidates.join(", "))),
                 };
                 self.diags.push(d);
@@ -478,9 +735,20 @@ impl Compiler<'_> {
         let mut found = Vec::new();
         templated_strings(v, String::new(), &mut found);
         for (ptr, s) in found {
-            match self.templates.add(&format!("{base}{ptr}"), s) {
-                Ok(used) => self.check_vars(&used, vars, si, di, path),
-                Err(e) => self.template_error(&e, si, di, path),
+            // `/spec/items/0/name` → `spec.items[0].name`, the position index's form.
+            let mut at = path.to_string();
+            for seg in ptr.split('/').filter(|p| !p.is_empty()) {
+                if seg.bytes().all(|b| b.is_ascii_digit()) {
+                    at.push_str(&format!("[{seg}]"));
+                } else {
+                    at.push('.');
+                    at.push_str(seg);
+                }
+            }
+            let label = self.label(si, di, &at);
+            match self.templates.add(&format!("{base}{ptr}"), s, &label) {
+                Ok(c) => self.compiled(&c, s, si, di, &at, vars),
+                Err(e) => self.template_error(&e, si, di, &at),
             }
         }
         TmplValue { base, value: v.clone() }
@@ -754,6 +1022,10 @@ impl Compiler<'_> {
             );
         }
         let matcher = self.matcher(&body.matcher, si, di, "spec.match");
+        let mut captures = BTreeSet::new();
+        self.tree_captures(&matcher, &mut captures);
+        self.captures = captures;
+        self.probe_fields.clear();
         let mut vars: BTreeSet<String> = BUILTIN_VARS.iter().map(|s| s.to_string()).collect();
         let mut probes = Vec::new();
         for (i, p) in body.probes.iter().enumerate() {
@@ -768,6 +1040,10 @@ impl Compiler<'_> {
             }
             // A probe may read the probes before it, not itself or later ones.
             if let Some(kind) = self.probe(p, si, di, &path, &vars) {
+                match crate::probe::result_fields(&kind) {
+                    Some(fields) => self.probe_fields.insert(p.name.clone(), fields),
+                    None => self.probe_fields.remove(&p.name),
+                };
                 probes.push(Probe {
                     name: p.name.clone(),
                     kind,
@@ -835,5 +1111,39 @@ fn templated_strings<'v>(v: &'v serde_json::Value, ptr: String, out: &mut Vec<(S
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_too_large_is_blamed_on_the_pattern_that_tips_it_over() {
+        let mut b = PatternSetBuilder::with_size_limit(1_500_000);
+        let mut origins = Vec::new();
+        for (i, p) in ["a", "b", r"\w{20}x", r"\w{20}y", r"\w{20}z", "c"].iter().enumerate() {
+            b.add(p.to_string());
+            origins.push(Location {
+                file: "r.yaml".into(),
+                line: Some(i + 1),
+                column: Some(3),
+                path: None,
+            });
+        }
+        // Each pattern alone fits; together they do not.
+        let mut one = PatternSetBuilder::with_size_limit(1_500_000);
+        one.add(r"\w{20}x".to_string());
+        assert!(one.build().is_ok());
+        assert!(b.build().is_err());
+        let tip = b.first_failing().expect("a culprit");
+        assert_eq!(tip, 3, "the second large pattern tips the set over");
+        let mut diags = Diagnostics::default();
+        build_set(&b, &origins, "message", &mut diags);
+        let d: Vec<_> = diags.into_sorted();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::InvalidRegex);
+        assert_eq!(d[0].location.line, Some(tip + 1));
+        assert!(d[0].help.as_deref().is_some_and(|h| h.contains("MiB")));
     }
 }

@@ -3,6 +3,7 @@
 
 mod compile;
 mod position;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +11,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use position::PositionIndex;
+use validate::Problem;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::model::{API_VERSION, PlaybookSpec, SymptomSpec};
 use crate::rules::RuleSet;
+use crate::walk::{DirVisit, Visited};
 
 /// The bundled rules, embedded at build time from `rules/`.
 pub const BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/bundled_rules.rs"));
@@ -72,39 +75,87 @@ pub fn bundled_sources() -> Vec<RuleSource> {
         .collect()
 }
 
+/// Whether a file name has a rule-file extension (`.yaml`/`.yml`, any case).
+pub fn is_rule_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
 /// Read user rule files; unreadable paths are diagnostics.
 pub fn read_sources(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<RuleSource> {
     let mut out = Vec::new();
+    let mut visited = Visited::default();
     for path in paths {
-        walk(path, true, &mut out, diags);
+        let before = out.len();
+        let mut skipped = 0;
+        walk(path, true, &mut out, diags, &mut visited, &mut skipped);
+        if path.is_dir() && out.len() == before && skipped == 0 {
+            // Not an error: bundled rules still run, and an optional rules directory (a
+            // mounted ConfigMap, say) may be empty. `--no-bundled` with no playbooks is one.
+            diags.push(
+                Diagnostic::warning(
+                    Code::EmptyInput,
+                    Location {
+                        file: path.display().to_string(),
+                        ..Location::default()
+                    },
+                    "no rule files (`.yaml`, `.yml`) in this directory",
+                )
+                .with_help("check the path given to --rules"),
+            );
+        }
     }
     out
 }
 
-fn walk(path: &Path, explicit: bool, out: &mut Vec<RuleSource>, diags: &mut Diagnostics) {
+fn walk(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<RuleSource>,
+    diags: &mut Diagnostics,
+    visited: &mut Visited,
+    skipped: &mut usize,
+) {
     let loc = Location {
         file: path.display().to_string(),
         ..Location::default()
     };
     if path.is_dir() {
+        match visited.enter_dir(path) {
+            DirVisit::Walk => {}
+            DirVisit::Seen => {
+                *skipped += 1;
+                return;
+            }
+            DirVisit::Loop(d) => {
+                *skipped += 1;
+                diags.push(d);
+                return;
+            }
+        }
         let mut children: Vec<PathBuf> = match std::fs::read_dir(path) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(e) => {
-                diags.push(Diagnostic::error(
-                    Code::UnreadableFile,
-                    loc,
-                    format!("cannot list directory: {e}"),
-                ));
+                diags.push(
+                    Diagnostic::error(Code::UnreadableFile, loc, format!("cannot list directory: {e}"))
+                        .with_help("the directory must be readable"),
+                );
+                visited.leave_dir();
                 return;
             }
         };
         children.sort();
         for c in children {
-            let yaml = matches!(c.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-            if c.is_dir() || yaml {
-                walk(&c, false, out, diags);
+            if c.is_dir() || is_rule_file(&c) {
+                walk(&c, false, out, diags, visited, skipped);
             }
         }
+        visited.leave_dir();
+        return;
+    }
+    if !visited.first_visit_of_file(path) {
+        *skipped += 1;
         return;
     }
     match std::fs::read_to_string(path) {
@@ -131,6 +182,26 @@ pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
     sources.extend(read_sources(&opts.paths, &mut diags));
     let (rules, more) = load_filtered(sources, opts.bundled);
     diags.extend(more);
+    if !opts.bundled && rules.rules.is_empty() && !diags.has_errors() {
+        // Planning with no playbook at all would report a healthy cluster whatever its state.
+        let file = opts
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        diags.push(
+            Diagnostic::error(
+                Code::EmptyInput,
+                Location {
+                    file,
+                    ..Location::default()
+                },
+                "no playbooks loaded: `--no-bundled` leaves out the bundled ones and these paths define none",
+            )
+            .with_help("give --rules a file or directory with `kind: Playbook` documents, or drop --no-bundled"),
+        );
+    }
     (rules, diags)
 }
 
@@ -169,22 +240,66 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
         let text = parsed.sources[si].text.clone();
         // First pass: the header of each document, to know what to parse it as.
         let mut headers = Vec::new();
+        let mut broken = false;
         for (di, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
             match serde_yaml::Value::deserialize(doc) {
                 Ok(serde_yaml::Value::Null) => headers.push(None),
-                Ok(v) => headers.push(Some(serde_yaml::from_value::<Header>(v).ok())),
+                Ok(v) => headers.push(Some((serde_yaml::from_value::<Header>(v.clone()).ok(), v))),
                 Err(e) => {
-                    diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidYaml));
+                    let dups: Vec<(String, (usize, usize))> = parsed.positions[si]
+                        .duplicates(di)
+                        .map(|(p, pos)| (p.to_string(), pos))
+                        .collect();
+                    if e.to_string().contains("duplicate entry") && !dups.is_empty() {
+                        // serde_yaml points at the mapping; each repeated key has its own line.
+                        for (path, (line, column)) in dups {
+                            let first = parsed.loc(si, di, &path);
+                            let key = path.rsplit('.').next().unwrap_or(&path);
+                            diags.push(
+                                Diagnostic::error(
+                                    Code::InvalidYaml,
+                                    Location {
+                                        file: parsed.sources[si].name.clone(),
+                                        line: Some(line),
+                                        column: Some(column),
+                                        path: Some(path.clone()),
+                                    },
+                                    format!("duplicate key `{key}`"),
+                                )
+                                .with_help(format!(
+                                    "a key appears once per mapping; the first `{key}` is at line {}",
+                                    first.line.unwrap_or(0)
+                                )),
+                            );
+                        }
+                    } else {
+                        diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidYaml));
+                    }
+                    broken = true;
                     break;
                 }
             }
+        }
+        if !broken && !parsed.sources[si].bundled && headers.iter().all(Option::is_none) {
+            // A warning, not an error: nothing in the file is wrong, there is just nothing in it.
+            diags.push(
+                Diagnostic::warning(
+                    Code::EmptyInput,
+                    Location {
+                        file: parsed.sources[si].name.clone(),
+                        ..Location::default()
+                    },
+                    "the file holds no rule documents",
+                )
+                .with_help("a rule file holds documents of `kind: Playbook` or `kind: Symptom`; comments and `---` alone define nothing"),
+            );
         }
         // Second pass: typed parse, so errors carry the deserialiser's own positions.
         for (di, doc) in serde_yaml::Deserializer::from_str(&text)
             .enumerate()
             .take(headers.len())
         {
-            let Some(header) = &headers[di] else { continue };
+            let Some((header, value)) = &headers[di] else { continue };
             let loc = parsed.loc(si, di, "");
             let Some(Header { api_version, kind }) = header else {
                 diags.push(
@@ -213,7 +328,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                         source: si,
                         doc: di,
                     }),
-                    Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
+                    Err(e) => shape_errors(&parsed, si, di, value, true, &e, diags),
                 },
                 Some("Symptom") => match SymptomSpec::deserialize(doc) {
                     Ok(spec) => parsed.symptoms.push(Doc {
@@ -221,7 +336,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                         source: si,
                         doc: di,
                     }),
-                    Err(e) => diags.push(yaml_error(&parsed, si, di, &e, Code::InvalidValue)),
+                    Err(e) => shape_errors(&parsed, si, di, value, false, &e, diags),
                 },
                 other => {
                     let kind = other.unwrap_or("");
@@ -242,14 +357,83 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
     parsed
 }
 
+/// serde stops at a document's first problem: the schema check then finds all of them (every
+/// unknown field, missing field, wrong type, bad enum value). serde's own error is the
+/// fallback for what the schema cannot say (a number out of range).
+fn shape_errors(
+    parsed: &Parsed,
+    si: usize,
+    di: usize,
+    value: &serde_yaml::Value,
+    playbook: bool,
+    e: &serde_yaml::Error,
+    diags: &mut Diagnostics,
+) {
+    let problems = validate::problems(value, playbook);
+    if problems.is_empty() {
+        diags.push(yaml_error(parsed, si, di, e, Code::InvalidValue));
+        return;
+    }
+    let quoted = |v: &[String]| v.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+    for p in problems {
+        let d = match p {
+            Problem::UnknownField { path, field, allowed } => {
+                let d = Diagnostic::error(
+                    Code::UnknownField,
+                    parsed.loc(si, di, &path),
+                    format!("unknown field `{field}`, expected one of {}", quoted(&allowed)),
+                );
+                match did_you_mean(&field, allowed.iter().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("allowed here: {}", allowed.join(", "))),
+                }
+            }
+            Problem::MissingField { path, field } => Diagnostic::error(
+                Code::InvalidValue,
+                parsed.loc(si, di, &path),
+                format!("missing field `{field}`"),
+            )
+            .with_help("add the field; `docs/playbooks.md` lists what each part needs"),
+            Problem::InvalidType { path, found, expected } => Diagnostic::error(
+                Code::InvalidValue,
+                parsed.loc(si, di, &path),
+                format!("invalid type: {found}, expected {expected}"),
+            )
+            .with_help("the value has the wrong type; see schemas/playbook.schema.json"),
+            Problem::UnknownVariant { path, found, allowed } => {
+                let code = if path.ends_with("category") {
+                    Code::UnknownCategory
+                } else {
+                    Code::InvalidValue
+                };
+                let d = Diagnostic::error(
+                    code,
+                    parsed.loc(si, di, &path),
+                    format!("unknown variant `{found}`, expected one of {}", quoted(&allowed)),
+                );
+                match did_you_mean(&found, allowed.iter().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("one of: {}", allowed.join(", "))),
+                }
+            }
+        };
+        diags.push(d);
+    }
+}
+
+/// A serde_yaml error's message without the position of the error itself (diagnostics show
+/// it as their location); other positions it names (where a flow mapping started) are kept.
+pub fn yaml_message(e: &serde_yaml::Error) -> String {
+    let full = e.to_string();
+    let Some(l) = e.location() else { return full };
+    let here = format!(" at line {} column {}", l.line(), l.column());
+    // libyaml's message names the position and serde_yaml appends it again.
+    full.replace(&here, "")
+}
+
 /// Turn a serde_yaml error into a diagnostic with a code, a position and a helpful line.
 fn yaml_error(parsed: &Parsed, si: usize, di: usize, e: &serde_yaml::Error, default: Code) -> Diagnostic {
-    let full = e.to_string();
-    // serde_yaml appends " at line L column C"; the location is shown separately.
-    let msg = match full.rfind(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full.clone(),
-    };
+    let msg = yaml_message(e);
     let mut loc = Location {
         file: parsed.sources[si].name.clone(),
         ..Location::default()

@@ -10,17 +10,29 @@ use yaml_rust2::scanner::Marker;
 #[derive(Debug, Default, Clone)]
 pub struct PositionIndex {
     docs: Vec<HashMap<String, (usize, usize)>>,
+    /// Keys that repeat a key of the same mapping: (document, path, position of the repeat).
+    duplicates: Vec<(usize, String, (usize, usize))>,
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, index: usize },
+    /// `place`: the mapping has no key of its own (a document root or a list item), so it is
+    /// placed at its first key (libyaml marks a block mapping's start after that key).
+    Map {
+        path: String,
+        key: Option<String>,
+        place: bool,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
 }
 
 #[derive(Default)]
 struct Builder {
     docs: Vec<HashMap<String, (usize, usize)>>,
     stack: Vec<Frame>,
+    duplicates: Vec<(usize, String, (usize, usize))>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -35,7 +47,7 @@ impl Builder {
     /// The path of the node that starts now, consuming the parent's pending key or index.
     fn child_path(&mut self) -> Option<String> {
         match self.stack.last_mut()? {
-            Frame::Map { path, key } => key.take().map(|k| join(path, &k)),
+            Frame::Map { path, key, .. } => key.take().map(|k| join(path, &k)),
             Frame::Seq { path, index } => {
                 let p = format!("{path}[{index}]");
                 *index += 1;
@@ -59,6 +71,7 @@ impl MarkedEventReceiver for Builder {
                 self.stack.clear();
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let place = !matches!(self.stack.last(), Some(Frame::Map { .. }));
                 let path = if self.stack.is_empty() {
                     Some(String::new())
                 } else {
@@ -67,7 +80,7 @@ impl MarkedEventReceiver for Builder {
                 let path = path.unwrap_or_default();
                 self.record(&path, mark);
                 self.stack.push(if matches!(ev, Event::MappingStart(..)) {
-                    Frame::Map { path, key: None }
+                    Frame::Map { path, key: None, place }
                 } else {
                     Frame::Seq { path, index: 0 }
                 });
@@ -82,7 +95,18 @@ impl MarkedEventReceiver for Builder {
                         Some(Frame::Map { path, .. }) => path.clone(),
                         _ => String::new(),
                     };
-                    self.record(&join(&parent, &value), mark);
+                    if let Some(Frame::Map { place, .. }) = self.stack.last_mut()
+                        && std::mem::take(place)
+                        && let Some(doc) = self.docs.last_mut()
+                    {
+                        doc.insert(parent.clone(), (mark.line(), mark.col() + 1));
+                    }
+                    let path = join(&parent, &value);
+                    if self.docs.last().is_some_and(|d| d.contains_key(&path)) {
+                        let doc = self.docs.len() - 1;
+                        self.duplicates.push((doc, path.clone(), (mark.line(), mark.col() + 1)));
+                    }
+                    self.record(&path, mark);
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                         *key = Some(value);
                     }
@@ -105,7 +129,19 @@ impl PositionIndex {
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(text);
         let _ = parser.load(&mut b, true);
-        PositionIndex { docs: b.docs }
+        PositionIndex {
+            docs: b.docs,
+            duplicates: b.duplicates,
+        }
+    }
+
+    /// Keys of document `doc` that repeat a key of their mapping: the path and where the
+    /// repeat is (the first occurrence is at `find(doc, path)`).
+    pub fn duplicates(&self, doc: usize) -> impl Iterator<Item = (&str, (usize, usize))> {
+        self.duplicates
+            .iter()
+            .filter(move |(d, _, _)| *d == doc)
+            .map(|(_, p, pos)| (p.as_str(), *pos))
     }
 
     /// The position of `path` in document `doc`, or of its nearest ancestor that has one.
@@ -116,8 +152,11 @@ impl PositionIndex {
             if let Some(pos) = map.get(p) {
                 return Some(*pos);
             }
-            let cut = p.rfind(['.', '['])?;
-            p = &p[..cut];
+            if p.is_empty() {
+                return None;
+            }
+            // Up to the parent; a top-level key falls back to the document's root.
+            p = &p[..p.rfind(['.', '[']).unwrap_or(0)];
         }
     }
 }
@@ -136,6 +175,12 @@ mod tests {
         assert_eq!(idx.find(0, "spec.actions[1].manual.title"), Some((6, 16)));
         // Falls back to the nearest ancestor.
         assert_eq!(idx.find(0, "spec.actions[1].manual.steps[3]"), Some((6, 7)));
+        // A list item that is a mapping sits at its first key.
+        assert_eq!(idx.find(0, "spec.actions[0]"), Some((4, 7)));
         assert_eq!(idx.find(1, "b[1]"), Some((8, 8)));
+        let dup = PositionIndex::build("a: 1\nm:\n  x: 1\n  x: 2\n");
+        assert_eq!(dup.duplicates(0).collect::<Vec<_>>(), vec![("m.x", (4, 3))]);
+        // A key the document lacks points at the document itself.
+        assert_eq!(idx.find(1, "apiVersion"), Some((8, 1)));
     }
 }

@@ -9,20 +9,56 @@ mod tree;
 
 use std::collections::BTreeMap;
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 pub use tree::{Facts, LabelSelector, MatchTree, NamespaceGlob, TextTest};
 
 /// Upper bound of the message set's lazy DFA cache, in bytes.
 const DFA_CACHE_LIMIT: usize = 32 << 20;
 
+/// How large one compiled pattern may be: the regex crate's default (10 MiB).
+pub const PATTERN_SIZE_LIMIT: usize = 10 << 20;
+
+/// How large the combined set may be. Every pattern of every rule goes into one set, so its
+/// size is about the sum of theirs: the limit is well above the single-pattern one (a dozen
+/// patterns near it, such as `\w{150}` with Unicode classes, exceed 10 MiB together) while
+/// still bounding the memory and start-up time a rule file can cost.
+pub const SET_SIZE_LIMIT: usize = 256 << 20;
+
+/// Compile one regex under the per-pattern limit.
+pub fn compile_pattern(source: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(source).size_limit(PATTERN_SIZE_LIMIT).build()
+}
+
 /// Collects patterns; `build` compiles them into one set.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PatternSetBuilder {
     patterns: Vec<String>,
+    size_limit: usize,
+}
+
+impl Default for PatternSetBuilder {
+    fn default() -> Self {
+        PatternSetBuilder {
+            patterns: Vec::new(),
+            size_limit: SET_SIZE_LIMIT,
+        }
+    }
 }
 
 impl PatternSetBuilder {
+    /// A builder with another set size limit (tests of the too-large path).
+    pub fn with_size_limit(size_limit: usize) -> Self {
+        PatternSetBuilder {
+            patterns: Vec::new(),
+            size_limit,
+        }
+    }
+
+    pub fn size_limit(&self) -> usize {
+        self.size_limit
+    }
+
     /// Add an already-validated regex source; returns its id in the set.
     pub fn add(&mut self, source: String) -> usize {
         if let Some(i) = self.patterns.iter().position(|p| *p == source) {
@@ -32,20 +68,44 @@ impl PatternSetBuilder {
         self.patterns.len() - 1
     }
 
-    pub fn build(self) -> Result<PatternSet, regex::Error> {
+    fn set_of(&self, patterns: &[String]) -> Result<RegexSet, regex::Error> {
         // The set's lazy DFA caches the states it has seen. Case-insensitive patterns with
         // Unicode classes (`\S+`) need many; past the default 2 MiB cache the DFA keeps
         // clearing it and falls back to the NFA, some 40x slower per message. The cache only
         // grows as far as the messages need.
-        let set = RegexSetBuilder::new(&self.patterns)
+        RegexSetBuilder::new(patterns)
+            .size_limit(self.size_limit)
             .dfa_size_limit(DFA_CACHE_LIMIT)
-            .build()?;
+            .build()
+    }
+
+    pub fn build(&self) -> Result<PatternSet, regex::Error> {
+        let set = self.set_of(&self.patterns)?;
         let regexes = self
             .patterns
             .iter()
-            .map(|p| Regex::new(p))
+            .map(|p| compile_pattern(p))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(PatternSet { set, regexes })
+    }
+
+    /// When `build` fails: the id of the pattern that makes the set fail, that is the first
+    /// whose addition to those before it does (found by bisection over prefixes).
+    pub fn first_failing(&self) -> Option<usize> {
+        if self.set_of(&self.patterns).is_ok() {
+            return self.patterns.iter().position(|p| compile_pattern(p).is_err());
+        }
+        // Invariant: the first `lo` patterns compile together, the first `hi` do not.
+        let (mut lo, mut hi) = (0, self.patterns.len());
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.set_of(&self.patterns[..mid]).is_ok() {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(hi - 1)
     }
 }
 

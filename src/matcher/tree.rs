@@ -24,11 +24,16 @@ impl TextTest {
         }
     }
 
-    /// Pattern ids that matched and so may carry captures.
-    pub fn matched_patterns(&self, hits: &Hits, out: &mut Vec<usize>) {
+    /// Named groups of the pattern leaves that matched `s`, in branches that hold (none under
+    /// `not`); the first value of a name wins.
+    pub fn captures(&self, s: &str, hits: &Hits, set: &PatternSet, out: &mut BTreeMap<String, String>) {
         match self {
-            TextTest::Pattern(id) if hits.get(*id) => out.push(*id),
-            TextTest::Any(v) | TextTest::All(v) => v.iter().for_each(|t| t.matched_patterns(hits, out)),
+            TextTest::Pattern(id) if hits.get(*id) => set.captures(*id, s, out),
+            TextTest::Any(v) => v
+                .iter()
+                .filter(|t| t.eval(s, hits))
+                .for_each(|t| t.captures(s, hits, set, out)),
+            TextTest::All(v) => v.iter().for_each(|t| t.captures(s, hits, set, out)),
             _ => {}
         }
     }
@@ -128,6 +133,60 @@ pub struct MatchTree {
 impl MatchTree {
     pub fn has_message_tests(&self) -> bool {
         !self.symptoms.is_empty() || self.message.is_some() || self.waiting_message.is_some()
+    }
+
+    /// Named groups of every pattern leaf of this tree that matched the failure: message
+    /// tests on the messages they matched, field tests (reasons, image, registry) on their
+    /// values, and the patterns of the symptoms the tree names that the failure shows. Only
+    /// branches that hold count (`anyOf` alternatives that did not match and `not` give
+    /// nothing). The first value of a name wins. Call it on a tree that matched.
+    pub fn captures<'t>(
+        &self,
+        f: &Facts,
+        messages: &PatternSet,
+        fields: &PatternSet,
+        symptom_test: &dyn Fn(usize) -> Option<&'t TextTest>,
+        out: &mut BTreeMap<String, String>,
+    ) {
+        for &s in self.symptoms.iter().filter(|s| f.symptoms.contains(s)) {
+            if let Some(t) = symptom_test(s) {
+                for (m, h) in f.messages.iter().filter(|(m, h)| t.eval(m, h)) {
+                    t.captures(m, h, messages, out);
+                }
+            }
+        }
+        if let Some(t) = &self.message {
+            for (m, h) in f.messages.iter().filter(|(m, h)| t.eval(m, h)) {
+                t.captures(m, h, messages, out);
+            }
+        }
+        if let (Some(t), Some((m, h))) = (&self.waiting_message, f.waiting_message)
+            && t.eval(m, h)
+        {
+            t.captures(m, h, messages, out);
+        }
+        let field_tests: [(&Option<TextTest>, &[&str]); 6] = [
+            (&self.event_reason, &f.event_reasons),
+            (&self.event_type, &f.event_types),
+            (&self.involved_kind, &f.involved_kinds),
+            (&self.waiting_reason, f.waiting_reason.as_slice()),
+            (&self.image, std::slice::from_ref(&f.image)),
+            (&self.registry, std::slice::from_ref(&f.registry)),
+        ];
+        for (t, values) in field_tests {
+            let Some(t) = t else { continue };
+            for v in values {
+                let hits = fields.scan(v);
+                if t.eval(v, &hits) {
+                    t.captures(v, &hits, fields, out);
+                }
+            }
+        }
+        for sub in self.any_of.iter().chain(&self.all_of) {
+            if sub.eval(f, fields) {
+                sub.captures(f, messages, fields, symptom_test, out);
+            }
+        }
     }
 
     pub fn eval(&self, f: &Facts, fields: &PatternSet) -> bool {

@@ -14,6 +14,7 @@ pub struct ActionSpec {
     /// A condition: when it is false the action is `blocked`, with `blockedReason` as the reason.
     #[serde(default)]
     pub when: Option<String>,
+    /// Template for why the action is `blocked` when `when` is false.
     #[serde(default)]
     pub blocked_reason: Option<String>,
     /// A condition: when it is false the action is left out of the plan (it does not apply).
@@ -99,6 +100,7 @@ pub struct MergeDockerAuthsAction {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnsureListItemAction {
+    /// The object holding the list.
     pub target: ObjectRefSpec,
     /// Dotted path to the list, e.g. `spec.registrySources.insecureRegistries`.
     pub path: String,
@@ -118,6 +120,7 @@ pub struct EnsureListItemAction {
 pub struct ConfigMapKeyAction {
     /// `namespace/name` of the ConfigMap.
     pub config_map: String,
+    /// The key that must exist (for a CA, `host..port`: see the `ca_key` filter).
     pub key: String,
     /// The input holding the value (`--set-file NAME=PATH`).
     pub input: String,
@@ -132,6 +135,7 @@ pub struct ConfigMapKeyAction {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PatchAction {
+    /// The object to patch.
     pub target: ObjectRefSpec,
     /// RFC 7386 JSON merge patch; string leaves are templates.
     #[serde(default)]
@@ -158,7 +162,9 @@ pub struct RestartPodAction {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ManualAction {
+    /// One line saying what the person must do.
     pub title: String,
+    /// The steps, in order, as plain sentences.
     #[serde(default)]
     pub steps: Vec<String>,
     /// Commands shown for the person to run; remedy never runs them.

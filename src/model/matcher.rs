@@ -17,10 +17,13 @@ pub struct TextMatcher {
     /// Whole-string equality, case-sensitive.
     #[serde(default)]
     pub equals: Option<String>,
+    /// At least one of these tests holds.
     #[serde(default)]
     pub any_of: Option<Vec<TextMatcher>>,
+    /// All of these tests hold.
     #[serde(default)]
     pub all_of: Option<Vec<TextMatcher>>,
+    /// This test does not hold (its named groups capture nothing).
     #[serde(default)]
     pub not: Option<Box<TextMatcher>>,
     /// Applies to `contains` and `regex` of this matcher.
@@ -41,15 +44,19 @@ pub struct MatchSpec {
     /// Any message of the failure (event messages and the container's waiting message).
     #[serde(default)]
     pub message: Option<TextMatcher>,
+    /// The `reason` of any of the failure's events (`Failed`, `BackOff`, `InspectFailed`, ...).
     #[serde(default)]
     pub event_reason: Option<TextMatcher>,
+    /// The `type` of any of the failure's events (`Warning`, `Normal`).
     #[serde(default)]
     pub event_type: Option<TextMatcher>,
+    /// The kind of the failing object: `Pod`, or `ImageStream` for failed imports.
     #[serde(default)]
     pub involved_kind: Option<TextMatcher>,
     /// The container status `state.waiting.reason` (`ErrImagePull`, `ImagePullBackOff`, ...).
     #[serde(default)]
     pub waiting_reason: Option<TextMatcher>,
+    /// The container status `state.waiting.message`.
     #[serde(default)]
     pub waiting_message: Option<TextMatcher>,
     /// The image as written in the pod spec.
@@ -58,8 +65,10 @@ pub struct MatchSpec {
     /// The registry host[:port] of the image, after Docker's normalisation.
     #[serde(default)]
     pub registry: Option<TextMatcher>,
+    /// Namespaces to look at or skip, with `*` wildcards.
     #[serde(default)]
     pub namespaces: Option<NamespaceFilter>,
+    /// A Kubernetes label selector on the failing pod's labels.
     #[serde(default)]
     pub pod_selector: Option<LabelSelectorSpec>,
     /// Also look at failures whose surviving messages name no cause (events expire after an
@@ -67,10 +76,13 @@ pub struct MatchSpec {
     /// `symptoms`, `message`, `waitingMessage`) then count as passed, and the probes decide.
     #[serde(default)]
     pub inferred: bool,
+    /// At least one of these nested matchers holds.
     #[serde(default)]
     pub any_of: Vec<MatchSpec>,
+    /// All of these nested matchers hold.
     #[serde(default)]
     pub all_of: Vec<MatchSpec>,
+    /// This nested matcher does not hold (its named groups capture nothing).
     #[serde(default)]
     pub not: Option<Box<MatchSpec>>,
 }
@@ -90,8 +102,10 @@ pub struct NamespaceFilter {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LabelSelectorSpec {
+    /// Labels the pod must have, with these values.
     #[serde(default)]
     pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements on the pod's labels; all must hold.
     #[serde(default)]
     pub match_expressions: Vec<LabelExpressionSpec>,
 }
@@ -99,8 +113,11 @@ pub struct LabelSelectorSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LabelExpressionSpec {
+    /// The label key.
     pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
     pub operator: LabelOperator,
+    /// The values for `In` and `NotIn`; empty for `Exists` and `DoesNotExist`.
     #[serde(default)]
     pub values: Vec<String>,
 }

@@ -76,7 +76,9 @@ pub struct PlaybookSpec {
     pub api_version: String,
     /// Always `Playbook`.
     pub kind: String,
+    /// The rule id, title, category and references.
     pub metadata: PlaybookMetadata,
+    /// How to recognise the cause, confirm it and fix it.
     pub spec: PlaybookBody,
 }
 
@@ -89,6 +91,7 @@ pub struct PlaybookMetadata {
     pub title: String,
     /// The failure category from the shared vocabulary.
     pub category: Category,
+    /// How bad the cause is: `low`, `medium` (the default), `high` or `critical`.
     #[serde(default)]
     pub severity: RuleSeverity,
     /// Longer explanation, shown with `remedy rules show`.
@@ -138,7 +141,9 @@ pub struct SymptomSpec {
     pub api_version: String,
     /// Always `Symptom`.
     pub kind: String,
+    /// The symptom id and its category.
     pub metadata: SymptomMetadata,
+    /// The wording of the message, its priority and examples.
     pub spec: SymptomBody,
 }
 
@@ -149,6 +154,7 @@ pub struct SymptomMetadata {
     pub name: String,
     /// The category a message with this symptom falls into.
     pub category: Category,
+    /// One line describing the message, for reports.
     #[serde(default)]
     pub title: Option<String>,
 }
@@ -170,8 +176,10 @@ pub struct SymptomBody {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Examples {
+    /// Messages that must select this playbook or symptom.
     #[serde(default, rename = "match")]
     pub matching: Vec<String>,
+    /// Messages that must not select it.
     #[serde(default)]
     pub no_match: Vec<String>,
 }

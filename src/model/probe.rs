@@ -38,9 +38,12 @@ pub struct ProbeSpec {
 pub struct ObjectRefSpec {
     /// `v1`, `config.openshift.io/v1`, ...
     pub api_version: String,
+    /// The kind, as in the object (`Secret`, `Image`, ...).
     pub kind: String,
+    /// The namespace; omit it for cluster-scoped kinds.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The object's name.
     pub name: String,
 }
 
@@ -60,6 +63,7 @@ pub struct PullSecretsProbe {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FirstCoveringProbe {
+    /// The registry host[:port] the secret must hold credentials for.
     pub registry: String,
     /// The image as the pod names it: coverage per image, as for `pullSecrets`.
     #[serde(default)]
@@ -85,6 +89,7 @@ pub struct PodProbe {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JsonPathProbe {
+    /// The object to read.
     pub object: ObjectRefSpec,
     /// A JSONPath expression such as `$.spec.registrySources.insecureRegistries[*]`.
     pub path: String,

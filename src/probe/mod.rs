@@ -26,6 +26,20 @@ pub enum ProbeError {
     JsonPath { path: String, message: String },
 }
 
+/// The fields of a probe's result when its shape is fixed (the summaries), for load-time
+/// checks of the templates that read it; `None` for generic reads (`object`, `jsonPath`),
+/// whose fields depend on the object.
+pub fn result_fields(kind: &ProbeKind) -> Option<&'static [&'static str]> {
+    match kind {
+        ProbeKind::PullSecrets { .. } => Some(summary::PULL_SECRETS_FIELDS),
+        ProbeKind::FirstCovering { .. } => Some(summary::SECRET_FIELDS),
+        ProbeKind::ImageConfig { .. } => Some(summary::IMAGE_CONFIG_FIELDS),
+        ProbeKind::TrustedCa { .. } => Some(summary::TRUSTED_CA_FIELDS),
+        ProbeKind::Owner { .. } => Some(summary::OWNER_FIELDS),
+        ProbeKind::Object(_) | ProbeKind::JsonPath { .. } => None,
+    }
+}
+
 /// `namespace/name`.
 pub fn split_ref(s: &str) -> Result<(String, String), ProbeError> {
     match s.trim().split_once('/') {

@@ -13,6 +13,85 @@ use crate::refs::keyring;
 
 pub const PULL_SECRET_TYPES: &[&str] = &["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
 
+// The fields of each summary, declared next to the code that builds it so they stay in
+// sync (a test checks every variant's keys): `load` checks templates that read them.
+
+/// Fields of `redacted` for a Secret (also the `firstCovering` probe's result).
+pub const SECRET_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "type",
+    "keys",
+    "registries",
+    "name",
+    "namespace",
+    "ref",
+];
+/// Fields of `pull_secrets` (the `pullSecrets` probe).
+pub const PULL_SECRETS_FIELDS: &[&str] = &[
+    "pod",
+    "namespace",
+    "serviceAccount",
+    "serviceAccountExists",
+    "fromPod",
+    "fromServiceAccount",
+    "secrets",
+    "covers",
+    "covering",
+    "missing",
+    "serviceAccountCovers",
+    "serviceAccountCovering",
+    "wrongType",
+    "ownPullSecrets",
+    "ownPullSecretsFrom",
+    "needsRecreate",
+    "registry",
+    "image",
+    "lookup",
+];
+/// Fields of `image_config` (the `imageConfig` probe).
+pub const IMAGE_CONFIG_FIELDS: &[&str] = &[
+    "exists",
+    "insecureRegistries",
+    "allowedRegistries",
+    "allowedRegistriesSet",
+    "blockedRegistries",
+    "additionalTrustedCA",
+    "registryInsecure",
+    "registryAllowed",
+    "registryBlocked",
+    "machineConfigPools",
+    "degradedPools",
+    "updatingPools",
+];
+/// Fields of `trusted_ca` (the `trustedCa` probe).
+pub const TRUSTED_CA_FIELDS: &[&str] = &[
+    "configMap",
+    "configMapExists",
+    "key",
+    "keys",
+    "hasKey",
+    "wrongKey",
+    "trusted",
+];
+/// Fields of `owner` (the `owner` probe).
+pub const OWNER_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "name",
+    "controller",
+    "restartable",
+    "reason",
+    "top",
+    "chain",
+    "olmManaged",
+    "templatePullSecrets",
+    "templatePath",
+    "templateEditable",
+];
+
+
 fn secret_data(secret: &Object) -> Option<BTreeMap<String, String>> {
     Some(
         secret
@@ -317,7 +396,8 @@ fn str_list(v: Option<&Value>) -> Option<Vec<String>> {
 pub fn image_config(obj: Option<&Object>, registry: &str) -> Value {
     let Some(obj) = obj else {
         return json!({"exists": false, "registryInsecure": false, "registryAllowed": true, "registryBlocked": false,
-                      "insecureRegistries": [], "allowedRegistries": null, "blockedRegistries": [], "additionalTrustedCA": null});
+                      "insecureRegistries": [], "allowedRegistries": null, "allowedRegistriesSet": false,
+                      "blockedRegistries": [], "additionalTrustedCA": null});
     };
     let insecure = str_list(obj.field("spec.registrySources.insecureRegistries")).unwrap_or_default();
     let allowed = str_list(obj.field("spec.registrySources.allowedRegistries"));
@@ -511,7 +591,7 @@ pub fn owner(pod: &Object, chain: &[&Object]) -> Value {
         .and_then(|a| a.get("kubernetes.io/config.mirror"))
         .is_some();
     let Some(first) = owner_ref(pod) else {
-        return json!({"kind": null, "name": null, "controller": false, "restartable": false,
+        return json!({"apiVersion": null, "kind": null, "name": null, "controller": false, "restartable": false,
                       "reason": "the pod has no owner: nothing would recreate it",
                       "top": null, "chain": [], "olmManaged": false, "templatePullSecrets": null,
                       "templatePath": null, "templateEditable": false});
@@ -912,6 +992,40 @@ mod tests {
             "metadata":{"name":"operatorhubio-catalog","namespace":"olm"}}),
         );
         assert_eq!(openshift_sign(&olm), None);
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort();
+        k
+    }
+
+    fn sorted(fields: &[&'static str]) -> Vec<&'static str> {
+        let mut f = fields.to_vec();
+        f.sort();
+        f
+    }
+
+    #[test]
+    fn declared_fields_match_every_variant() {
+        let pod = obj(
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n",
+            "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"a-1","controller":true}]}}),
+        );
+        let bare = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}));
+        assert_eq!(keys(&owner(&pod)), sorted(OWNER_FIELDS));
+        assert_eq!(keys(&owner(&bare)), sorted(OWNER_FIELDS));
+        let cfg = obj(json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"}}));
+        assert_eq!(keys(&image_config(Some(&cfg), "r")), sorted(IMAGE_CONFIG_FIELDS));
+        assert_eq!(keys(&image_config(None, "r")), sorted(IMAGE_CONFIG_FIELDS));
+        assert_eq!(keys(&trusted_ca(Some(&cfg), None, "r")), sorted(TRUSTED_CA_FIELDS));
+        assert_eq!(keys(&trusted_ca(None, None, "r")), sorted(TRUSTED_CA_FIELDS));
+        assert_eq!(
+            keys(&pull_secrets(&bare, None, &BTreeMap::new(), "r")),
+            sorted(PULL_SECRETS_FIELDS)
+        );
+        let secret = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"n"},"data":{}}));
+        assert_eq!(keys(&redacted(&secret)), sorted(SECRET_FIELDS));
     }
 
     #[test]
