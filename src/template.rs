@@ -421,8 +421,10 @@ mod tests {
     #[test]
     fn version_tests() {
         let mut t = Templates::new();
-        t.add_condition("lt", "cluster.version is version_lt('4.7')").unwrap();
-        t.add_condition("ge", "cluster.version is version_ge('4.7')").unwrap();
+        t.add_condition("lt", "cluster.version is version_lt('4.7')", "test")
+            .unwrap();
+        t.add_condition("ge", "cluster.version is version_ge('4.7')", "test")
+            .unwrap();
         let check = |name: &str, v: Option<&str>| {
             let ctx = minijinja::context! { cluster => minijinja::context! { version => v } };
             t.check(name, &ctx).unwrap()

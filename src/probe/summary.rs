@@ -91,7 +91,6 @@ pub const OWNER_FIELDS: &[&str] = &[
     "templateEditable",
 ];
 
-
 fn secret_data(secret: &Object) -> Option<BTreeMap<String, String>> {
     Some(
         secret
@@ -1013,15 +1012,21 @@ mod tests {
             "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"a-1","controller":true}]}}),
         );
         let bare = obj(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}));
-        assert_eq!(keys(&owner(&pod)), sorted(OWNER_FIELDS));
-        assert_eq!(keys(&owner(&bare)), sorted(OWNER_FIELDS));
+        assert_eq!(keys(&owner(&pod, &[])), sorted(OWNER_FIELDS));
+        assert_eq!(keys(&owner(&bare, &[])), sorted(OWNER_FIELDS));
         let cfg = obj(json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"}}));
-        assert_eq!(keys(&image_config(Some(&cfg), "r")), sorted(IMAGE_CONFIG_FIELDS));
-        assert_eq!(keys(&image_config(None, "r")), sorted(IMAGE_CONFIG_FIELDS));
+        // The probe adds the MachineConfigPools to every image-config summary.
+        let probed = |cfg: Option<&Object>| {
+            let mut v = image_config(cfg, "r");
+            add_pools(&mut v, &[]);
+            v
+        };
+        assert_eq!(keys(&probed(Some(&cfg))), sorted(IMAGE_CONFIG_FIELDS));
+        assert_eq!(keys(&probed(None)), sorted(IMAGE_CONFIG_FIELDS));
         assert_eq!(keys(&trusted_ca(Some(&cfg), None, "r")), sorted(TRUSTED_CA_FIELDS));
         assert_eq!(keys(&trusted_ca(None, None, "r")), sorted(TRUSTED_CA_FIELDS));
         assert_eq!(
-            keys(&pull_secrets(&bare, None, &BTreeMap::new(), "r")),
+            keys(&pull_secrets(&bare, None, &BTreeMap::new(), "r", None, None)),
             sorted(PULL_SECRETS_FIELDS)
         );
         let secret = obj(json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"n"},"data":{}}));
