@@ -108,6 +108,12 @@ impl Object {
             .get_or_init(|| serde_json::from_str(&self.raw).unwrap_or(Value::Null))
     }
 
+    /// Whether the object has been parsed into a `Value` (tests of the paths that must not).
+    #[cfg(test)]
+    pub(crate) fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+
     /// The compact JSON text, for typed views that need only a few fields.
     pub fn raw(&self) -> &str {
         &self.raw

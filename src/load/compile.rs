@@ -425,11 +425,15 @@ impl Compiler<'_> {
             return TextTest::Equals(e.clone());
         }
         if let Some(src) = leaf_source(t.contains.as_deref(), t.regex.as_deref(), cs) {
-            // The user's regex alone first: wrapped in `(?i:...)`, a stray `)` could close the
-            // wrapper and change what the pattern means (`a)|(?-i:.` would match everything).
+            // The user's regex is checked alone: wrapped in `(?i:...)`, a stray `)` could close
+            // the wrapper and change what the pattern means (`a)|(?-i:.` would match
+            // everything). A pattern valid alone stays valid inside a group, so one compile
+            // checks it; a `contains` literal is escaped and needs none.
             let alone = t.regex.as_deref().map(compile_pattern).transpose();
-            let names: Vec<String> = match alone.and_then(|_| compile_pattern(&src)) {
-                Ok(re) => re.capture_names().flatten().map(str::to_string).collect(),
+            let names: Vec<String> = match alone {
+                Ok(re) => re
+                    .map(|re| re.capture_names().flatten().map(str::to_string).collect())
+                    .unwrap_or_default(),
                 Err(e) => {
                     let p = format!("{path}.regex");
                     self.diags.push(Diagnostic::error(Code::InvalidRegex, self.loc(si, di, &p), format!("invalid regex: {}", regex_message(&e))).with_help("Rust regex syntax: no look-around or back-references; escape literal `(`, `[`, `.`, or use `contains`"));

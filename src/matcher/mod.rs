@@ -8,6 +8,7 @@ pub mod examples;
 mod tree;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
@@ -81,12 +82,11 @@ impl PatternSetBuilder {
 
     pub fn build(&self) -> Result<PatternSet, regex::Error> {
         let set = self.set_of(&self.patterns)?;
-        let regexes = self
-            .patterns
-            .iter()
-            .map(|p| compile_pattern(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PatternSet { set, regexes })
+        Ok(PatternSet {
+            set,
+            sources: self.patterns.clone(),
+            regexes: vec![OnceLock::new(); self.patterns.len()],
+        })
     }
 
     /// When `build` fails: the id of the pattern that makes the set fail, that is the first
@@ -112,7 +112,10 @@ impl PatternSetBuilder {
 #[derive(Debug, Clone)]
 pub struct PatternSet {
     set: RegexSet,
-    regexes: Vec<Regex>,
+    sources: Vec<String>,
+    /// Each pattern alone, compiled on first use: only patterns with named groups that
+    /// matched need one (compiling them all would dominate start-up).
+    regexes: Vec<OnceLock<Option<Regex>>>,
 }
 
 impl Default for PatternSet {
@@ -133,7 +136,7 @@ impl Hits {
 
 impl PatternSet {
     pub fn scan(&self, s: &str) -> Hits {
-        let mut hits = vec![false; self.regexes.len()];
+        let mut hits = vec![false; self.sources.len()];
         for i in self.set.matches(s).iter() {
             hits[i] = true;
         }
@@ -141,19 +144,24 @@ impl PatternSet {
     }
 
     pub fn len(&self) -> usize {
-        self.regexes.len()
+        self.sources.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.regexes.is_empty()
+        self.sources.is_empty()
     }
 
     /// Named groups of pattern `id` on `s`.
     pub fn captures(&self, id: usize, s: &str, out: &mut BTreeMap<String, String>) {
-        let re = &self.regexes[id];
-        if re.capture_names().flatten().next().is_none() {
+        let Some(source) = self.sources.get(id) else { return };
+        // Named groups are written `(?P<name>` or `(?<name>`; most patterns have none.
+        if !source.contains("(?P<") && !source.contains("(?<") {
             return;
         }
+        // Every pattern compiled inside the set, so it compiles alone; `None` is defensive.
+        let Some(re) = self.regexes[id].get_or_init(|| compile_pattern(source).ok()) else {
+            return;
+        };
         if let Some(caps) = re.captures(s) {
             for name in re.capture_names().flatten() {
                 if let Some(m) = caps.name(name) {

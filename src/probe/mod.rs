@@ -158,11 +158,15 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         }
         // OpenShift gives every service account a `<sa>-dockercfg-<suffix>` pull secret for
         // the internal registry; a few of those the pods name are read, not every Secret.
+        // Pods whose text lacks `-dockercfg-` are skipped unparsed: this runs over every pod.
         let mut seen = std::collections::BTreeSet::new();
-        for pod in pods {
+        for pod in pods.iter().filter(|p| p.raw().contains("-dockercfg-")) {
+            if seen.len() >= 5 {
+                break;
+            }
             let ns = pod.namespace.as_deref().unwrap_or_default();
             for name in summary::pod_pull_secret_names(pod) {
-                if !name.contains("-dockercfg-") || seen.len() >= 5 || !seen.insert((ns.to_string(), name.clone())) {
+                if !name.contains("-dockercfg-") || !seen.insert((ns.to_string(), name.clone())) {
                     continue;
                 }
                 if let Some(s) = self

@@ -355,7 +355,12 @@ pub const OPENSHIFT_GROUPS: &[&str] = &[
 /// secret `openshift-config/pull-secret`, or a CatalogSource in `openshift-marketplace`.
 pub fn openshift_sign(obj: &Object) -> Option<String> {
     let ns = obj.namespace.as_deref().unwrap_or_default();
-    let annotations = obj.field("metadata.annotations").and_then(Value::as_object);
+    // Every annotation looked for contains `openshift.io/`: objects whose text lacks it are
+    // never parsed (detection scans every pod; parsing them all would double peak memory).
+    let mentions = obj.raw().contains("openshift.io/");
+    let annotations = mentions
+        .then(|| obj.field("metadata.annotations").and_then(Value::as_object))
+        .flatten();
     let annotated = |prefixes: &[&str]| {
         annotations.and_then(|a| a.keys().find(|k| prefixes.iter().any(|p| k.starts_with(p))).cloned())
     };
@@ -950,6 +955,7 @@ mod tests {
         let plain_ns = obj(json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps",
             "annotations":{"scheduler.alpha.kubernetes.io/node-selector":""}}}));
         assert_eq!(openshift_sign(&plain_ns), None);
+        assert!(!plain_ns.is_parsed(), "no `openshift.io/` in its text: never parsed");
         let pod = obj(
             json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a",
             "annotations":{"openshift.io/scc":"anyuid"}}}),
