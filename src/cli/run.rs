@@ -77,7 +77,7 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
         report::write_diagnostics(&mut std::io::stderr().lock(), &sorted, style)?;
     }
     if failed {
-        bail!("the {what} files have errors (listed above); nothing was planned");
+        bail!("the {what} files have errors (listed above); stopped before using them");
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use super::object::{EventRaw, FieldError, ObjectHead};
 use super::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey, SourceInfo};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 use crate::load::PositionIndex;
-use crate::walk::{DirVisit, Visited};
+use crate::walk::Walker;
 
 /// Captured cluster state, indexed for the lookups probes make.
 #[derive(Debug, Default)]
@@ -196,13 +196,11 @@ impl Snapshot {
     pub fn load(paths: &[PathBuf]) -> (Snapshot, Diagnostics) {
         let mut diags = Diagnostics::default();
         let mut sink = Sink::default();
-        let mut visited = Visited::default();
+        let mut walker = Walker::new("--snapshot", is_snapshot_file);
         for path in paths {
-            let mut files = Vec::new();
-            let mut skipped = 0;
             let before = sink.documents;
             let errors_before = diags.iter().filter(|d| d.is_error()).count();
-            collect_files(path, true, &mut files, &mut diags, &mut visited, &mut skipped);
+            let (files, skipped) = walker.collect(path, &mut diags);
             for file in &files {
                 load_file(file, &mut sink, &mut diags);
             }
@@ -349,72 +347,6 @@ fn extension_is(path: &Path, wanted: &[&str]) -> bool {
 
 fn is_snapshot_file(path: &Path) -> bool {
     extension_is(path, &["yaml", "yml", "json"])
-}
-
-fn collect_files(
-    path: &Path,
-    explicit: bool,
-    out: &mut Vec<PathBuf>,
-    diags: &mut Diagnostics,
-    visited: &mut Visited,
-    skipped: &mut usize,
-) {
-    let loc = || Location {
-        file: path.display().to_string(),
-        ..Location::default()
-    };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            let code = if explicit {
-                Code::MissingPath
-            } else {
-                Code::UnreadableFile
-            };
-            diags.push(
-                Diagnostic::error(code, loc(), format!("cannot read: {e}"))
-                    .with_help("check the path given to --snapshot"),
-            );
-            return;
-        }
-    };
-    if meta.is_dir() {
-        match visited.enter_dir(path) {
-            DirVisit::Walk => {}
-            DirVisit::Seen => {
-                *skipped += 1;
-                return;
-            }
-            DirVisit::Loop(d) => {
-                *skipped += 1;
-                diags.push(d);
-                return;
-            }
-        }
-        let entries = match std::fs::read_dir(path) {
-            Ok(e) => e,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(Code::UnreadableFile, loc(), format!("cannot list directory: {e}"))
-                        .with_help("the directory must be readable"),
-                );
-                visited.leave_dir();
-                return;
-            }
-        };
-        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        children.sort();
-        for child in children {
-            if child.is_dir() || is_snapshot_file(&child) {
-                collect_files(&child, false, out, diags, visited, skipped);
-            }
-        }
-        visited.leave_dir();
-    } else if visited.first_visit_of_file(path) {
-        out.push(path.to_path_buf());
-    } else {
-        *skipped += 1;
-    }
 }
 
 fn load_file(path: &Path, sink: &mut Sink, diags: &mut Diagnostics) {

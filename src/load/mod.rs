@@ -16,7 +16,7 @@ use validate::Problem;
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::model::{API_VERSION, PlaybookSpec, SymptomSpec};
 use crate::rules::RuleSet;
-use crate::walk::{DirVisit, Visited};
+use crate::walk::Walker;
 
 /// The bundled rules, embedded at build time from `rules/`.
 pub const BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/bundled_rules.rs"));
@@ -85,11 +85,11 @@ pub fn is_rule_file(path: &Path) -> bool {
 /// Read user rule files; unreadable paths are diagnostics.
 pub fn read_sources(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<RuleSource> {
     let mut out = Vec::new();
-    let mut visited = Visited::default();
+    let mut walker = Walker::new("--rules", is_rule_file);
     for path in paths {
         let before = out.len();
-        let mut skipped = 0;
-        walk(path, true, &mut out, diags, &mut visited, &mut skipped);
+        let (files, skipped) = walker.collect(path, diags);
+        read_rule_files(&files, &mut out, diags);
         if path.is_dir() && out.len() == before && skipped == 0 {
             // Not an error: bundled rules still run, and an optional rules directory (a
             // mounted ConfigMap, say) may be empty. `--no-bundled` with no playbooks is one.
@@ -109,68 +109,26 @@ pub fn read_sources(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<RuleSourc
     out
 }
 
-fn walk(
-    path: &Path,
-    explicit: bool,
-    out: &mut Vec<RuleSource>,
-    diags: &mut Diagnostics,
-    visited: &mut Visited,
-    skipped: &mut usize,
-) {
-    let loc = Location {
-        file: path.display().to_string(),
-        ..Location::default()
-    };
-    if path.is_dir() {
-        match visited.enter_dir(path) {
-            DirVisit::Walk => {}
-            DirVisit::Seen => {
-                *skipped += 1;
-                return;
-            }
-            DirVisit::Loop(d) => {
-                *skipped += 1;
-                diags.push(d);
-                return;
-            }
-        }
-        let mut children: Vec<PathBuf> = match std::fs::read_dir(path) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(Code::UnreadableFile, loc, format!("cannot list directory: {e}"))
-                        .with_help("the directory must be readable"),
-                );
-                visited.leave_dir();
-                return;
-            }
-        };
-        children.sort();
-        for c in children {
-            if c.is_dir() || is_rule_file(&c) {
-                walk(&c, false, out, diags, visited, skipped);
-            }
-        }
-        visited.leave_dir();
-        return;
-    }
-    if !visited.first_visit_of_file(path) {
-        *skipped += 1;
-        return;
-    }
-    match std::fs::read_to_string(path) {
-        Ok(text) => out.push(RuleSource {
-            name: path.display().to_string(),
-            text,
-            bundled: false,
-        }),
-        Err(e) => {
-            let (code, help) = if explicit && !path.exists() {
-                (Code::MissingPath, "check the path given to --rules")
-            } else {
-                (Code::UnreadableFile, "rule files must be readable UTF-8 YAML")
-            };
-            diags.push(Diagnostic::error(code, loc, format!("cannot read rule file: {e}")).with_help(help));
+/// Read each collected rule file; an unreadable one is a diagnostic.
+fn read_rule_files(files: &[PathBuf], out: &mut Vec<RuleSource>, diags: &mut Diagnostics) {
+    for path in files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => out.push(RuleSource {
+                name: path.display().to_string(),
+                text,
+                bundled: false,
+            }),
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    Code::UnreadableFile,
+                    Location {
+                        file: path.display().to_string(),
+                        ..Location::default()
+                    },
+                    format!("cannot read rule file: {e}"),
+                )
+                .with_help("rule files must be readable UTF-8 YAML"),
+            ),
         }
     }
 }
