@@ -109,3 +109,27 @@ fn bundled_rules_doc_lists_every_rule_file_in_full() {
     }
     assert!(doc.contains("| `pull-secret-not-propagated` | Playbook | auth |"));
 }
+
+/// The README's tour is the real output of its main command, not a copy that drifts.
+#[test]
+fn readme_tour_is_the_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = "$ remedy plan --snapshot examples/seed-004-marketplace\n";
+    let i = readme.find(start).expect("the README shows the main command's output") + start.len();
+    let shown = &readme[i..i + readme[i..].find("```").expect("the block ends")];
+    let out = assert_cmd::Command::cargo_bin("remedy")
+        .unwrap()
+        .current_dir(root)
+        .args(["plan", "--snapshot", "examples/seed-004-marketplace"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "pending actions");
+    assert_eq!(
+        shown,
+        String::from_utf8_lossy(&out.stdout),
+        "README.md's tour differs from the output: paste the new output in"
+    );
+}

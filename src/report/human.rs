@@ -213,7 +213,13 @@ fn group_summary(g: &[&Action]) -> String {
                 .collect();
             owners.sort();
             owners.dedup();
-            format!("owned by {}; their controllers recreate them", owners.join(", "))
+            // OLM, not a controller owner, recreates catalog pods (`controller: false`).
+            let who = if owners == ["CatalogSource"] {
+                "OLM recreates them from their CatalogSources"
+            } else {
+                "their controllers recreate them"
+            };
+            format!("owned by {}; {who}", owners.join(", "))
         }
         _ => format!("{first} (+{} more)", g.len() - 1),
     }
