@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::cluster::{EventRecord, Object};
 use crate::refs::image::ImageRef;
@@ -142,10 +141,6 @@ fn container_of(field_path: &str) -> Option<(String, bool)> {
     let (_, rest) = field_path.split_once('{')?;
     let (name, _) = rest.rsplit_once('}')?;
     Some((name.to_string(), init))
-}
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, p| v.get(p)).and_then(Value::as_str)
 }
 
 /// (namespace, pod, container, uid of an earlier pod of that name that is gone).
@@ -470,28 +465,26 @@ fn orphan(e: &EventRecord, container: Option<String>, image: String) -> Failure 
 pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
     let mut out = Vec::new();
     for is in streams {
-        let spec_tags = is
-            .field("spec.tags")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for tag in is.field("status.tags").and_then(Value::as_array).into_iter().flatten() {
-            let name = str_at(tag, &["tag"]).unwrap_or_default();
+        // A stream of the wrong shape was reported by the loader (`imagestream_shape_error`).
+        let Ok(view) = serde_json::from_str::<StreamView>(is.raw()) else {
+            continue;
+        };
+        for tag in &view.status.tags {
+            let name = tag.tag.as_deref().unwrap_or_default();
             let Some(cond) = tag
-                .get("conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|c| str_at(c, &["type"]) == Some("ImportSuccess") && str_at(c, &["status"]) == Some("False"))
+                .conditions
+                .iter()
+                .find(|c| c.type_.as_deref() == Some("ImportSuccess") && c.status.as_deref() == Some("False"))
             else {
                 continue;
             };
-            let image = spec_tags
+            let image = view
+                .spec
+                .tags
                 .iter()
-                .find(|t| str_at(t, &["name"]) == Some(name))
-                .and_then(|t| str_at(t, &["from", "name"]))
-                .unwrap_or_default()
-                .to_string();
+                .find(|t| t.name.as_deref() == Some(name))
+                .and_then(|t| t.from.as_ref()?.name.clone())
+                .unwrap_or_default();
             let mut f = Failure {
                 kind: "ImageStream".into(),
                 namespace: is.namespace.clone().unwrap_or_default(),
@@ -502,21 +495,21 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 image,
                 registry: String::new(),
                 image_ref: None,
-                waiting_reason: str_at(cond, &["reason"]).map(str::to_string),
-                waiting_message: str_at(cond, &["message"]).map(str::to_string),
+                waiting_reason: cond.reason.clone(),
+                waiting_message: cond.message.clone(),
                 evidence: vec![Evidence {
                     source: EvidenceSource::ImportStatus,
-                    reason: str_at(cond, &["reason"]).unwrap_or("ImportFailed").to_string(),
-                    message: str_at(cond, &["message"]).unwrap_or_default().to_string(),
+                    reason: cond.reason.clone().unwrap_or_else(|| "ImportFailed".into()),
+                    message: cond.message.clone().unwrap_or_default(),
                     event_type: None,
                     count: 1,
-                    first_seen: str_at(cond, &["lastTransitionTime"]).map(str::to_string),
-                    last_seen: str_at(cond, &["lastTransitionTime"]).map(str::to_string),
+                    first_seen: cond.last_transition_time.clone(),
+                    last_seen: cond.last_transition_time.clone(),
                 }],
                 service_account: None,
                 node_name: None,
-                labels: is.labels().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-                created: is.str_field("metadata.creationTimestamp").map(str::to_string),
+                labels: view.metadata.labels.clone(),
+                created: view.metadata.creation_timestamp.clone(),
             };
             set_registry(&mut f);
             out.push(f);
@@ -532,12 +525,21 @@ pub fn pod_shape_error(raw: &str) -> Option<(String, String)> {
     crate::cluster::wrong_field::<PodView>(&serde_json::from_str(raw).ok()?)
 }
 
-/// The fields of an ImageStream `detect_imagestreams` reads, typed only to check their shape.
+/// The fields of an ImageStream `detect_imagestreams` reads: detection reads streams through
+/// it, and the loader checks their shape with it.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 struct StreamView {
+    metadata: StreamMeta,
     spec: StreamSpecView,
     status: StreamStatusView,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct StreamMeta {
+    labels: BTreeMap<String, String>,
+    creation_timestamp: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
