@@ -54,6 +54,9 @@ pub fn split_ref(s: &str) -> Result<(String, String), ProbeError> {
 pub struct Reader<'c, C: ClusterSource> {
     cluster: &'c C,
     cache: RefCell<HashMap<ObjectKey, Option<Arc<Object>>>>,
+    /// Whole lists by kind: probes run per failure and rule, and a live backend would
+    /// otherwise list the same kind from the API server each time.
+    lists: RefCell<HashMap<GroupKind, Arc<Vec<Arc<Object>>>>>,
     results: RefCell<HashMap<String, Value>>,
 }
 
@@ -62,6 +65,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         Reader {
             cluster,
             cache: RefCell::new(HashMap::new()),
+            lists: RefCell::new(HashMap::new()),
             results: RefCell::new(HashMap::new()),
         }
     }
@@ -93,8 +97,14 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         Ok(obj)
     }
 
-    pub async fn list(&self, kind: &GroupKind) -> Result<Vec<Arc<Object>>, ClusterError> {
-        self.cluster.list(kind, None).await
+    /// Every object of a kind, read once per run.
+    pub async fn list(&self, kind: &GroupKind) -> Result<Arc<Vec<Arc<Object>>>, ClusterError> {
+        if let Some(hit) = self.lists.borrow().get(kind) {
+            return Ok(hit.clone());
+        }
+        let all = Arc::new(self.cluster.list(kind, None).await?);
+        self.lists.borrow_mut().insert(kind.clone(), all.clone());
+        Ok(all)
     }
 
     pub async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
@@ -151,7 +161,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             GroupKind::core("Namespace"),
             GroupKind::new("operators.coreos.com", "CatalogSource"),
         ] {
-            candidates.extend(self.list(&kind).await.unwrap_or_default());
+            candidates.extend(self.list(&kind).await.unwrap_or_default().iter().cloned());
         }
         if let Some(s) = candidates.iter().find_map(|o| summary::openshift_sign(o)) {
             return Some(s);
@@ -347,5 +357,62 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
     pub async fn image_config(&self) -> Result<Option<Arc<Object>>, ClusterError> {
         self.get(&GroupKind::new("config.openshift.io", "Image"), None, "cluster")
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::cluster::{Snapshot, SourceInfo};
+
+    /// A snapshot that counts the lists it is asked for.
+    struct Counting {
+        inner: Snapshot,
+        lists: Cell<usize>,
+    }
+
+    impl ClusterSource for Counting {
+        fn info(&self) -> SourceInfo {
+            self.inner.info()
+        }
+        async fn list(&self, kind: &GroupKind, ns: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
+            self.lists.set(self.lists.get() + 1);
+            self.inner.list(kind, ns).await
+        }
+        async fn get(
+            &self,
+            kind: &GroupKind,
+            ns: Option<&str>,
+            name: &str,
+        ) -> Result<Option<Arc<Object>>, ClusterError> {
+            self.inner.get(kind, ns, name).await
+        }
+        async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
+            self.inner.pull_events().await
+        }
+        async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
+            self.inner.has_api_group(group).await
+        }
+    }
+
+    #[test]
+    fn each_kind_is_listed_once_per_run() {
+        let pool = Object::from_value(json!({"apiVersion": "machineconfiguration.openshift.io/v1",
+            "kind": "MachineConfigPool", "metadata": {"name": "worker"}}))
+        .unwrap();
+        let source = Counting {
+            inner: Snapshot::from_parts("test".into(), vec![pool], vec![]),
+            lists: Cell::new(0),
+        };
+        let reader = Reader::new(&source);
+        let kind = GroupKind::new("machineconfiguration.openshift.io", "MachineConfigPool");
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for _ in 0..3 {
+            let pools = rt.block_on(reader.list(&kind)).unwrap();
+            assert_eq!(pools.len(), 1);
+        }
+        assert_eq!(source.lists.get(), 1);
     }
 }
