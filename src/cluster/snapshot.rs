@@ -262,15 +262,6 @@ impl Snapshot {
         }
     }
 
-    pub fn object_count(&self) -> usize {
-        self.objects.len()
-    }
-
-    /// Events kept: those about image pulls.
-    pub fn event_count(&self) -> usize {
-        self.events.len()
-    }
-
     fn lookup(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Option<Arc<Object>> {
         let namespace = if kind.is_cluster_scoped() { None } else { namespace };
         let key = ObjectKey {

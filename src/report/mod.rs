@@ -35,11 +35,6 @@ pub fn plan_text(plan: &Plan, format: Format, style: Style) -> Result<String, Re
     })
 }
 
-pub fn write_plan(w: &mut dyn Write, plan: &Plan, format: Format, style: Style) -> Result<(), ReportError> {
-    w.write_all(plan_text(plan, format, style)?.as_bytes())?;
-    Ok(())
-}
-
 /// Diagnostics, one block each, then a count.
 pub fn write_diagnostics(w: &mut dyn Write, diags: &[Diagnostic], style: Style) -> io::Result<()> {
     for d in diags {
@@ -66,8 +61,4 @@ pub fn write_diagnostics(w: &mut dyn Write, diags: &[Diagnostic], style: Style) 
         )?;
     }
     Ok(())
-}
-
-pub fn write_line(w: &mut dyn Write, line: &str) -> io::Result<()> {
-    writeln!(w, "{line}")
 }
