@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod desired;
 pub mod detect;
 pub mod diag;
 pub mod engine;

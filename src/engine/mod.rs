@@ -15,7 +15,7 @@ use crate::detect::{self, Failure};
 use crate::inputs::Inputs;
 use crate::matcher::{Facts, Hits};
 use crate::model::Category;
-use crate::plan::Desired;
+use crate::desired::Desired;
 use crate::probe::Reader;
 use crate::rules::RuleSet;
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Evaluated, Outcome};
 use crate::cluster::ClusterSource;
-use crate::plan::{Change, Desired, ListItem, Target};
+use crate::desired::{Change, Desired, ListItem, Target};
 use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
 use crate::template::Templates;

@@ -1,14 +1,13 @@
 //! Plans (pure and deterministic): findings grouped by cause, actions deduplicated across
 //! findings, ordered by dependency, each with a status computed against observed state.
 
-mod desired;
 pub mod patch;
 pub mod status;
 mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use desired::{Change, Desired, ListItem, Target};
+pub use crate::desired::{Change, Desired, ListItem, Target};
 pub use types::*;
 
 use crate::cluster::SourceInfo;

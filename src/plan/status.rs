@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::desired::{Change, ListItem, Target};
+use crate::desired::{Change, ListItem, Target};
 use super::patch;
 use super::types::{NeedsInput, Status};
 use crate::cluster::{Object, ObjectKey};

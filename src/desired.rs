@@ -1,4 +1,6 @@
-//! Rendered actions: the desired state a confirmed rule asks for.
+//! Rendered actions: the desired state a confirmed rule asks for. Shared by `engine` (which
+//! renders them), `plan` (which assesses them) and `execute` (which carries them out), so
+//! none of those depends on another for it.
 
 use serde::Serialize;
 use serde_json::Value;
