@@ -11,6 +11,22 @@ use crate::model::{Category, RuleSeverity};
 
 pub const PLAN_API_VERSION: &str = "remedy.dev/v1alpha1";
 
+/// The schema of an `Option<T>` field that is always present: required, and `T` or null.
+/// (`#[schemars(required)]` alone drops the null.)
+pub struct Nullable<T>(std::marker::PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for Nullable<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Nullable_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<Option<T>>()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
@@ -46,7 +62,7 @@ pub struct PlanSource {
 #[serde(rename_all = "camelCase")]
 pub struct ClusterInfo {
     pub openshift: bool,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub version: Option<String>,
     pub pods_scanned: usize,
 }
@@ -95,7 +111,7 @@ pub struct Finding {
     /// What fails: pods (and their containers) and image streams (and their tags).
     pub subjects: Vec<Subject>,
     /// Why, rendered from the playbook's `explain`.
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub explanation: Option<String>,
     /// True when no surviving message named the cause and the state probes decided it.
     pub inferred: bool,
@@ -117,10 +133,10 @@ pub struct Subject {
     /// The pod's or the ImageStream's name.
     pub name: String,
     /// The container (or init container) of a pod; null for an ImageStream.
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub container: Option<String>,
     /// The tag of an ImageStream; null for a pod.
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub tag: Option<String>,
     /// The image as the pod or the tag's `from` names it.
     pub image: String,
@@ -151,9 +167,9 @@ pub struct MessageEvidence {
     pub pods: usize,
     /// How many ImageStreams showed it.
     pub image_streams: usize,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub first_seen: Option<String>,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub last_seen: Option<String>,
 }
 
@@ -165,7 +181,7 @@ pub struct Candidate {
     /// `confirmed`, `ruled-out`, `superseded` or `error`.
     pub outcome: String,
     /// The condition that did not hold, the rule that superseded it, or the error.
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub detail: Option<String>,
 }
 
@@ -201,6 +217,8 @@ impl Status {
 pub struct ActionTarget {
     pub api_version: String,
     pub kind: String,
+    /// Null for a cluster-scoped object.
+    #[schemars(with = "Nullable<String>")]
     pub namespace: Option<String>,
     pub name: String,
 }
@@ -224,15 +242,15 @@ pub struct Action {
     /// example a manual fix that makes an automated one unnecessary). Nothing depends on it.
     pub alternative: bool,
     /// The object changed; null for a manual step.
-    #[schemars(required)]
+    #[schemars(with = "Nullable<ActionTarget>")]
     pub target: Option<ActionTarget>,
     pub description: String,
     pub change: ChangeOut,
     /// Why the status is what it is (for example `waits for a1 (manual)`).
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub reason: Option<String>,
     /// For `needs-input`: which value is missing and how to give it.
-    #[schemars(required)]
+    #[schemars(with = "Nullable<NeedsInput>")]
     pub needs_input: Option<NeedsInput>,
     /// A manual action's steps, in order: printed, never executed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -262,11 +280,11 @@ pub struct ChangeOut {
     pub summary: String,
     /// The JSON patch or merge patch that would be sent (never for Secret data, and not
     /// while a value it needs is missing).
-    #[schemars(required)]
+    #[schemars(with = "Nullable<Value>")]
     pub patch: Option<Value>,
     /// A unified diff of the affected part of the object (never for Secret data, and not
     /// while a value it needs is missing).
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub diff: Option<String>,
 }
 
@@ -288,11 +306,11 @@ pub struct Unexplained {
     /// The pod's name (the ImageStream's, when `kind` is `ImageStream`).
     pub pod: String,
     /// The container (the tag, for an ImageStream).
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub container: Option<String>,
     pub image: String,
     pub category: Category,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub message: Option<String>,
     pub count: u64,
 }

@@ -29,7 +29,7 @@ pub enum ReportError {
 /// The plan as a string in the chosen format.
 pub fn plan_text(plan: &Plan, format: Format, style: Style) -> Result<String, ReportError> {
     Ok(match format {
-        Format::Human => render_plan(plan, style),
+        Format::Human => render_plan(plan, style, human::DEFAULT_WIDTH),
         Format::Json => serde_json::to_string_pretty(plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
         Format::Yaml => serde_yaml::to_string(plan).map_err(|e| ReportError::Serialize(e.to_string()))?,
     })

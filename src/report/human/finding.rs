@@ -1,0 +1,130 @@
+//! One finding: what is broken, the registry's words, why, what else was ruled out, the pods.
+
+use std::collections::BTreeMap;
+
+use super::message::{cause_fit, core_message};
+use super::steps::plan_steps;
+use super::text::{LABEL, Out, label, plural, truncate};
+use super::time::span;
+use crate::plan::{Finding, Plan};
+use crate::report::Style;
+
+pub(super) fn subjects_line(f: &Finding) -> String {
+    let mut ns: Vec<&str> = f.subjects.iter().map(|s| s.namespace.as_str()).collect();
+    ns.sort();
+    ns.dedup();
+    let count = |kind: &str| {
+        let mut names: Vec<&str> = f
+            .subjects
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.name.as_str())
+            .collect();
+        names.sort();
+        names.dedup();
+        names.len()
+    };
+    let mut parts = Vec::new();
+    if count("Pod") > 0 {
+        parts.push(plural(count("Pod"), "pod", "pods"));
+    }
+    if count("ImageStream") > 0 {
+        parts.push(plural(count("ImageStream"), "image stream", "image streams"));
+    }
+    let where_ = if ns.len() == 1 {
+        format!("in {}", ns[0])
+    } else {
+        format!("in {}", ns.join(", "))
+    };
+    format!("{} {where_}", parts.join(", "))
+}
+
+pub(super) fn finding(
+    out: &mut Out,
+    plan: &Plan,
+    f: &Finding,
+    shown: &mut BTreeMap<String, String>,
+    ids_width: usize,
+    style: Style,
+) {
+    let left = format!("{} {} · {}", style.red("✗"), style.bold(f.category.as_str()), f.rule);
+    let right = subjects_line(f);
+    // `✗ ` + category + ` · ` + rule.
+    let visible_left = 5 + f.category.as_str().len() + f.rule.chars().count();
+    if visible_left + 2 + right.chars().count() <= out.width {
+        let pad = out.width - visible_left - right.chars().count();
+        out.line(&format!("{left}{}{right}", " ".repeat(pad)));
+    } else {
+        out.line(&left);
+        out.para("  ", 2, &right);
+    }
+    out.para("  ", 2, &style.dim(&f.title));
+    if let Some(m) = f
+        .evidence
+        .messages
+        .iter()
+        .find(|m| !crate::detect::is_generic(&m.message))
+    {
+        let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
+            .map(|s| format!(" over {s}"))
+            .unwrap_or_default();
+        let total: u64 = f
+            .evidence
+            .messages
+            .iter()
+            .filter(|x| x.message == m.message)
+            .map(|x| x.count)
+            .sum();
+        let text = format!(
+            "{} said \"{}\"  ({total}×{over})",
+            f.registry,
+            cause_fit(core_message(&m.message), 300)
+        );
+        out.para("  ", 2, &text);
+    } else if let Some(m) = f.evidence.messages.first() {
+        let over = span(m.first_seen.as_deref(), m.last_seen.as_deref())
+            .map(|s| format!(" over {s}"))
+            .unwrap_or_default();
+        out.para(
+            "  ",
+            2,
+            &format!(
+                "only \"{}\" survives ({}×{over}); the cause was inferred from cluster state",
+                truncate(&m.message, 90),
+                m.count
+            ),
+        );
+    }
+    if let Some(why) = &f.explanation {
+        out.para(&label(style, "why"), LABEL, why);
+    }
+    let ruled_out: Vec<String> = f
+        .candidates
+        .iter()
+        .filter(|c| c.outcome != "confirmed")
+        .map(|c| format!("{} ({})", c.rule, c.outcome.replace('-', " ")))
+        .collect();
+    if !ruled_out.is_empty() {
+        out.para(&label(style, "also"), LABEL, &ruled_out.join(", "));
+    }
+    for (kind, name) in [("Pod", "pods"), ("ImageStream", "streams")] {
+        let names: std::collections::BTreeSet<String> = f
+            .subjects
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| {
+                // Name image streams with their namespace when the finding spans several.
+                if kind == "ImageStream" && f.subjects.iter().any(|o| o.namespace != s.namespace) {
+                    format!("{}/{}", s.namespace, s.name)
+                } else {
+                    s.name.clone()
+                }
+            })
+            .collect();
+        if !names.is_empty() {
+            let list = names.into_iter().collect::<Vec<_>>().join(", ");
+            out.para(&label(style, name), LABEL, &list);
+        }
+    }
+    plan_steps(out, plan, f, shown, ids_width, style);
+}

@@ -1,0 +1,318 @@
+//! The steps of a finding's plan: like actions grouped into one line, ids, verbs, statuses.
+
+use std::collections::BTreeMap;
+
+use super::text::{Out, label, plural, wrap, wrap_command};
+use crate::plan::{Action, Finding, Plan, Status};
+use crate::report::Style;
+
+/// One summary for several actions of one type that differ only by object.
+pub(super) fn group_summary(g: &[&Action]) -> String {
+    let first = &g[0].change.summary;
+    if g.len() == 1 || g.iter().all(|a| &a.change.summary == first) {
+        return first.clone();
+    }
+    match g[0].action_type.as_str() {
+        "linkPullSecret" => format!("{} (existing entries kept)", first.split(" (").next().unwrap_or(first)),
+        "restartPod" => {
+            let mut owners: Vec<&str> = g
+                .iter()
+                .filter_map(|a| a.change.summary.split_whitespace().nth(2))
+                .collect();
+            owners.sort();
+            owners.dedup();
+            // OLM, not a controller owner, recreates catalog pods (`controller: false`).
+            let who = if owners == ["CatalogSource"] {
+                "OLM recreates them from their CatalogSources"
+            } else {
+                "their controllers recreate them"
+            };
+            format!("owned by {}; {who}", owners.join(", "))
+        }
+        _ => format!("{first} (+{} more)", g.len() - 1),
+    }
+}
+
+pub(super) fn verb(a: &Action) -> &'static str {
+    match a.action_type.as_str() {
+        "copySecret" if a.change.summary.starts_with("auths +=") => "merge",
+        "copySecret" | "ensureObject" => "create",
+        "linkPullSecret" | "ensureListItem" | "patch" => "patch",
+        "mergeDockerAuths" => "merge",
+        "setConfigMapKey" => "set",
+        "restartPod" => "restart",
+        _ => "manual",
+    }
+}
+
+/// What makes actions print as one line: type, kind, namespace and status (plus the id for
+/// actions that must stay apart).
+pub(super) type GroupKey = (String, String, Option<String>, Status, bool, String);
+
+/// Actions of one finding that differ only by object name print as one line, where the first
+/// of them stood.
+pub(super) fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
+    let mut groups: Vec<(GroupKey, Vec<&Action>)> = Vec::new();
+    for a in actions {
+        // Only namespaced objects of one kind collapse; changes to one cluster object stay apart.
+        let apart = a.action_type == "manual" || a.target.as_ref().is_none_or(|t| t.namespace.is_none());
+        let key = (
+            a.action_type.clone(),
+            a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
+            a.target.as_ref().and_then(|t| t.namespace.clone()),
+            a.status,
+            a.alternative,
+            if apart { a.id.clone() } else { String::new() },
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(a),
+            None => groups.push((key, vec![a])),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+pub(super) fn id_number(id: &str) -> usize {
+    id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// `a1-a4, a6`: ids with consecutive runs as ranges.
+pub(super) fn id_ranges<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let mut nums: Vec<usize> = ids.map(id_number).collect();
+    nums.sort_unstable();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for n in nums {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    runs.iter()
+        .map(|&(a, b)| if a == b { format!("a{a}") } else { format!("a{a}-a{b}") })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `a2`, `a2-a5` (consecutive ids) or `a2,a4`.
+pub(super) fn ids_label(g: &[&Action]) -> String {
+    let nums: Vec<usize> = g.iter().map(|a| id_number(&a.id)).collect();
+    match nums.as_slice() {
+        [one] => format!("a{one}"),
+        [first, .., last] if nums.windows(2).all(|w| w[1] == w[0] + 1) => format!("a{first}-a{last}"),
+        _ => nums.iter().map(|n| format!("a{n}")).collect::<Vec<_>>().join(","),
+    }
+}
+
+/// The status column: the same words as the JSON statuses, attention states in capitals.
+pub(super) fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pending => "pending",
+        Status::Satisfied => "✓ done",
+        Status::Manual => "MANUAL",
+        Status::NeedsInput => "NEEDS INPUT",
+        Status::Blocked => "BLOCKED",
+    }
+}
+
+pub(super) const STATUS_WIDTH: usize = 11;
+
+pub(super) fn status_tag(s: Status, style: Style) -> String {
+    let word = status_word(s);
+    let pad = " ".repeat(STATUS_WIDTH - word.chars().count());
+    let painted = match s {
+        Status::Pending => word.to_string(),
+        Status::Satisfied => style.green(word),
+        Status::Manual => style.cyan(word),
+        Status::NeedsInput => style.yellow(word),
+        Status::Blocked => style.red(word),
+    };
+    format!("{painted}{pad}")
+}
+
+/// Layout of the step lines: `  <ids>  <verb>  <status>  <text>`.
+pub(super) struct Columns {
+    ids: usize,
+}
+
+impl Columns {
+    fn text(&self) -> usize {
+        2 + self.ids + 2 + 8 + 1 + STATUS_WIDTH + 2
+    }
+    fn indent(&self) -> String {
+        " ".repeat(self.text())
+    }
+}
+
+pub(super) fn finding_actions<'a>(plan: &'a Plan, f: &Finding) -> Vec<&'a Action> {
+    f.actions
+        .iter()
+        .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
+        .collect()
+}
+
+/// The width of the id column: the same for every finding, so the columns line up.
+pub(super) fn ids_width(plan: &Plan) -> usize {
+    plan.findings
+        .iter()
+        .flat_map(|f| group_actions(&finding_actions(plan, f)))
+        .map(|g| ids_label(&g).len())
+        .max()
+        .unwrap_or(2)
+        .max(3)
+}
+
+/// A kind as people know it; `Config` alone says nothing, so it keeps its group
+/// (`Config.samples.operator.openshift.io`, as `oc get` spells it).
+pub(super) fn kind_name(t: &crate::plan::ActionTarget) -> String {
+    match t.api_version.split_once('/') {
+        Some((group, _)) if t.kind == "Config" => format!("{}.{group}", t.kind),
+        _ => t.kind.clone(),
+    }
+}
+
+/// The plan for one finding, as steps (one per group of like actions).
+pub(super) fn plan_steps(
+    out: &mut Out,
+    plan: &Plan,
+    f: &Finding,
+    shown: &mut BTreeMap<String, String>,
+    ids_width: usize,
+    style: Style,
+) {
+    let actions = finding_actions(plan, f);
+    if actions.is_empty() {
+        out.line(&format!(
+            "{}diagnosis only: nothing remedy can change",
+            label(style, "plan")
+        ));
+        return;
+    }
+    let groups = group_actions(&actions);
+    let pending = actions.iter().filter(|a| a.status == Status::Pending).count();
+    let disruptive = actions.iter().filter(|a| a.counts_as_disruptive()).count();
+    let risk = if disruptive == 0 {
+        "none disruptive".to_string()
+    } else {
+        style.red(&format!("{disruptive} disruptive (drains and reboots nodes)"))
+    };
+    out.line(&format!(
+        "{}{} · {} pending · {risk}",
+        label(style, "plan"),
+        plural(actions.len(), "action", "actions"),
+        pending
+    ));
+    let cols = Columns { ids: ids_width };
+    let text_width = out.width.saturating_sub(cols.text()).max(30);
+    let alternatives: Vec<&str> = actions
+        .iter()
+        .filter(|a| a.alternative)
+        .map(|a| a.id.as_str())
+        .collect();
+    let has_main = actions.iter().any(|a| !a.alternative);
+    let mut said_or = false;
+    for g in groups {
+        let a = g[0];
+        let ids = ids_label(&g);
+        if !a.alternative && !alternatives.is_empty() && has_main && !said_or {
+            said_or = true;
+            out.line(&format!(
+                "  {:>w$}  or, instead of {}:",
+                "",
+                alternatives.join(", "),
+                w = cols.ids
+            ));
+        }
+        if let Some(first) = shown.get(&a.id) {
+            out.line(&format!(
+                "  {ids:>w$}  {:<8} {}  same as under {first} above",
+                verb(a),
+                status_tag(a.status, style),
+                w = cols.ids
+            ));
+            continue;
+        }
+        for x in &g {
+            shown.insert(x.id.clone(), f.id.clone());
+        }
+        let what = match (&a.target, g.len()) {
+            (Some(t), 1) => format!(
+                "{} {}",
+                kind_name(t),
+                t.namespace
+                    .as_ref()
+                    .map(|ns| format!("{ns}/{}", t.name))
+                    .unwrap_or(t.name.clone())
+            ),
+            (Some(t), n) => format!("{} ×{n} in {}", kind_name(t), t.namespace.clone().unwrap_or_default()),
+            (None, _) => a.description.clone(),
+        };
+        let what = if a.counts_as_disruptive() {
+            format!("{what} · {}", style.red("DISRUPTIVE"))
+        } else {
+            what
+        };
+        let lead = format!(
+            "  {ids:>w$}  {:<8} {}  ",
+            verb(a),
+            status_tag(a.status, style),
+            w = cols.ids
+        );
+        // The first line: what the step is about; then what changes, why the status, how to unblock.
+        let mut first = true;
+        for l in wrap(&what, text_width) {
+            if first {
+                out.line(&format!("{lead}{l}"));
+                first = false;
+            } else {
+                out.line(&format!("{}{l}", cols.indent()));
+            }
+        }
+        let indent = cols.indent();
+        if a.action_type == "manual" {
+            if !a.depends_on.is_empty() {
+                out.para(&indent, cols.text(), &format!("after {}", a.depends_on.join(", ")));
+            }
+            for s in &a.steps {
+                let mut lines = s.lines();
+                if let Some(l) = lines.next() {
+                    out.para(&format!("{indent}- "), cols.text() + 2, l);
+                }
+                for l in lines {
+                    // Literal blocks (file contents) keep their indentation.
+                    if l.chars().count() + 2 <= text_width {
+                        out.line(&format!("{indent}  {l}"));
+                    } else {
+                        out.para(&format!("{indent}  "), cols.text() + 2, l);
+                    }
+                }
+            }
+            for c in &a.commands {
+                for (i, l) in wrap_command(c, text_width.saturating_sub(2)).iter().enumerate() {
+                    out.line(&format!("{indent}{} {l}", if i == 0 { "$" } else { " " }));
+                }
+            }
+        } else {
+            out.para(&indent, cols.text(), &group_summary(&g));
+        }
+        if let Some(r) = &a.reason
+            && !matches!(a.status, Status::Pending | Status::Satisfied)
+        {
+            out.para(&indent, cols.text(), &style.dim(&format!("because {r}")));
+        }
+        if let Some(ni) = &a.needs_input {
+            out.line(&format!("{indent}give it: {}", style.bold(&ni.flag)));
+            out.para(&format!("{indent}         "), cols.text() + 9, &ni.hint);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_labels_and_ranges() {
+        assert_eq!(id_ranges(["a1", "a2", "a3", "a5"].into_iter()), "a1-a3, a5");
+        assert_eq!(id_ranges(["a4"].into_iter()), "a4");
+    }
+}
