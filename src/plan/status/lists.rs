@@ -131,8 +131,8 @@ pub(super) fn list_item(target: &Target, items: &[ListItem], observed: &Observed
 mod tests {
     use super::super::testutil::{obs, t};
     use super::*;
-    use crate::inputs::Inputs;
     use crate::desired::Change;
+    use crate::inputs::Inputs;
     use crate::plan::status::assess;
 
     #[test]

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::desired::{Change, Target};
 use super::types::{NeedsInput, Status};
 use crate::cluster::{Object, ObjectKey};
+use crate::desired::{Change, Target};
 use crate::inputs::Inputs;
 
 pub type Observed = BTreeMap<ObjectKey, Option<Arc<Object>>>;

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::{Assessed, Observed, diff, get, needs_input};
-use crate::inputs::Inputs;
 use crate::desired::Target;
+use crate::inputs::Inputs;
 use crate::plan::types::Status;
 use crate::probe::summary;
 use crate::refs::dockercfg::DockerConfig;
