@@ -11,11 +11,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::cluster::{ClusterError, ClusterSource, GroupKind, Object, ObjectKey};
+use crate::desired::Desired;
 use crate::detect::{self, Failure};
 use crate::inputs::Inputs;
 use crate::matcher::{Facts, Hits};
 use crate::model::Category;
-use crate::desired::Desired;
 use crate::probe::Reader;
 use crate::rules::RuleSet;
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::desired::{Change, ListItem, Target};
 use super::patch;
 use super::types::{NeedsInput, Status};
 use crate::cluster::{Object, ObjectKey};
+use crate::desired::{Change, ListItem, Target};
 use crate::inputs::Inputs;
 use crate::probe::summary;
 use crate::refs::dockercfg::DockerConfig;
