@@ -171,6 +171,18 @@ impl Change {
     }
 }
 
+impl Desired {
+    /// Names of the inputs the action uses (`--set`, `--set-file`).
+    pub fn inputs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.requires.iter().map(String::as_str).collect();
+        match &self.change {
+            Change::MergeDockerAuths { input, .. } | Change::SetConfigMapKey { input, .. } => out.push(input),
+            _ => {}
+        }
+        out
+    }
+}
+
 /// One rendered action of one confirmed rule on one failure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Desired {

@@ -10,6 +10,7 @@ pub mod desired;
 pub mod detect;
 pub mod diag;
 pub mod engine;
+pub mod execute;
 pub mod inputs;
 pub mod load;
 pub mod matcher;

@@ -1,5 +1,6 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
+mod apply;
 mod run;
 
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ enum Command {
     /// Find failing image pulls and print the plan that fixes them.
     #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person.")]
     Plan(PlanArgs),
+    /// Print the least-privilege ClusterRole the loaded rules need (YAML).
+    Rbac(apply::RbacArgs),
     /// Work with rules: list, check, test, match messages, print schemas.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -93,9 +96,10 @@ enum RulesCommand {
         /// Messages; read from standard input when none are given.
         messages: Vec<String>,
     },
-    /// Print a JSON Schema: `playbook` (rule files) or `plan` (`remedy plan -o json`).
+    /// Print a JSON Schema: `playbook` (rule files), `plan` (`remedy plan -o json`) or
+    /// `report` (`remedy apply --report`).
     Schema {
-        #[arg(value_parser = ["playbook", "plan"])]
+        #[arg(value_parser = ["playbook", "plan", "report"])]
         which: String,
     },
 }

@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> u8 {
     let result = match &cli.command {
         Command::Plan(args) => plan_cmd(&cli, args),
         Command::Rules(cmd) => rules_cmd(&cli, cmd),
+        Command::Rbac(args) => super::apply::rbac_cmd(args, err_style),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {
@@ -55,7 +56,7 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 /// Load rules; print diagnostics; fail if any is an error.
-fn rules(args: &RuleArgs, style: Style) -> anyhow::Result<RuleSet> {
+pub(super) fn rules(args: &RuleArgs, style: Style) -> anyhow::Result<RuleSet> {
     if args.no_bundled && args.rules.is_empty() {
         bail!("--no-bundled leaves no rules: give --rules PATH");
     }
@@ -228,10 +229,10 @@ fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
         }
         RulesCommand::Schema { which } => {
             out.write_all(
-                if which == "plan" {
-                    schema::plan_schema()
-                } else {
-                    schema::playbook_schema()
+                match which.as_str() {
+                    "plan" => schema::plan_schema(),
+                    "report" => schema::report_schema(),
+                    _ => schema::playbook_schema(),
                 }
                 .as_bytes(),
             )?;

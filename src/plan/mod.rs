@@ -2,6 +2,7 @@
 //! findings, ordered by dependency, each with a status computed against observed state.
 
 pub mod patch;
+pub mod record;
 pub mod status;
 mod types;
 
@@ -360,9 +361,11 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         .map(|(i, k)| (*k, format!("a{}", i + 1)))
         .collect();
     let mut out_actions: Vec<Action> = Vec::new();
+    let mut out_desired: Vec<Desired> = Vec::new();
     for k in &sorted {
         let pa = &actions[*k];
         let d = &pa.desired;
+        out_desired.push(d.clone());
         let mut a = assess(&d.change, &ev.observed, inputs);
         if a.status != Status::Satisfied
             && let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none())
@@ -495,6 +498,15 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         unexplained: unexplained_list.len(),
         orphans: orphans.len(),
     };
+    let objects = record::records(&ev.observed, &out_actions);
+    let mut used: Vec<String> = out_desired
+        .iter()
+        .flat_map(|d| d.inputs())
+        .filter(|n| inputs.get(n).is_some())
+        .map(str::to_string)
+        .collect();
+    used.sort();
+    used.dedup();
     Plan {
         api_version: PLAN_API_VERSION.into(),
         kind: "Plan".into(),
@@ -518,6 +530,9 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         unexplained: unexplained_list,
         orphans,
         errors,
+        objects,
+        inputs: used,
+        desired: out_desired,
     }
 }
 

@@ -48,6 +48,36 @@ pub struct Plan {
     pub orphans: Vec<Unexplained>,
     /// Rules that failed while being evaluated (a probe or template error).
     pub errors: Vec<RuleError>,
+    /// The objects the actions read and change, as they were when the plan was made (sorted):
+    /// `remedy apply plan.json` refuses the plan when any of them changed since.
+    pub objects: Vec<ObjectRecord>,
+    /// Names of the inputs (`--set`, `--set-file`) the actions use that were given; never their
+    /// values. `remedy apply plan.json` needs the same flags again.
+    pub inputs: Vec<String>,
+    /// The desired change behind each action, in `actions` order (not printed: apply carries
+    /// them out).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub desired: Vec<crate::desired::Desired>,
+}
+
+/// One object the plan read, as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRecord {
+    pub api_version: String,
+    pub kind: String,
+    #[schemars(required)]
+    pub namespace: Option<String>,
+    pub name: String,
+    /// False when the object did not exist (an action would create it).
+    pub exists: bool,
+    #[schemars(required)]
+    pub uid: Option<String>,
+    #[schemars(required)]
+    pub resource_version: Option<String>,
+    /// Ids of the pending actions that change it (empty: only read).
+    pub written_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -185,7 +215,7 @@ pub struct Candidate {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// The state differs; `remedy apply` would change it.
@@ -212,7 +242,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionTarget {
     pub api_version: String,
