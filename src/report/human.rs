@@ -745,12 +745,7 @@ fn footer(out: &mut Out, plan: &Plan, style: Style) {
         ));
     }
     if next.is_empty() {
-        let done = if s.findings == 0 && s.unexplained == 0 {
-            "nothing to do"
-        } else {
-            "nothing to do: every fix is already in place"
-        };
-        next.push((done.to_string(), None));
+        next.push((plan.settled_line(), None));
     }
     for (text, command) in next {
         out.para(&format!("{}  ", style.bold("next")), 6, &text);
@@ -766,7 +761,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     let mut out = Out { text: String::new() };
     header(&mut out, plan, style);
     out.line("");
-    if plan.findings.is_empty() && plan.unexplained.is_empty() {
+    if plan.findings.is_empty() && plan.unexplained.is_empty() && plan.unseen_namespaces().is_empty() {
         out.line(&format!("{} no failing image pulls found", style.green("✓")));
         out.line("");
     }
@@ -798,9 +793,13 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     if !plan.unexplained.is_empty() {
         out.line("");
     }
-    if !plan.orphans.is_empty() {
-        out.line(&format!("{} events for pods that no longer exist:", style.dim("·")));
-        for o in &plan.orphans {
+    for (gone, head) in [(false, "not in the snapshot"), (true, "that no longer exist")] {
+        let orphans: Vec<_> = plan.orphans.iter().filter(|o| o.gone.unwrap_or(true) == gone).collect();
+        if orphans.is_empty() {
+            continue;
+        }
+        out.line(&format!("{} events for pods {head}:", style.dim("·")));
+        for o in orphans {
             out.para(
                 "    ",
                 4,
