@@ -65,6 +65,9 @@ pub struct Evaluation {
     /// Current state of every object an action targets or reads.
     pub observed: BTreeMap<ObjectKey, Option<Arc<Object>>>,
     pub pods_scanned: usize,
+    /// Namespaces the state holds pods of: a failing pod missing from one of them is gone; one
+    /// missing from any other may only be missing from the capture.
+    pub pod_namespaces: std::collections::BTreeSet<String>,
 }
 
 /// Message → which patterns of the shared set it hits, computed once per distinct message.
@@ -243,6 +246,7 @@ pub async fn evaluate<C: ClusterSource>(
         evaluated,
         observed,
         pods_scanned: pods.len(),
+        pod_namespaces: pods.iter().filter_map(|p| p.namespace.clone()).collect(),
     })
 }
 

@@ -44,7 +44,7 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Failing pulls no rule explains.
     pub unexplained: Vec<Unexplained>,
-    /// Pull failures reported by events of pods that no longer exist.
+    /// Pull failures reported by events of pods the state does not hold (see `gone`).
     pub orphans: Vec<Unexplained>,
     /// Rules that failed while being evaluated (a probe or template error).
     pub errors: Vec<RuleError>,
@@ -343,6 +343,10 @@ pub struct Unexplained {
     #[schemars(with = "Nullable<String>")]
     pub message: Option<String>,
     pub count: u64,
+    /// Orphans only: `true` when the state shows the pod is gone (it holds other pods of its
+    /// namespace), `false` when the pod is only not in the snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gone: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -207,7 +207,8 @@ pub(super) fn restart(pod: &Target, observed: &Observed) -> Assessed {
         );
         Assessed::new(Status::Pending, format!("owned by {by}; {reason}"))
     } else {
-        Assessed::new(Status::Manual, format!("recreate {} yourself", pod.display())).because(reason)
+        // The same words for every pod, so several read as one step.
+        Assessed::new(Status::Manual, "delete it and create it again yourself").because(reason)
     }
 }
 

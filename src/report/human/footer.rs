@@ -91,12 +91,7 @@ pub(super) fn footer(out: &mut Out, plan: &Plan, style: Style) {
         ));
     }
     if next.is_empty() {
-        let done = if s.findings == 0 && s.unexplained == 0 {
-            "nothing to do"
-        } else {
-            "nothing to do: every fix is already in place"
-        };
-        next.push((done.to_string(), None));
+        next.push((plan.settled_line(), None));
     }
     for (text, command) in next {
         out.para(&format!("{}  ", style.bold("next")), 6, &text);

@@ -64,7 +64,7 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize) -> String {
     };
     header(&mut out, plan, style);
     out.line("");
-    if plan.findings.is_empty() && plan.unexplained.is_empty() {
+    if plan.findings.is_empty() && plan.unexplained.is_empty() && plan.unseen_namespaces().is_empty() {
         out.line(&format!("{} no failing image pulls found", style.green("✓")));
         out.line("");
     }
@@ -96,9 +96,13 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize) -> String {
     if !plan.unexplained.is_empty() {
         out.line("");
     }
-    if !plan.orphans.is_empty() {
-        out.line(&format!("{} events for pods that no longer exist:", style.dim("·")));
-        for o in &plan.orphans {
+    for (gone, head) in [(false, "not in the snapshot"), (true, "that no longer exist")] {
+        let orphans: Vec<_> = plan.orphans.iter().filter(|o| o.gone.unwrap_or(true) == gone).collect();
+        if orphans.is_empty() {
+            continue;
+        }
+        out.line(&format!("{} events for pods {head}:", style.dim("·")));
+        for o in orphans {
             out.para(
                 "    ",
                 4,
