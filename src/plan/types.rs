@@ -67,14 +67,14 @@ pub struct Plan {
 pub struct ObjectRecord {
     pub api_version: String,
     pub kind: String,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub namespace: Option<String>,
     pub name: String,
     /// False when the object did not exist (an action would create it).
     pub exists: bool,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub uid: Option<String>,
-    #[schemars(required)]
+    #[schemars(with = "Nullable<String>")]
     pub resource_version: Option<String>,
     /// Ids of the pending actions that change it (empty: only read).
     pub written_by: Vec<String>,
