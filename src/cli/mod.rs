@@ -1,5 +1,6 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
+mod live;
 mod run;
 
 use std::path::PathBuf;
@@ -60,8 +61,11 @@ enum Command {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Snapshot file or directory (kubectl -o yaml|json output, must-gather). Repeatable.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Without it, remedy reads the live cluster (see the connection flags).
+    #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    connect: live::ConnectArgs,
     #[command(flatten)]
     rules: RuleArgs,
     /// Output format.
