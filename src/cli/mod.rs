@@ -1,6 +1,7 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
 mod apply;
+mod live;
 mod run;
 
 use std::path::PathBuf;
@@ -63,8 +64,11 @@ enum Command {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Snapshot file or directory (kubectl -o yaml|json output, must-gather). Repeatable.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Without it, remedy reads the live cluster (see the connection flags).
+    #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    connect: live::ConnectArgs,
     #[command(flatten)]
     rules: RuleArgs,
     /// Output format.

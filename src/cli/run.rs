@@ -13,7 +13,7 @@ use crate::load::{self, LoadOptions};
 use crate::plan::exit;
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
-use crate::{bench, engine, matcher, plan, schema};
+use crate::{bench, engine, matcher, schema};
 
 fn style(cli: &Cli, stream_is_tty: bool) -> Style {
     Style {
@@ -22,9 +22,10 @@ fn style(cli: &Cli, stream_is_tty: bool) -> Style {
 }
 
 fn init_logs(verbose: u8) {
+    // kube's client logs each failed connection as an error; remedy reports it once itself.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,kube_client=off",
+        1 => "info,kube_client=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -105,18 +106,17 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let err_style = style(cli, std::io::stderr().is_terminal());
     let inputs = parse_inputs(args)?;
     let rules = rules(&args.rules, err_style)?;
-    let (snapshot, diags) = Snapshot::load(&args.snapshot);
-    report_diags(diags, err_style, "snapshot")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("starting the runtime")?;
-    let evaluation = runtime.block_on(engine::evaluate(&rules, &snapshot, &inputs))?;
-    let plan = plan::build(
-        &rules,
-        &evaluation,
-        &inputs,
-        &crate::cluster::ClusterSource::info(&snapshot),
-    );
+    let plan = if args.snapshot.is_empty() {
+        runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect))?
+    } else {
+        let (snapshot, diags) = Snapshot::load(&args.snapshot);
+        report_diags(diags, err_style, "snapshot")?;
+        runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs))?
+    };
     let out_style = if args.out.is_some() {
         Style::default()
     } else {

@@ -2,6 +2,7 @@
 //! (probes, conditions), render the actions, and read the objects those actions touch.
 //! Everything that reads the cluster goes through `probe::Reader`.
 
+pub mod apis;
 mod context;
 mod render;
 
@@ -163,6 +164,17 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
+    evaluate_skipping(rules, cluster, inputs, &BTreeSet::new()).await
+}
+
+/// Evaluate every rule but those in `skip` (indexes into `rules.rules`: see
+/// [`apis::skipped_rules`]).
+pub async fn evaluate_skipping<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    skip: &BTreeSet<usize>,
+) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let cluster_facts = reader.cluster_facts(&pods).await?;
@@ -203,7 +215,7 @@ pub async fn evaluate<C: ClusterSource>(
             inputs,
         )));
         for (ri, rule) in rules.rules.iter().enumerate() {
-            if !rule.matcher.eval(&facts, &rules.fields) {
+            if skip.contains(&ri) || !rule.matcher.eval(&facts, &rules.fields) {
                 continue;
             }
             // Each rule sees the named groups of its own patterns only: two rules that capture

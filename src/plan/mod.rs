@@ -523,6 +523,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             playbooks: rules.rules.len(),
             symptoms: rules.symptoms.len(),
             overridden: rules.overridden.iter().map(|(id, _)| id.clone()).collect(),
+            skipped: Vec::new(),
         },
         summary,
         findings,

@@ -88,6 +88,17 @@ pub struct RulesInfo {
     pub symptoms: usize,
     /// Bundled rule ids replaced by user rules.
     pub overridden: Vec<String>,
+    /// Rules not evaluated because the cluster does not serve an API they need (live
+    /// clusters only: discovery says which APIs exist). Absent when none is.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skipped: Vec<SkippedRule>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedRule {
+    pub rule: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
