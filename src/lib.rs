@@ -10,6 +10,7 @@ pub mod detect;
 pub mod diag;
 pub mod engine;
 pub mod inputs;
+pub mod limits;
 pub mod load;
 pub mod matcher;
 pub mod model;
