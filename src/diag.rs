@@ -86,6 +86,16 @@ pub enum Code {
     SupersedesCycle,
     /// A template or condition that uses a filter or test minijinja and remedy do not define.
     UnknownFilter,
+    /// An input over its size limit (snapshot file, archive, rule file, `--set-file`).
+    InputTooLarge,
+    /// A directory entry that is not a regular file (FIFO, device, socket): skipped.
+    NotRegularFile,
+    /// A snapshot object remedy cannot use (an event about no named object): skipped.
+    SkippedObject,
+    /// One object in two snapshot files: the newer is kept.
+    DuplicateObject,
+    /// A snapshot file left out of a partial plan because it has errors.
+    SkippedFile,
 }
 
 impl Code {
@@ -111,6 +121,11 @@ impl Code {
             Code::EmptyInput => "empty-input",
             Code::SupersedesCycle => "supersedes-cycle",
             Code::UnknownFilter => "unknown-filter",
+            Code::InputTooLarge => "input-too-large",
+            Code::NotRegularFile => "not-a-regular-file",
+            Code::SkippedObject => "skipped-object",
+            Code::DuplicateObject => "duplicate-object",
+            Code::SkippedFile => "skipped-file",
         }
     }
 
@@ -135,6 +150,11 @@ impl Code {
         Code::EmptyInput,
         Code::SupersedesCycle,
         Code::UnknownFilter,
+        Code::InputTooLarge,
+        Code::NotRegularFile,
+        Code::SkippedObject,
+        Code::DuplicateObject,
+        Code::SkippedFile,
     ];
 }
 
@@ -213,6 +233,9 @@ impl Diagnostics {
     }
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
     /// Sorted by file, line and column so output is stable.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {

@@ -12,6 +12,7 @@ pub mod diag;
 pub mod engine;
 pub mod execute;
 pub mod inputs;
+pub mod limits;
 pub mod load;
 pub mod matcher;
 pub mod model;

@@ -83,6 +83,14 @@ pub struct PlanArgs {
     /// Give an input a file's content (a CA certificate, a docker config.json): `--set-file name=path`.
     #[arg(long = "set-file", value_name = "NAME=PATH")]
     set_file: Vec<String>,
+    /// Stop (exit 1) when any snapshot file has errors. Without it, such files are left out,
+    /// the plan is made from the rest, marked partial, and the exit code is 4.
+    #[arg(long)]
+    strict: bool,
+    /// Largest snapshot file, archive entry or standard input read (`512MiB`, `4GiB`).
+    #[arg(long, value_name = "SIZE", env = "REMEDY_MAX_FILE_SIZE", default_value = "1GiB",
+          value_parser = crate::limits::parse_size)]
+    max_file_size: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +127,10 @@ pub struct GenArgs {
     /// Share of pods that fail to pull, in percent.
     #[arg(long, default_value_t = 10)]
     failing_percent: usize,
+    /// `json` (one List), `yaml` (the same as kubectl writes it) or `must-gather` (a tree;
+    /// `--out` is then a directory).
+    #[arg(long, default_value = "json", value_parser = ["json", "yaml", "must-gather"])]
+    format: String,
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
 }

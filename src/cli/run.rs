@@ -96,7 +96,12 @@ fn parse_inputs(args: &PlanArgs) -> anyhow::Result<Inputs> {
         let (k, p) = s
             .split_once('=')
             .with_context(|| format!("--set-file `{s}`: expected NAME=PATH"))?;
-        let text = std::fs::read_to_string(p).with_context(|| format!("--set-file {k}: cannot read {p}"))?;
+        let text = crate::limits::read_text(
+            Path::new(p),
+            crate::limits::MAX_SET_FILE_SIZE,
+            "a fixed limit for --set-file",
+        )
+        .with_context(|| format!("--set-file {k}: cannot read {p}"))?;
         inputs.insert(k, text, p);
     }
     Ok(inputs)
@@ -113,9 +118,28 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let plan = if args.snapshot.is_empty() {
         runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect))?
     } else {
-        let (snapshot, diags) = Snapshot::load(&args.snapshot);
-        report_diags(diags, err_style, "snapshot")?;
-        runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs))?
+        let (snapshot, diags) = Snapshot::load_with(
+            &args.snapshot,
+            &crate::cluster::LoadOptions {
+                max_file_size: args.max_file_size,
+            },
+        );
+        let skipped = snapshot.skipped_files().to_vec();
+        if args.strict || !snapshot.usable() {
+            report_diags(diags, err_style, "snapshot")?;
+        } else {
+            report_partial(diags, &skipped, err_style)?;
+        }
+        let mut plan = runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs))?;
+        plan.source.partial = !skipped.is_empty();
+        plan.source.skipped_files = skipped
+            .iter()
+            .map(|f| plan::SkippedFile {
+                file: f.file.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect();
+        plan
     };
     let out_style = if args.out.is_some() {
         Style::default()
@@ -130,7 +154,35 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
             .write_all(text.as_bytes())
             .context("writing the plan")?,
     }
-    Ok(plan.exit_code())
+    Ok(if plan.source.partial {
+        exit::PARTIAL
+    } else {
+        plan.exit_code()
+    })
+}
+
+/// Diagnostics of a snapshot some of whose files were left out: printed, with one warning
+/// per left-out file, and the run goes on with the rest.
+fn report_partial(mut diags: Diagnostics, skipped: &[crate::cluster::SkippedFile], style: Style) -> anyhow::Result<()> {
+    use crate::diag::{Code, Diagnostic, Location};
+    for f in skipped {
+        diags.push(
+            Diagnostic::warning(
+                Code::SkippedFile,
+                Location {
+                    file: f.file.clone(),
+                    ..Location::default()
+                },
+                "left out of the plan for the errors above: the plan is partial (exit code 4)",
+            )
+            .with_help("fix the file, or pass --strict to stop at any error"),
+        );
+    }
+    let sorted = diags.into_sorted();
+    if !sorted.is_empty() {
+        report::write_diagnostics(&mut std::io::stderr().lock(), &sorted, style)?;
+    }
+    Ok(())
 }
 
 /// Write a regular file via a temporary file beside it and a rename, so a failed write never
@@ -242,18 +294,25 @@ fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
 }
 
 fn gen_snapshot(args: &GenArgs) -> anyhow::Result<u8> {
-    let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    let stats = bench::generate(
-        &mut w,
-        &bench::GenOptions {
-            pods: args.pods,
-            events: args.events,
-            namespaces: args.namespaces,
-            failing_percent: args.failing_percent,
-        },
-    )?;
-    w.flush()?;
+    let opts = bench::GenOptions {
+        pods: args.pods,
+        events: args.events,
+        namespaces: args.namespaces,
+        failing_percent: args.failing_percent,
+    };
+    let stats = if args.format == "must-gather" {
+        bench::generate_must_gather(&args.out, &opts).with_context(|| format!("writing {}", args.out.display()))?
+    } else {
+        let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let stats = if args.format == "yaml" {
+            bench::generate_yaml(&mut w, &opts)?
+        } else {
+            bench::generate(&mut w, &opts)?
+        };
+        w.flush()?;
+        stats
+    };
     writeln!(
         std::io::stderr(),
         "wrote {} ({} pods, {} events, {} namespaces, {} failing)",

@@ -9,8 +9,8 @@ mod snapshot;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, wrong_field};
-pub use snapshot::Snapshot;
+pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, Version, wrong_field};
+pub use snapshot::{LoadOptions, SkippedFile, Snapshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {

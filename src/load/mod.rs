@@ -112,7 +112,7 @@ pub fn read_sources(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<RuleSourc
 /// Read each collected rule file; an unreadable one is a diagnostic.
 fn read_rule_files(files: &[PathBuf], out: &mut Vec<RuleSource>, diags: &mut Diagnostics) {
     for path in files {
-        match std::fs::read_to_string(path) {
+        match crate::limits::read_text(path, crate::limits::MAX_RULE_FILE_SIZE, "a fixed limit for rule files") {
             Ok(text) => out.push(RuleSource {
                 name: path.display().to_string(),
                 text,
@@ -120,7 +120,10 @@ fn read_rule_files(files: &[PathBuf], out: &mut Vec<RuleSource>, diags: &mut Dia
             }),
             Err(e) => diags.push(
                 Diagnostic::error(
-                    Code::UnreadableFile,
+                    match e {
+                        crate::limits::ReadError::TooLarge { .. } => Code::InputTooLarge,
+                        crate::limits::ReadError::Io(_) => Code::UnreadableFile,
+                    },
                     Location {
                         file: path.display().to_string(),
                         ..Location::default()

@@ -487,6 +487,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         source: PlanSource {
             kind: source.kind.into(),
             name: source.name.clone(),
+            partial: false,
+            skipped_files: Vec::new(),
         },
         cluster: ClusterInfo {
             openshift: ev.cluster["openshift"].as_bool().unwrap_or(false),

@@ -86,6 +86,20 @@ pub struct PlanSource {
     /// `snapshot` or `live`.
     pub kind: String,
     pub name: String,
+    /// Some snapshot files had errors and were left out: the plan covers only the rest.
+    /// Absent when every file was read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// The files left out of a partial plan, with the first error of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedFile {
+    pub file: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -13,6 +13,9 @@ pub mod exit {
     pub const PENDING: u8 = 2;
     /// Findings that need a person: only manual, needs-input or blocked actions, or failures no rule explains.
     pub const ATTENTION: u8 = 3;
+    /// A plan made from part of the snapshot: some files had errors and were left out
+    /// (`source.partial`); `--strict` makes this an error (1) instead.
+    pub const PARTIAL: u8 = 4;
 }
 
 impl Plan {

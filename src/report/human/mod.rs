@@ -48,6 +48,19 @@ fn header(out: &mut Out, plan: &Plan, style: Style) {
             out.line(&format!("         {l}"));
         }
     }
+    if plan.source.partial {
+        let files: Vec<&str> = plan.source.skipped_files.iter().map(|f| f.file.as_str()).collect();
+        out.para(
+            "         ",
+            9,
+            &format!(
+                "{} partial plan: {} left out for errors (listed on stderr): {}",
+                style.yellow("warning"),
+                text::plural(files.len(), "file", "files"),
+                files.join(", ")
+            ),
+        );
+    }
     if !plan.rules.overridden.is_empty() {
         out.para(
             "         ",
