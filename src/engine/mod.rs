@@ -4,6 +4,7 @@
 
 mod context;
 mod render;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
