@@ -18,6 +18,7 @@ pub mod matcher;
 pub mod model;
 pub mod plan;
 pub mod probe;
+pub mod redact;
 pub mod refs;
 pub mod report;
 pub mod rules;

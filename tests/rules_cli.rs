@@ -165,10 +165,10 @@ fn plan_out_writes_the_file() {
     assert_eq!(plan["kind"], "Plan");
 }
 
-/// `--out` must never replace what the path names with a file: a FIFO stays a FIFO (as
-/// `/dev/null` must stay a device), and a symlink stays a link whose target gets the plan.
+/// `--out` must never replace a FIFO with a file (as `/dev/null` must stay a device), and
+/// never write through a symlink.
 #[test]
-fn plan_out_writes_through_fifos_and_symlinks() {
+fn plan_out_writes_through_fifos_never_through_symlinks() {
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().unwrap();
     let snapshot = example("seed-004-marketplace");
@@ -198,11 +198,13 @@ fn plan_out_writes_through_fifos_and_symlinks() {
     std::fs::write(&target, "old").unwrap();
     std::os::unix::fs::symlink(&target, &link).unwrap();
     assert_eq!(plan_to(&link).code, 2);
+    // A link is never followed (it may be planted): it is replaced, its target untouched.
     assert!(
-        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
-        "still a link"
+        std::fs::symlink_metadata(&link).unwrap().file_type().is_file(),
+        "the link is replaced by the plan file"
     );
-    assert!(std::fs::read_to_string(&target).unwrap().contains("\"kind\": \"Plan\""));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+    assert!(std::fs::read_to_string(&link).unwrap().contains("\"kind\": \"Plan\""));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -140,3 +140,124 @@ fn debug_output_of_inputs_hides_values() {
     assert!(!shown.contains(MARKER), "{shown}");
     assert!(shown.contains("auth.json"));
 }
+
+/// A snapshot whose every credential-bearing place holds a planted value: URLs with userinfo,
+/// query tokens and headers in event, container-status and import messages, image userinfo,
+/// an `auths` key with userinfo, pod env/args/command and annotations in the template a fix
+/// patches, and Secret data.
+fn planted_snapshot(dir: &Path) -> String {
+    use base64::Engine as _;
+    use serde_json::json;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let pull_secret = |name: &str, key: &str| {
+        let cfg = json!({"auths": {key: {"username": "robot", "password": "PLANTED-SECRET-pw",
+            "auth": b64("robot:PLANTED-SECRET-pw")}}});
+        json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":name,"namespace":"apps",
+            "annotations":{"note":"PLANTED-SECRET-secret-annotation"}},
+            "type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson": b64(&cfg.to_string()),
+            "extra": b64("PLANTED-SECRET-extra-data")}})
+    };
+    let image = "us.icr.io/x/y:1";
+    let url_msg = format!(
+        "Failed to pull image \"{image}\": rpc error: code = Unknown desc = failed to pull and unpack image \"{image}\": \
+         failed to resolve reference \"{image}\": unexpected status from GET request to \
+         https://bob:PLANTED-SECRET-url@us.icr.io/v2/x/y/manifests/1?token=PLANTED-SECRET-query&X-Amz-Signature=PLANTED-SECRET-sig&access_token=PLANTED-SECRET-at \
+         (Authorization: Bearer PLANTED-SECRET-bearer): 401 Unauthorized"
+    );
+    let container = json!({"name":"web","image":image,
+        "env":[{"name":"TOKEN","value":"PLANTED-SECRET-env"}],
+        "args":["--token=PLANTED-SECRET-args"],"command":["sh","-c","echo PLANTED-SECRET-command"]});
+    let template = json!({"metadata":{"labels":{"app":"web"},"annotations":{"cred":"PLANTED-SECRET-annotation"}},
+        "spec":{"imagePullSecrets":[{"name":"quay"}],"containers":[container]}});
+    let pod = |name: &str, image: &str, msg: &str| {
+        json!({"apiVersion":"v1","kind":"Pod",
+        "metadata":{"name":name,"namespace":"apps","uid":format!("uid-{name}"),"creationTimestamp":"2025-01-01T00:00:00Z",
+            "annotations":{"cred":"PLANTED-SECRET-pod-annotation"},
+            "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web-abc","controller":true,"uid":"rs1"}]},
+        "spec":{"serviceAccountName":"default","imagePullSecrets":[{"name":"quay"}],
+            "containers":[{"name":"web","image":image,"env":[{"name":"TOKEN","value":"PLANTED-SECRET-env"}],
+            "args":["--token=PLANTED-SECRET-args"],"command":["PLANTED-SECRET-command"]}]},
+        "status":{"phase":"Pending","containerStatuses":[{"name":"web","image":image,"ready":false,"restartCount":0,
+            "state":{"waiting":{"reason":"ErrImagePull","message":msg}}}]}})
+    };
+    let objects = vec![
+        json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace":"apps"},
+            "imagePullSecrets":[{"name":"icr"}]}),
+        pull_secret("icr", "https://robot:PLANTED-SECRET-key@us.icr.io"),
+        pull_secret("quay", "quay.io"),
+        pod("p1", image, &url_msg),
+        pod(
+            "p2",
+            "bob:PLANTED-SECRET-image@quay.io/x/z:1",
+            "Failed to pull image \"bob:PLANTED-SECRET-image@quay.io/x/z:1\": invalid reference format",
+        ),
+        json!({"apiVersion":"v1","kind":"Event","metadata":{"name":"p1.1","namespace":"apps"},
+            "involvedObject":{"kind":"Pod","name":"p1","namespace":"apps","uid":"uid-p1"},
+            "reason":"Failed","type":"Warning","count":3,"message":url_msg,
+            "firstTimestamp":"2025-01-01T00:00:00Z","lastTimestamp":"2025-01-01T01:00:00Z"}),
+        json!({"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web-abc","namespace":"apps","uid":"rs1",
+            "ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"web","controller":true}]},
+            "spec":{"replicas":1,"template":template.clone()}}),
+        json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"apps",
+            "annotations":{"cred":"PLANTED-SECRET-deploy-annotation"}},"spec":{"template":template}}),
+        json!({"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"tools","namespace":"apps"},
+            "spec":{"tags":[{"name":"1","from":{"kind":"DockerImage","name":"quay.io/x/tools:1"}}]},
+            "status":{"tags":[{"tag":"1","items":null,"conditions":[{"type":"ImportSuccess","status":"False",
+                "reason":"InternalError","lastTransitionTime":"2025-01-01T00:00:00Z",
+                "message":"Internal error occurred: Get \"https://bob:PLANTED-SECRET-is@quay.io/v2/?sig=PLANTED-SECRET-is-sig\": unauthorized"}]}]}}),
+    ];
+    let path = dir.join("planted.json");
+    std::fs::write(
+        &path,
+        json!({"apiVersion":"v1","kind":"List","items":objects}).to_string(),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn planted_credentials_in_every_place_never_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = planted_snapshot(dir.path());
+    let mut redactions = 0;
+    for format in ["human", "json", "yaml"] {
+        for verbosity in [None, Some("-v"), Some("-vv")] {
+            let mut args = vec!["plan", "--snapshot", &snap, "-o", format];
+            args.extend(verbosity);
+            let r = remedy(&args);
+            let what = format!("-o {format} {}", verbosity.unwrap_or(""));
+            assert!(matches!(r.code, 2 | 3), "{what}: {}", r.stderr);
+            assert_clean(&format!("{what} stdout"), &r.stdout, &[]);
+            assert_clean(&format!("{what} stderr"), &r.stderr, &[]);
+            redactions += r.stdout.matches("<redacted>").count();
+        }
+    }
+    assert!(redactions > 0, "the planted messages were shown, redacted");
+    // The plan is about the planted objects: the messages, the image, the template fix.
+    let r = remedy(&["plan", "--snapshot", &snap, "-o", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let text = plan.to_string();
+    assert!(
+        text.contains("https://<redacted>@us.icr.io/v2/x/y/manifests/1?token=<redacted>"),
+        "{text}"
+    );
+    assert!(text.contains("<redacted>@quay.io/x/z:1"), "image userinfo: {text}");
+    assert!(
+        text.contains("https://<redacted>@quay.io/v2/?sig=<redacted>"),
+        "import message: {text}"
+    );
+    assert!(
+        text.contains("\"us.icr.io\""),
+        "the auths key shows as its host: {text}"
+    );
+    let diffs: Vec<&str> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["change"]["diff"].as_str())
+        .collect();
+    assert!(
+        diffs.iter().any(|d| d.contains("imagePullSecrets")),
+        "a template diff is in the plan: {diffs:?}"
+    );
+}

@@ -2,7 +2,9 @@
 
 mod apply;
 mod live;
+mod out;
 mod run;
+mod term;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +29,11 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
-    /// Never colour the output (also: NO_COLOR=1).
+    /// When to colour output and logs: auto (a terminal, without NO_COLOR or TERM=dumb),
+    /// always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = term::ColorWhen::Auto, global = true)]
+    color: term::ColorWhen,
+    /// Never colour the output (the same as --color=never; also: NO_COLOR=1).
     #[arg(long, global = true)]
     no_color: bool,
     #[command(subcommand)]

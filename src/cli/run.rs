@@ -1,14 +1,13 @@
 //! Runs a parsed command. Errors reach the user here, through `report`, with exit code 1.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
 
 use anyhow::{Context, bail};
 
 use super::{Cli, Command, GenArgs, PlanArgs, RuleArgs, RulesCommand};
 use crate::cluster::Snapshot;
 use crate::diag::Diagnostics;
-use crate::inputs::Inputs;
+use crate::inputs::{Inputs, KnownInputs};
 use crate::load::{self, LoadOptions};
 use crate::plan::exit;
 use crate::report::{self, Style};
@@ -17,11 +16,11 @@ use crate::{bench, engine, matcher, schema};
 
 fn style(cli: &Cli, stream_is_tty: bool) -> Style {
     Style {
-        color: stream_is_tty && !cli.no_color && std::env::var_os("NO_COLOR").is_none(),
+        color: super::term::use_color(cli.color, cli.no_color, stream_is_tty),
     }
 }
 
-fn init_logs(verbose: u8) {
+fn init_logs(verbose: u8, color: bool) {
     // kube's client logs each failed connection as an error; remedy reports it once itself.
     let default = match verbose {
         0 => "warn,kube_client=off",
@@ -33,13 +32,14 @@ fn init_logs(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .without_time()
         .try_init();
 }
 
 pub fn run(cli: Cli) -> u8 {
-    init_logs(cli.verbose);
     let err_style = style(&cli, std::io::stderr().is_terminal());
+    init_logs(cli.verbose, err_style.color);
     let result = match &cli.command {
         Command::Plan(args) => plan_cmd(&cli, args),
         Command::Rules(cmd) => rules_cmd(&cli, cmd),
@@ -84,24 +84,25 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
     Ok(())
 }
 
-fn parse_inputs(args: &PlanArgs) -> anyhow::Result<Inputs> {
+/// `--set` and `--set-file`, checked against the inputs the rules ask for.
+fn parse_inputs(args: &PlanArgs, rules: &RuleSet) -> anyhow::Result<Inputs> {
+    let known = KnownInputs::of(rules);
     let mut inputs = Inputs::default();
     for s in &args.set {
-        let (k, v) = s
-            .split_once('=')
-            .with_context(|| format!("--set `{}`: expected NAME=VALUE", s.split('=').next().unwrap_or("")))?;
+        let (k, v) = known.parse(s, false)?;
         inputs.insert_plain(k, v);
     }
     for s in &args.set_file {
-        let (k, p) = s
-            .split_once('=')
-            .with_context(|| format!("--set-file `{s}`: expected NAME=PATH"))?;
+        let (k, p) = known.parse(s, true)?;
         let text = crate::limits::read_text(
             Path::new(p),
             crate::limits::MAX_SET_FILE_SIZE,
             "a fixed limit for --set-file",
         )
         .with_context(|| format!("--set-file {k}: cannot read {p}"))?;
+        if text.trim().is_empty() {
+            bail!("--set-file {k}: {p} is empty");
+        }
         inputs.insert(k, text, p);
     }
     Ok(inputs)
@@ -109,8 +110,8 @@ fn parse_inputs(args: &PlanArgs) -> anyhow::Result<Inputs> {
 
 fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let err_style = style(cli, std::io::stderr().is_terminal());
-    let inputs = parse_inputs(args)?;
     let rules = rules(&args.rules, err_style)?;
+    let inputs = parse_inputs(args, &rules)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -146,9 +147,14 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     } else {
         style(cli, std::io::stdout().is_terminal())
     };
-    let text = report::plan_text(&plan, args.output, out_style)?;
+    let view = report::View {
+        style: out_style,
+        width: super::term::page_width(args.out.is_none()),
+        ..report::View::default()
+    };
+    let text = report::plan_text(&plan, args.output, &view)?;
     match &args.out {
-        Some(path) => write_atomically(path, &text)?,
+        Some(path) => super::out::write_plan_file(path, &text)?,
         None => std::io::stdout()
             .lock()
             .write_all(text.as_bytes())
@@ -183,31 +189,6 @@ fn report_partial(mut diags: Diagnostics, skipped: &[crate::cluster::SkippedFile
         report::write_diagnostics(&mut std::io::stderr().lock(), &sorted, style)?;
     }
     Ok(())
-}
-
-/// Write a regular file via a temporary file beside it and a rename, so a failed write never
-/// leaves half a plan. Anything else (`/dev/null`, a FIFO, `/dev/stdout`) is written in place:
-/// renaming over it would replace the device with a file. A symlink is followed, so the link
-/// stays and its target gets the plan.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && !meta.is_file()
-    {
-        return std::fs::write(path, text).with_context(|| format!("writing {}", path.display()));
-    }
-    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let name = real
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = real.with_file_name(format!(".{name}.remedy-{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, text)
-        .with_context(|| format!("writing {}", tmp.display()))
-        .and_then(|()| std::fs::rename(&tmp, &real).with_context(|| format!("renaming to {}", real.display())));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {

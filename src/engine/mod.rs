@@ -5,6 +5,7 @@
 pub mod apis;
 mod context;
 mod render;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;

@@ -134,6 +134,116 @@ pub fn ensure_list_item(doc: &mut Value, path: &str, item: &str, key: Option<&st
     }
 }
 
+/// What stands for a value a diff never shows.
+const HIDDEN: &str = "<hidden>";
+const HIDDEN_CHANGED: &str = "<hidden, changed>";
+
+/// Whether the value at `path` never prints: every field of a Secret but its identity, a
+/// container's `env`, `envFrom`, `args` and `command` (they hold tokens), and annotation values.
+fn is_sensitive(path: &[&str], secret: bool) -> bool {
+    let Some(last) = path.last() else {
+        return false;
+    };
+    if secret {
+        let identity = matches!(
+            path,
+            ["apiVersion" | "kind" | "type"] | ["metadata", "name" | "namespace"]
+        );
+        let structure = matches!(path, ["metadata"] | ["data" | "stringData"]);
+        return !identity && !structure;
+    }
+    matches!(*last, "env" | "envFrom" | "args" | "command")
+        || (path.len() >= 2 && path[path.len() - 2] == "annotations")
+}
+
+/// `v` with every sensitive value below `path` replaced by `hidden`.
+fn mask(v: &Value, path: &mut Vec<String>, secret: bool, hidden: &str) -> Value {
+    let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+    if is_sensitive(&refs, secret) {
+        return Value::String(hidden.to_string());
+    }
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    path.push(k.clone());
+                    let masked = mask(x, path, secret, hidden);
+                    path.pop();
+                    (k.clone(), masked)
+                })
+                .collect(),
+        ),
+        // Items of a list keep the list's path: containers[i].env is still `env`.
+        Value::Array(a) => Value::Array(a.iter().map(|x| mask(x, path, secret, hidden)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The changed parts of `before` and `after` (`None`: absent on that side), masked.
+fn prune(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    path: &mut Vec<String>,
+    secret: bool,
+) -> (Option<Value>, Option<Value>) {
+    if before == after {
+        return (None, None);
+    }
+    let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+    if is_sensitive(&refs, secret) {
+        return (
+            before.map(|_| Value::String(HIDDEN.into())),
+            after.map(|_| Value::String(if before.is_some() { HIDDEN_CHANGED } else { HIDDEN }.into())),
+        );
+    }
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let mut nb = serde_json::Map::new();
+            let mut na = serde_json::Map::new();
+            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for k in keys {
+                path.push(k.clone());
+                let (x, y) = prune(b.get(k), a.get(k), path, secret);
+                path.pop();
+                if let Some(x) = x {
+                    nb.insert(k.clone(), x);
+                }
+                if let Some(y) = y {
+                    na.insert(k.clone(), y);
+                }
+            }
+            (Some(Value::Object(nb)), Some(Value::Object(na)))
+        }
+        _ => (
+            before.map(|v| mask(v, path, secret, HIDDEN)),
+            after.map(|v| mask(v, path, secret, HIDDEN)),
+        ),
+    }
+}
+
+fn yaml(v: &Option<Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(v) => serde_yaml::to_string(v).unwrap_or_default(),
+    }
+}
+
+/// A unified diff of only what changes between two states of an object (`Null`: it does not
+/// exist), labelled `label` (`Kind ns/name`). Unchanged fields are left out, and values that
+/// can hold credentials (any field of a Secret, containers' `env`/`args`/`command`,
+/// annotation values) show as `<hidden>`.
+pub fn scoped_diff(label: &str, before: &Value, after: &Value) -> String {
+    let secret = label.starts_with("Secret ");
+    let side = |v: &Value| (!v.is_null()).then(|| v.clone());
+    let (b, a) = prune(side(before).as_ref(), side(after).as_ref(), &mut Vec::new(), secret);
+    let (b, a) = (yaml(&b), yaml(&a));
+    similar::TextDiff::from_lines(&b, &a)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{label} (now)"), &format!("{label} (planned)"))
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +283,45 @@ mod tests {
             v["spec"]["template"]["spec"]["imagePullSecrets"],
             json!([{"name": "quay"}, {"name": "icr"}])
         );
+    }
+
+    #[test]
+    fn diffs_show_only_the_changed_path() {
+        let before = json!({"spec": {"template": {"metadata": {"annotations": {"token": "PLANTED-a"}},
+            "spec": {"imagePullSecrets": [{"name": "quay"}],
+            "containers": [{"name": "web", "image": "x", "env": [{"name": "T", "value": "PLANTED-e"}],
+                "args": ["--token=PLANTED-g"], "command": ["sh", "-c", "PLANTED-c"]}]}}}});
+        let mut after = before.clone();
+        ensure_list_item(&mut after, "spec.template.spec.imagePullSecrets", "icr", Some("name"));
+        let d = scoped_diff("Deployment apps/web", &before, &after);
+        assert!(
+            d.contains("+    - name: icr") || d.contains("+      - name: icr"),
+            "{d}"
+        );
+        assert!(!d.contains("PLANTED"), "{d}");
+        assert!(
+            !d.contains("containers") && !d.contains("annotations"),
+            "only the changed path: {d}"
+        );
+        // A created object shows in full, but never its env, args, command or annotation values.
+        let d = scoped_diff("Deployment apps/web", &Value::Null, &after);
+        assert!(
+            !d.contains("PLANTED") && d.contains("containers") && d.contains("<hidden>"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn secret_diffs_never_show_values() {
+        let before = json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {"a": "PLANTED-1"}},
+            "data": {"k": "UExBTlRFRA==", ".dockerconfigjson": "UExBTlRFRC0y"}});
+        let mut after = before.clone();
+        ensure_list_item(&mut after, "data.list", "PLANTED-3", None);
+        after["data"]["k"] = json!("UExBTlRFRC00");
+        let d = scoped_diff("Secret apps/s", &before, &after);
+        for leaked in ["PLANTED", "UExB"] {
+            assert!(!d.contains(leaked), "{d}");
+        }
+        assert!(d.contains("<hidden, changed>") && d.contains("list"), "{d}");
     }
 }

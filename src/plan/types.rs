@@ -382,3 +382,70 @@ pub struct RuleError {
     pub pod: String,
     pub error: String,
 }
+
+impl Plan {
+    /// Visit every string that can carry text from the cluster or from rule templates (messages,
+    /// names, images, explanations, summaries, steps, diffs), and every JSON value (probe
+    /// results, patches). Ids, enums and the flags remedy itself prints are left out: they are
+    /// remedy's own words. Used to redact credentials and, for terminals, escape control
+    /// characters.
+    pub fn visit_text(&mut self, text: &mut dyn FnMut(&mut String), value: &mut dyn FnMut(&mut Value)) {
+        text(&mut self.source.name);
+        self.cluster.version.iter_mut().for_each(&mut *text);
+        for f in &mut self.findings {
+            text(&mut f.title);
+            text(&mut f.registry);
+            f.subjects.iter_mut().for_each(|s| s.visit_text(text));
+            f.explanation.iter_mut().for_each(&mut *text);
+            for m in &mut f.evidence.messages {
+                text(&mut m.reason);
+                text(&mut m.message);
+            }
+            f.evidence.conditions.iter_mut().for_each(&mut *text);
+            f.evidence.probes.values_mut().for_each(&mut *value);
+            f.candidates
+                .iter_mut()
+                .filter_map(|c| c.detail.as_mut())
+                .for_each(&mut *text);
+        }
+        for a in &mut self.actions {
+            if let Some(t) = &mut a.target {
+                text(&mut t.name);
+                t.namespace.iter_mut().for_each(&mut *text);
+            }
+            text(&mut a.description);
+            text(&mut a.change.summary);
+            a.change.patch.iter_mut().for_each(&mut *value);
+            a.change.diff.iter_mut().for_each(&mut *text);
+            a.reason.iter_mut().for_each(&mut *text);
+            if let Some(n) = &mut a.needs_input {
+                text(&mut n.hint);
+            }
+            a.steps.iter_mut().for_each(&mut *text);
+            a.commands.iter_mut().for_each(&mut *text);
+        }
+        for u in self.unexplained.iter_mut().chain(self.orphans.iter_mut()) {
+            text(&mut u.namespace);
+            text(&mut u.pod);
+            u.container.iter_mut().for_each(&mut *text);
+            text(&mut u.image);
+            u.message.iter_mut().for_each(&mut *text);
+        }
+        for e in &mut self.errors {
+            text(&mut e.rule);
+            text(&mut e.namespace);
+            text(&mut e.pod);
+            text(&mut e.error);
+        }
+    }
+}
+
+impl Subject {
+    fn visit_text(&mut self, text: &mut dyn FnMut(&mut String)) {
+        text(&mut self.namespace);
+        text(&mut self.name);
+        self.container.iter_mut().for_each(&mut *text);
+        self.tag.iter_mut().for_each(&mut *text);
+        text(&mut self.image);
+    }
+}

@@ -1,11 +1,12 @@
 //! The only printer: plans, diagnostics and match results, as text for people or as JSON/YAML.
 
+mod escape;
 mod human;
 mod style;
 
 use std::io::{self, Write};
 
-pub use human::render_plan;
+pub use human::{DEFAULT_WIDTH, render_plan};
 pub use style::Style;
 
 use crate::diag::Diagnostic;
@@ -26,10 +27,41 @@ pub enum ReportError {
     Serialize(String),
 }
 
-/// The plan as a string in the chosen format.
-pub fn plan_text(plan: &Plan, format: Format, style: Style) -> Result<String, ReportError> {
+/// How the human plan is laid out.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub style: Style,
+    /// Page width in columns.
+    pub width: usize,
+    /// Every subject and action in full, instead of grouped across namespaces.
+    pub expand: bool,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            style: Style::default(),
+            width: human::DEFAULT_WIDTH,
+            expand: false,
+        }
+    }
+}
+
+/// The narrowest page the human layout is drawn for; a smaller width is raised to it.
+pub const MIN_WIDTH: usize = 60;
+
+/// The plan as a string in the chosen format. Credentials inside cluster text are redacted in
+/// every format; for people, control and bidi characters are escaped as well.
+pub fn plan_text(plan: &Plan, format: Format, view: &View) -> Result<String, ReportError> {
+    let mut plan = plan.clone();
+    plan.visit_text(&mut crate::redact::redact_in_place, &mut crate::redact::redact_value);
+    let plan = &plan;
     Ok(match format {
-        Format::Human => render_plan(plan, style, human::DEFAULT_WIDTH),
+        Format::Human => {
+            let mut plan = plan.clone();
+            plan.visit_text(&mut escape::escape_in_place, &mut |_| {});
+            render_plan(&plan, view.style, view.width.max(MIN_WIDTH))
+        }
         Format::Json => serde_json::to_string_pretty(plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
         Format::Yaml => serde_yaml::to_string(plan).map_err(|e| ReportError::Serialize(e.to_string()))?,
     })

@@ -26,6 +26,7 @@ pub fn remedy_stdin(args: &[&str], stdin: &str) -> Run {
         .unwrap()
         .args(args)
         .env_remove("RUST_LOG")
+        .env_remove("COLUMNS")
         .env("NO_COLOR", "1")
         .write_stdin(stdin.to_string())
         .output()

@@ -51,18 +51,10 @@ pub(super) fn get<'a>(observed: &'a Observed, t: &Target) -> Option<&'a Object> 
     observed.get(&t.key()).and_then(|o| o.as_deref())
 }
 
-fn yaml(v: &Value) -> String {
-    serde_yaml::to_string(v).unwrap_or_default()
-}
-
-/// A unified diff between two YAML renderings.
+/// A unified diff of what changes, without values that can hold credentials (see
+/// [`patch::scoped_diff`]).
 pub fn diff(label: &str, before: &Value, after: &Value) -> String {
-    let (a, b) = (yaml(before), yaml(after));
-    similar::TextDiff::from_lines(&a, &b)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("{label} (now)"), &format!("{label} (planned)"))
-        .to_string()
+    super::patch::scoped_diff(label, before, after)
 }
 
 pub(super) fn needs_input(input: &str, hint: &str) -> NeedsInput {

@@ -62,13 +62,18 @@ pub fn misfiled_config(secret: &Object) -> Option<DockerConfig> {
     .find_map(|(_, ty)| DockerConfig::from_secret_data(ty, &data).ok())
 }
 
-/// Registries a secret holds credentials for (sorted).
+/// Registries a secret holds credentials for (sorted), as `host[:port][/path]`: a key can
+/// carry userinfo or a query, which never print.
 pub fn registries_with_credentials(cfg: &DockerConfig) -> Vec<String> {
-    cfg.entries
+    let mut keys: Vec<String> = cfg
+        .entries
         .iter()
         .filter(|(_, e)| e.has_credentials())
-        .map(|(k, _)| k.clone())
-        .collect()
+        .map(|(k, _)| crate::redact::registry_key(k))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// What kubelet looks credentials up for: the image's repository name
