@@ -1,6 +1,7 @@
 //! Runs a parsed command. Errors reach the user here, through `report`, with exit code 1.
 
 use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
@@ -12,7 +13,7 @@ use crate::load::{self, LoadOptions};
 use crate::plan::exit;
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
-use crate::{bench, engine, matcher, schema};
+use crate::{bench, engine, matcher, plan, schema};
 
 fn style(cli: &Cli, stream_is_tty: bool) -> Style {
     Style {

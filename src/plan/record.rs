@@ -278,6 +278,8 @@ mod tests {
             source: crate::plan::PlanSource {
                 kind: "live".into(),
                 name: "ctx".into(),
+                partial: false,
+                skipped_files: vec![],
             },
             cluster: crate::plan::ClusterInfo {
                 openshift: false,
@@ -288,6 +290,7 @@ mod tests {
                 playbooks: 0,
                 symptoms: 0,
                 overridden: vec![],
+                skipped: vec![],
             },
             summary: Default::default(),
             findings: vec![],
