@@ -1,5 +1,6 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
+mod rerun;
 mod run;
 
 use std::path::PathBuf;

@@ -110,12 +110,13 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         .build()
         .context("starting the runtime")?;
     let evaluation = runtime.block_on(engine::evaluate(&rules, &snapshot, &inputs))?;
-    let plan = plan::build(
+    let mut plan = plan::build(
         &rules,
         &evaluation,
         &inputs,
         &crate::cluster::ClusterSource::info(&snapshot),
     );
+    plan.rerun = Some(super::rerun::of(args));
     let out_style = if args.out.is_some() {
         Style::default()
     } else {

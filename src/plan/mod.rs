@@ -3,6 +3,7 @@
 
 mod desired;
 pub mod patch;
+pub mod rerun;
 pub mod status;
 mod types;
 mod verdict;
@@ -493,6 +494,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         unexplained: unexplained_list,
         orphans,
         errors,
+        rerun: None,
     }
 }
 

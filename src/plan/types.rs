@@ -32,6 +32,10 @@ pub struct Plan {
     pub orphans: Vec<Unexplained>,
     /// Rules that failed while being evaluated (a probe or template error).
     pub errors: Vec<RuleError>,
+    /// The command line that reproduces this run (for the human plan's `next` hint); not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub rerun: Option<super::rerun::Rerun>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
