@@ -3,6 +3,7 @@
 mod apply;
 mod live;
 mod out;
+mod rerun;
 mod run;
 mod term;
 

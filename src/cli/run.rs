@@ -117,7 +117,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let plan = if args.snapshot.is_empty() {
+    let mut plan = if args.snapshot.is_empty() {
         runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect))?
     } else {
         let (snapshot, diags) = Snapshot::load_with(
@@ -143,6 +143,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
             .collect();
         plan
     };
+    plan.rerun = Some(super::rerun::of(args));
     let out_style = if args.out.is_some() {
         Style::default()
     } else {

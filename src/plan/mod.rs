@@ -3,6 +3,7 @@
 
 pub mod patch;
 pub mod record;
+pub mod rerun;
 pub mod status;
 mod types;
 mod verdict;
@@ -510,6 +511,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         objects,
         inputs: used,
         desired: out_desired,
+        rerun: None,
     }
 }
 

@@ -59,6 +59,10 @@ pub struct Plan {
     #[serde(skip)]
     #[schemars(skip)]
     pub desired: Vec<crate::desired::Desired>,
+    /// The command line that reproduces this run (for the human plan's `next` hint); not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub rerun: Option<super::rerun::Rerun>,
 }
 
 /// One object the plan read, as it was.

@@ -33,7 +33,9 @@ pub(super) fn footer(out: &mut Out, plan: &Plan, style: Style) {
             }
         ),
     );
-    let again = if plan.source.kind == "snapshot" {
+    let again = if let Some(r) = &plan.rerun {
+        r.command()
+    } else if plan.source.kind == "snapshot" {
         format!("remedy plan --snapshot {}", plan.source.name)
     } else {
         "remedy plan".to_string()
