@@ -76,6 +76,10 @@ pub struct PlanArgs {
     /// Give an input a file's content (a CA certificate, a docker config.json): `--set-file name=path`.
     #[arg(long = "set-file", value_name = "NAME=PATH")]
     set_file: Vec<String>,
+    /// Let the `registry` probe ask the registries (outbound connections, with the pods'
+    /// pull-secret credentials). Without it the probe decides nothing.
+    #[arg(long)]
+    probe_registries: bool,
 }
 
 #[derive(Debug, Subcommand)]

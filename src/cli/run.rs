@@ -84,6 +84,7 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
 
 fn parse_inputs(args: &PlanArgs) -> anyhow::Result<Inputs> {
     let mut inputs = Inputs::default();
+    inputs.probe_registries = args.probe_registries;
     for s in &args.set {
         let (k, v) = s
             .split_once('=')
@@ -106,7 +107,9 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let rules = rules(&args.rules, err_style)?;
     let (snapshot, diags) = Snapshot::load(&args.snapshot);
     report_diags(diags, err_style, "snapshot")?;
+    // Timers and sockets: the registry probe connects with timeouts.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("starting the runtime")?;
     let evaluation = runtime.block_on(engine::evaluate(&rules, &snapshot, &inputs))?;

@@ -164,6 +164,7 @@ pub async fn evaluate<C: ClusterSource>(
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
+    reader.allow_registry_probe(inputs.probe_registries);
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let cluster_facts = reader.cluster_facts(&pods).await?;
     let events = reader.pull_events().await?;

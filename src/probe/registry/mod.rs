@@ -9,7 +9,10 @@
 //! plain HTTP. Credentials never appear in the result, in errors or in `Debug` output.
 
 mod auth;
+mod cluster;
 mod conn;
+
+pub use cluster::{FIELDS, credentials, not_probed, probed, target_of, trusted_ca};
 
 use std::net::SocketAddr;
 use std::time::Duration;
