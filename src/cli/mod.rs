@@ -98,6 +98,10 @@ pub struct PlanArgs {
     #[arg(long, value_name = "SIZE", env = "REMEDY_MAX_FILE_SIZE", default_value = "1GiB",
           value_parser = crate::limits::parse_size)]
     max_file_size: u64,
+    /// Let the `registry` probe ask the registries (outbound connections, with the pods'
+    /// pull-secret credentials). Without it the probe decides nothing.
+    #[arg(long)]
+    probe_registries: bool,
 }
 
 #[derive(Debug, Subcommand)]

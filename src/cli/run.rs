@@ -89,6 +89,7 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
 fn parse_inputs(args: &PlanArgs, rules: &RuleSet) -> anyhow::Result<Inputs> {
     let known = KnownInputs::of(rules);
     let mut inputs = Inputs::default();
+    inputs.probe_registries = args.probe_registries;
     for s in &args.set {
         let (k, v) = known.parse(s, false)?;
         inputs.insert_plain(k, v);
@@ -113,6 +114,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let err_style = style(cli, std::io::stderr().is_terminal());
     let rules = rules(&args.rules, err_style)?;
     let inputs = parse_inputs(args, &rules)?;
+    // Timers and sockets: the live client and the registry probe connect with timeouts.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

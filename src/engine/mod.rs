@@ -180,6 +180,7 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     skip: &BTreeSet<usize>,
 ) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
+    reader.allow_registry_probe(inputs.probe_registries);
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let cluster_facts = reader.cluster_facts(&pods).await?;
     let events = reader.pull_events().await?;

@@ -24,6 +24,7 @@ impl Compiler<'_> {
             p.trusted_ca.is_some(),
             p.owner.is_some(),
             p.json_path.is_some(),
+            p.registry.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -35,7 +36,9 @@ impl Compiler<'_> {
                     self.loc(si, di, path),
                     format!("probe `{}` must set exactly one probe type (it sets {n})", p.name),
                 )
-                .with_help("one of: object, pullSecrets, firstCovering, imageConfig, trustedCa, owner, jsonPath"),
+                .with_help(
+                    "one of: object, pullSecrets, firstCovering, imageConfig, trustedCa, owner, jsonPath, registry",
+                ),
             );
             return None;
         }
@@ -70,6 +73,11 @@ impl Compiler<'_> {
         } else if let Some(x) = &p.owner {
             ProbeKind::Owner {
                 pod: t(self, &x.pod, "owner.pod"),
+            }
+        } else if let Some(x) = &p.registry {
+            ProbeKind::Registry {
+                pod: t(self, &x.pod, "registry.pod"),
+                image: t(self, &x.image, "registry.image"),
             }
         } else {
             let x = p.json_path.as_ref().expect("counted above");
