@@ -1,5 +1,7 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
+mod extra;
+mod rules;
 mod run;
 
 use std::path::PathBuf;
@@ -51,7 +53,14 @@ enum Command {
     Plan(PlanArgs),
     /// Work with rules: list, check, test, match messages, print schemas.
     #[command(subcommand)]
-    Rules(RulesCommand),
+    Rules(rules::RulesCommand),
+    /// Print shell completions: `remedy completions bash > /etc/bash_completion.d/remedy`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `remedy man > remedy.1`.
+    Man,
     /// Write a synthetic snapshot (for benchmarks).
     #[command(hide = true)]
     GenSnapshot(GenArgs),
@@ -76,28 +85,6 @@ pub struct PlanArgs {
     /// Give an input a file's content (a CA certificate, a docker config.json): `--set-file name=path`.
     #[arg(long = "set-file", value_name = "NAME=PATH")]
     set_file: Vec<String>,
-}
-
-#[derive(Debug, Subcommand)]
-enum RulesCommand {
-    /// List playbooks and symptoms with their category and file.
-    List(RuleArgs),
-    /// Load and validate rules; print every problem found.
-    Check(RuleArgs),
-    /// Run the `examples` of every symptom and playbook.
-    Test(RuleArgs),
-    /// Classify messages (arguments, or one per line on stdin): one JSON line each.
-    Match {
-        #[command(flatten)]
-        rules: RuleArgs,
-        /// Messages; read from standard input when none are given.
-        messages: Vec<String>,
-    },
-    /// Print a JSON Schema: `playbook` (rule files) or `plan` (`remedy plan -o json`).
-    Schema {
-        #[arg(value_parser = ["playbook", "plan"])]
-        which: String,
-    },
 }
 
 #[derive(Debug, Args)]
