@@ -1,8 +1,10 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
 mod extra;
+mod rule_prose;
 mod rules;
 mod run;
+mod scaffold;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -51,6 +51,19 @@ pub enum RulesCommand {
         /// Messages; read from standard input when none are given.
         messages: Vec<String>,
     },
+    /// Scaffold a playbook and its rule test (commented; both lint clean and pass as written).
+    #[command(
+        after_help = "Example:\n  remedy rules new artifactory-xray-blocked --category policy-rejected --dir my-rules \\\n    --message 'download blocking policy configured in Xray'"
+    )]
+    New(super::scaffold::NewArgs),
+    /// Describe a playbook in prose: what it matches, what it reads, when it fires, what it
+    /// would do, and the risk.
+    Explain {
+        /// The playbook id (`remedy rules list` shows them).
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
     /// Print a JSON Schema: `playbook` (rule files), `plan` (`remedy plan -o json`) or `test`
     /// (rule-test files).
     Schema {
@@ -148,6 +161,32 @@ pub fn run(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
         }
         RulesCommand::Test(args) => test(args, err_style, out_style, &mut out),
         RulesCommand::Lint(args) => lint(args, out_style, &mut out),
+        RulesCommand::New(args) => super::scaffold::run(args),
+        RulesCommand::Explain { id, rules: args } => {
+            // Loaded for its diagnostics; the prose reads the document as written.
+            let rules = load_rules(args, err_style)?;
+            let (_, _, parsed) = crate::load::load_parsed(&crate::load::LoadOptions {
+                paths: args.rules.clone(),
+                bundled: true,
+            });
+            let Some(rule) = rules.rules.iter().find(|r| &r.id == id) else {
+                let known: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+                let hint = crate::diag::did_you_mean(id, known.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                bail!("no playbook `{id}`{hint}; `remedy rules list` shows them");
+            };
+            let doc = parsed
+                .playbooks
+                .iter()
+                .rev()
+                .find(|d| &d.spec.metadata.name == id && parsed.sources[d.source].bundled == rule.origin.bundled)
+                .context("the playbook's document")?;
+            let symptoms: Vec<&crate::model::SymptomSpec> = parsed.symptoms.iter().map(|d| &d.spec).collect();
+            let file = format!("{}:{}", rule.origin.file, rule.origin.line.unwrap_or(1));
+            out.write_all(super::rule_prose::render(&doc.spec, &symptoms, &file).as_bytes())?;
+            Ok(exit::CLEAN)
+        }
         RulesCommand::Match { rules: args, messages } => {
             let rules = load_rules(args, err_style)?;
             let mut lines = messages.clone();
