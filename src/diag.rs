@@ -58,6 +58,8 @@ pub enum Code {
     InvalidValue,
     /// Two rules or symptoms share an id.
     DuplicateId,
+    /// `supersedes` names a bundled rule that `--no-bundled` leaves out (a warning).
+    SupersedesNotLoaded,
     /// A regex that does not compile.
     InvalidRegex,
     /// A template or condition that does not parse.
@@ -107,6 +109,7 @@ impl Code {
             Code::UnknownField => "unknown-field",
             Code::InvalidValue => "invalid-value",
             Code::DuplicateId => "duplicate-id",
+            Code::SupersedesNotLoaded => "supersedes-not-loaded",
             Code::InvalidRegex => "invalid-regex",
             Code::InvalidTemplate => "invalid-template",
             Code::UndefinedVariable => "undefined-variable",
@@ -136,6 +139,7 @@ impl Code {
         Code::UnknownField,
         Code::InvalidValue,
         Code::DuplicateId,
+        Code::SupersedesNotLoaded,
         Code::InvalidRegex,
         Code::InvalidTemplate,
         Code::UndefinedVariable,

@@ -1,10 +1,14 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
 mod apply;
+mod extra;
 mod live;
 mod out;
 mod rerun;
+mod rule_prose;
+mod rules;
 mod run;
+mod scaffold;
 mod term;
 
 use std::path::PathBuf;
@@ -62,7 +66,14 @@ enum Command {
     Rbac(apply::RbacArgs),
     /// Work with rules: list, check, test, match messages, print schemas.
     #[command(subcommand)]
-    Rules(RulesCommand),
+    Rules(rules::RulesCommand),
+    /// Print shell completions: `remedy completions bash > /etc/bash_completion.d/remedy`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `remedy man > remedy.1`.
+    Man,
     /// Write a synthetic snapshot (for benchmarks).
     #[command(hide = true)]
     GenSnapshot(GenArgs),
@@ -102,29 +113,6 @@ pub struct PlanArgs {
     /// pull-secret credentials). Without it the probe decides nothing.
     #[arg(long)]
     probe_registries: bool,
-}
-
-#[derive(Debug, Subcommand)]
-enum RulesCommand {
-    /// List playbooks and symptoms with their category and file.
-    List(RuleArgs),
-    /// Load and validate rules; print every problem found.
-    Check(RuleArgs),
-    /// Run the `examples` of every symptom and playbook.
-    Test(RuleArgs),
-    /// Classify messages (arguments, or one per line on stdin): one JSON line each.
-    Match {
-        #[command(flatten)]
-        rules: RuleArgs,
-        /// Messages; read from standard input when none are given.
-        messages: Vec<String>,
-    },
-    /// Print a JSON Schema: `playbook` (rule files), `plan` (`remedy plan -o json`) or
-    /// `report` (`remedy apply --report`).
-    Schema {
-        #[arg(value_parser = ["playbook", "plan", "report"])]
-        which: String,
-    },
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,11 @@
 //! Runs a parsed command. Errors reach the user here, through `report`, with exit code 1.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::{Cli, Command, GenArgs, PlanArgs, RuleArgs, RulesCommand};
+use super::{Cli, Command, GenArgs, PlanArgs, RuleArgs};
 use crate::cluster::Snapshot;
 use crate::diag::Diagnostics;
 use crate::inputs::{Inputs, KnownInputs};
@@ -13,9 +13,9 @@ use crate::load::{self, LoadOptions};
 use crate::plan::exit;
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
-use crate::{bench, engine, matcher, plan, schema};
+use crate::{bench, engine, plan};
 
-fn style(cli: &Cli, stream_is_tty: bool) -> Style {
+pub(super) fn style(cli: &Cli, stream_is_tty: bool) -> Style {
     Style {
         color: super::term::use_color(cli.color, cli.no_color, stream_is_tty),
     }
@@ -43,8 +43,10 @@ pub fn run(cli: Cli) -> u8 {
     init_logs(cli.verbose, err_style.color);
     let result = match &cli.command {
         Command::Plan(args) => plan_cmd(&cli, args),
-        Command::Rules(cmd) => rules_cmd(&cli, cmd),
+        Command::Rules(cmd) => super::rules::run(&cli, cmd),
         Command::Rbac(args) => super::apply::rbac_cmd(args, err_style),
+        Command::Completions { shell } => super::extra::completions(*shell),
+        Command::Man => super::extra::man(),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {
@@ -193,89 +195,6 @@ fn report_partial(mut diags: Diagnostics, skipped: &[crate::cluster::SkippedFile
         report::write_diagnostics(&mut std::io::stderr().lock(), &sorted, style)?;
     }
     Ok(())
-}
-
-fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
-    let err_style = style(cli, std::io::stderr().is_terminal());
-    let out_style = style(cli, std::io::stdout().is_terminal());
-    let mut out = std::io::stdout().lock();
-    match cmd {
-        RulesCommand::List(args) => {
-            let rules = rules(args, err_style)?;
-            for s in &rules.symptoms {
-                writeln!(
-                    out,
-                    "symptom   {:<40} {:<20} {}",
-                    s.id,
-                    s.category.as_str(),
-                    s.origin.file
-                )?;
-            }
-            for r in &rules.rules {
-                writeln!(
-                    out,
-                    "playbook  {:<40} {:<20} {}",
-                    r.id,
-                    r.category.as_str(),
-                    r.origin.file
-                )?;
-            }
-            Ok(exit::CLEAN)
-        }
-        RulesCommand::Check(args) => {
-            let rules = rules(args, err_style)?;
-            writeln!(
-                out,
-                "{} ok: {} playbooks, {} symptoms",
-                out_style.green("✓"),
-                rules.rules.len(),
-                rules.symptoms.len()
-            )?;
-            Ok(exit::CLEAN)
-        }
-        RulesCommand::Test(args) => {
-            let rules = rules(args, err_style)?;
-            let failures = matcher::examples::run(&rules);
-            for f in &failures {
-                writeln!(out, "{} {f}", out_style.red("✗"))?;
-            }
-            let total = matcher::examples::count(&rules);
-            writeln!(out, "{} passed, {} failed", total - failures.len(), failures.len())?;
-            Ok(if failures.is_empty() { exit::CLEAN } else { exit::ERROR })
-        }
-        RulesCommand::Match { rules: args, messages } => {
-            let rules = rules(args, err_style)?;
-            let mut lines = messages.clone();
-            if lines.is_empty() {
-                let mut input = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut input)
-                    .context("reading messages from stdin")?;
-                lines = input
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(str::to_string)
-                    .collect();
-            }
-            let mut table = engine::MessageTable::new();
-            for m in lines {
-                let r = matcher::examples::classify_message(&rules, &mut table, &m);
-                writeln!(out, "{}", serde_json::to_string(&r)?)?;
-            }
-            Ok(exit::CLEAN)
-        }
-        RulesCommand::Schema { which } => {
-            out.write_all(
-                match which.as_str() {
-                    "plan" => schema::plan_schema(),
-                    "report" => schema::report_schema(),
-                    _ => schema::playbook_schema(),
-                }
-                .as_bytes(),
-            )?;
-            Ok(exit::CLEAN)
-        }
-    }
 }
 
 fn gen_snapshot(args: &GenArgs) -> anyhow::Result<u8> {

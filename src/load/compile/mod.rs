@@ -120,7 +120,7 @@ fn dedupe<T>(
     keep
 }
 
-pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
+pub(super) fn compile(parsed: &Parsed, left_out: &BTreeSet<String>, diags: &mut Diagnostics) -> RuleSet {
     let mut overridden = Vec::new();
     let symptom_docs = dedupe(
         &parsed.symptoms,
@@ -175,7 +175,16 @@ pub(super) fn compile(parsed: &Parsed, diags: &mut Diagnostics) -> RuleSet {
     for (r, &i) in rules.iter().zip(&rule_docs) {
         let d = &parsed.playbooks[i];
         for (k, s) in r.supersedes.iter().enumerate() {
-            if !ids.contains(s.as_str()) {
+            if left_out.contains(s) {
+                c.diags.push(
+                    Diagnostic::warning(
+                        Code::SupersedesNotLoaded,
+                        parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
+                        format!("`supersedes` names bundled rule `{s}`, which --no-bundled leaves out"),
+                    )
+                    .with_help("nothing to step aside from while it is not loaded; with the bundled rules it applies"),
+                );
+            } else if !ids.contains(s.as_str()) {
                 let mut diag = Diagnostic::error(
                     Code::InvalidValue,
                     parsed.loc(d.source, d.doc, &format!("spec.supersedes[{k}]")),
