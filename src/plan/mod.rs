@@ -349,6 +349,15 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 },
                 candidates: candidates.into_values().collect(),
                 actions: Vec::new(),
+                notes: {
+                    let mut notes: Vec<String> = members
+                        .iter()
+                        .flat_map(|&m| ev.evaluated[m].notes.iter().cloned())
+                        .collect();
+                    notes.sort();
+                    notes.dedup();
+                    notes
+                },
             },
             action_keys,
         ));

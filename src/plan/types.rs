@@ -115,6 +115,10 @@ pub struct Finding {
     pub candidates: Vec<Candidate>,
     /// Ids of the actions that fix this finding.
     pub actions: Vec<String>,
+    /// What could not be read while deciding it (a read RBAC forbids): the finding rests on
+    /// what was read, and its actions are blocked until the read is allowed. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }
 
 /// One thing that cannot get its image: a container of a pod, or a tag of an ImageStream
