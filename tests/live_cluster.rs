@@ -36,17 +36,25 @@ async fn client(path: &str) -> kube::Client {
 fn plan_reports_a_failing_pod_of_a_real_cluster() {
     let Some(kc) = kubeconfig() else { return };
     let ns = format!("remedy-test-{}", std::process::id());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let c = rt.block_on(client(&kc));
     rt.block_on(async {
         let nss: Api<Namespace> = Api::all(c.clone());
-        nss.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap())
-            .await
-            .unwrap();
+        nss.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
         let pods: Api<Pod> = Api::namespaced(c.clone(), &ns);
         let pod = json!({"metadata": {"name": "cannot-pull"},
             "spec": {"containers": [{"name": "c", "image": "registry.invalid/remedy-test/none:1"}]}});
-        pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+        pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap())
+            .await
+            .unwrap();
         // Wait for kubelet to report the failed pull.
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(120) {

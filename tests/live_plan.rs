@@ -62,6 +62,8 @@ fn every_example_plans_the_same_live_as_from_a_snapshot_of_the_same_objects() {
             json!(format!("fake ({})", front.url())),
             "{name}"
         );
+        assert_eq!(live["source"]["context"], "fake", "{name}");
+        assert_eq!(live["source"]["server"], json!(front.url()), "{name}");
 
         // The same objects, as the store holds them, written as a snapshot.
         let dump = front.dir().join("state.json");

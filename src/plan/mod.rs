@@ -511,6 +511,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         source: PlanSource {
             kind: source.kind.into(),
             name: source.name.clone(),
+            context: None,
+            server: None,
         },
         cluster: ClusterInfo {
             openshift: ev.cluster["openshift"].as_bool().unwrap_or(false),

@@ -40,6 +40,12 @@ pub struct PlanSource {
     /// `snapshot` or `live`.
     pub kind: String,
     pub name: String,
+    /// The kubeconfig context (or `in-cluster`) of a live plan; absent for a snapshot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub context: Option<String>,
+    /// The API server's URL of a live plan; absent for a snapshot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
