@@ -89,7 +89,17 @@ fn live_plan_at_scale() {
         front.api.clear_log();
         live.push(measure(
             &bin,
-            &["plan", "--kubeconfig", &kc, "-o", "json", "--timeout", "10m"],
+            &[
+                "plan",
+                "--kubeconfig",
+                &kc,
+                "-o",
+                "json",
+                "--timeout",
+                "20m",
+                "--request-timeout",
+                "10m",
+            ],
         ));
         from_file.push(measure(&bin, &["plan", "--snapshot", &snap, "-o", "json"]));
     }
