@@ -88,9 +88,11 @@ pub async fn plan_live(rules: &RuleSet, inputs: &Inputs, args: &ConnectArgs) -> 
         let live = Live::connect(&args.options()).await?;
         let endpoint = live.endpoint().clone();
         tracing::info!(context = %endpoint.context, server = %endpoint.server, "connected");
-        let plan = plan_from(rules, &live, inputs)
+        let mut plan = plan_from(rules, &live, inputs)
             .await
             .with_context(|| format!("planning against {} ({})", endpoint.context, endpoint.server))?;
+        plan.source.context = Some(endpoint.context.clone());
+        plan.source.server = Some(endpoint.server.clone());
         tracing::info!(requests = live.requests(), "requests sent");
         Ok::<_, anyhow::Error>(plan)
     };

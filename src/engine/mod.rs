@@ -49,6 +49,9 @@ pub struct Evaluated {
     pub probes: BTreeMap<String, Value>,
     pub explanation: Option<String>,
     pub actions: Vec<Desired>,
+    /// What could not be read (a forbidden probe read): such probes are `null`, and every
+    /// action of the rule is blocked with the note as its reason.
+    pub notes: Vec<String>,
 }
 
 /// The classification of a failure's messages.
@@ -247,7 +250,12 @@ pub async fn evaluate_skipping<C: ClusterSource>(
             for key in a.change.reads() {
                 if let std::collections::btree_map::Entry::Vacant(slot) = observed.entry(key) {
                     let key = slot.key();
-                    let obj = reader.get(&key.kind, key.namespace.as_deref(), &key.name).await?;
+                    // An object RBAC hides reads as absent: the actions that needed it are
+                    // blocked by their rule's note already (see `Evaluated::notes`).
+                    let obj = match reader.get(&key.kind, key.namespace.as_deref(), &key.name).await {
+                        Err(ClusterError::Forbidden { .. }) => None,
+                        other => other?,
+                    };
                     slot.insert(obj);
                 }
             }

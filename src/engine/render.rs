@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Evaluated, Outcome};
-use crate::cluster::ClusterSource;
+use crate::cluster::{ClusterError, ClusterSource};
 use crate::desired::{Change, Desired, ListItem, Target};
 use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
@@ -42,6 +42,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
         probes: BTreeMap::new(),
         explanation: None,
         actions: Vec::new(),
+        notes: Vec::new(),
     };
     for p in &rule.probes {
         match reader.run(&p.kind, t, &layered(base, &probe_vals)).await {
@@ -49,18 +50,38 @@ pub async fn evaluate_rule<C: ClusterSource>(
                 probe_vals.insert(p.name.clone(), to_mj(&v));
                 ev.probes.insert(p.name.clone(), v);
             }
+            // A read RBAC forbids leaves the probe unknown (`null`); the rule goes on, and
+            // whatever it would do waits on the note.
+            Err(ProbeError::Cluster(e @ ClusterError::Forbidden { .. })) => {
+                ev.notes.push(format!("probe `{}`: {e}", p.name));
+                probe_vals.insert(p.name.clone(), minijinja::Value::from(()));
+                ev.probes.insert(p.name.clone(), Value::Null);
+            }
             Err(e) => {
                 ev.outcome = Outcome::Error(format!("probe `{}`: {e}", p.name));
                 return ev;
             }
         }
     }
+    // With an unknown probe, a condition that fails or errors decides nothing: the rule is
+    // an error carrying the note, not ruled out.
+    let unknown = |ev: &mut Evaluated| {
+        ev.outcome = Outcome::Error(ev.notes.join("; "));
+    };
     let mctx = layered(base, &probe_vals);
     for c in &rule.conditions {
         match t.check(&c.name, &mctx) {
             Ok(true) => {}
+            Ok(false) if !ev.notes.is_empty() => {
+                unknown(&mut ev);
+                return ev;
+            }
             Ok(false) => {
                 ev.outcome = Outcome::RuledOut(c.source.clone());
+                return ev;
+            }
+            Err(_) if !ev.notes.is_empty() => {
+                unknown(&mut ev);
                 return ev;
             }
             Err(e) => {
@@ -83,8 +104,17 @@ pub async fn evaluate_rule<C: ClusterSource>(
         Ok(())
     })();
     if let Err(e) = result {
-        ev.outcome = Outcome::Error(format!("rendering: {e}"));
+        ev.outcome = if ev.notes.is_empty() {
+            Outcome::Error(format!("rendering: {e}"))
+        } else {
+            Outcome::Error(ev.notes.join("; "))
+        };
         ev.actions.clear();
+    }
+    if let Some(note) = ev.notes.first() {
+        for a in &mut ev.actions {
+            a.blocked.get_or_insert_with(|| note.clone());
+        }
     }
     ev
 }

@@ -321,6 +321,15 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 },
                 candidates: candidates.into_values().collect(),
                 actions: Vec::new(),
+                notes: {
+                    let mut notes: Vec<String> = members
+                        .iter()
+                        .flat_map(|&m| ev.evaluated[m].notes.iter().cloned())
+                        .collect();
+                    notes.sort();
+                    notes.dedup();
+                    notes
+                },
             },
             action_keys,
         ));
@@ -490,6 +499,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             name: source.name.clone(),
             partial: false,
             skipped_files: Vec::new(),
+            context: None,
+            server: None,
         },
         cluster: ClusterInfo {
             openshift: ev.cluster["openshift"].as_bool().unwrap_or(false),

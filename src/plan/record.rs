@@ -280,6 +280,8 @@ mod tests {
                 name: "ctx".into(),
                 partial: false,
                 skipped_files: vec![],
+                context: None,
+                server: None,
             },
             cluster: crate::plan::ClusterInfo {
                 openshift: false,

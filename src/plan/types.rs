@@ -97,6 +97,12 @@ pub struct PlanSource {
     /// The files left out of a partial plan, with the first error of each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_files: Vec<SkippedFile>,
+    /// The kubeconfig context (or `in-cluster`) of a live plan; absent for a snapshot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub context: Option<String>,
+    /// The API server's URL of a live plan; absent for a snapshot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -179,6 +185,10 @@ pub struct Finding {
     pub candidates: Vec<Candidate>,
     /// Ids of the actions that fix this finding.
     pub actions: Vec<String>,
+    /// What could not be read while deciding it (a read RBAC forbids): the finding rests on
+    /// what was read, and its actions are blocked until the read is allowed. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }
 
 /// One thing that cannot get its image: a container of a pod, or a tag of an ImageStream
