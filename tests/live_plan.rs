@@ -355,7 +355,13 @@ fn a_forbidden_probe_read_is_a_note_and_the_plan_goes_on() {
     let example = common::root().join("examples/seed-000-global-pull-secret");
     let front = front_for(&example);
     front.api.forbid("get", "", "secrets", Some("openshift-config"));
-    let (code, plan, stderr) = plan_json(&["plan", "--kubeconfig", &front.kubeconfig().display().to_string(), "-o", "json"]);
+    let (code, plan, stderr) = plan_json(&[
+        "plan",
+        "--kubeconfig",
+        &front.kubeconfig().display().to_string(),
+        "-o",
+        "json",
+    ]);
     assert!(plan.is_object(), "{stderr}");
     assert_ne!(code, 1, "{stderr}");
     let note = "cannot get secrets in openshift-config: forbidden (needs get on secrets)";

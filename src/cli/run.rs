@@ -44,6 +44,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Plan(args) => plan_cmd(&cli, args),
         Command::Rules(cmd) => rules_cmd(&cli, cmd),
         Command::Rbac(args) => super::apply::rbac_cmd(args, err_style),
+        Command::Apply(args) => super::apply::apply_cmd(args, err_style),
+        Command::Undo(args) => super::apply::undo_cmd(args),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {
@@ -85,14 +87,19 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
 }
 
 fn parse_inputs(args: &PlanArgs) -> anyhow::Result<Inputs> {
+    inputs_from(&args.set, &args.set_file)
+}
+
+/// `--set NAME=VALUE` and `--set-file NAME=PATH`, as `plan` and `apply` take them.
+pub(super) fn inputs_from(set: &[String], set_file: &[String]) -> anyhow::Result<Inputs> {
     let mut inputs = Inputs::default();
-    for s in &args.set {
+    for s in set {
         let (k, v) = s
             .split_once('=')
             .with_context(|| format!("--set `{}`: expected NAME=VALUE", s.split('=').next().unwrap_or("")))?;
         inputs.insert_plain(k, v);
     }
-    for s in &args.set_file {
+    for s in set_file {
         let (k, p) = s
             .split_once('=')
             .with_context(|| format!("--set-file `{s}`: expected NAME=PATH"))?;
@@ -137,7 +144,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
 /// leaves half a plan. Anything else (`/dev/null`, a FIFO, `/dev/stdout`) is written in place:
 /// renaming over it would replace the device with a file. A symlink is followed, so the link
 /// stays and its target gets the plan.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(super) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Ok(meta) = std::fs::metadata(path)
         && !meta.is_file()
     {
