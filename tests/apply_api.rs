@@ -487,3 +487,106 @@ async fn undo_restores_what_apply_changed_unless_it_changed_again() {
             .all(|u| u.result == "left")
     );
 }
+
+/// What a controller does after a restart: a new pod with the same owner. `status` is its
+/// first container's state.
+fn replacement(old: &Value, name: &str, container: &str, state: Value) -> Value {
+    let mut p = old.clone();
+    let m = p["metadata"].as_object_mut().unwrap();
+    m.insert("name".into(), json!(name));
+    m.remove("uid");
+    m.remove("resourceVersion");
+    p["status"] = json!({"phase": "Pending", "initContainerStatuses": [{"name": container, "state": state, "imageID": "", "image": "", "ready": false, "restartCount": 0}]});
+    p
+}
+
+/// The container of a finding's subject (for catalog pods, the init container that pulls the index).
+fn container_of(p: &Plan, pod: &str) -> String {
+    p.findings[0]
+        .subjects
+        .iter()
+        .find(|s| s.name == pod)
+        .unwrap()
+        .container
+        .clone()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wait_reads_replacements_through_their_owner() {
+    let api = api_for("seed-004-marketplace").await;
+    let p = plan(&api, &Inputs::default()).await;
+    let w = writer(&api);
+    let before = execute::verify::pods_before(&p, &w).await;
+    assert_eq!(before.len(), 4);
+    let report = execute::execute(&p, &Inputs::default(), &w, &opts()).await;
+    assert_eq!(report.summary.applied, 9);
+    // The catalog pods are gone; OLM makes new ones: three pull, one still fails.
+    for (i, ((_, name), old)) in before.iter().enumerate() {
+        let state = if i == 0 {
+            json!({"waiting": {"reason": "ErrImagePull", "message": "manifest unknown: the next cause"}})
+        } else {
+            json!({"running": {"startedAt": "2026-01-01T00:00:00Z"}})
+        };
+        api.create(replacement(
+            old.value(),
+            &format!("{name}-new"),
+            &container_of(&p, name),
+            state,
+        ))
+        .await
+        .unwrap();
+    }
+    let listed = w.pods(NS).await.unwrap();
+    let new: Vec<&std::sync::Arc<Object>> = listed.iter().filter(|p| p.name.ends_with("-new")).collect();
+    assert_eq!(
+        new.len(),
+        4,
+        "{:?}",
+        listed.iter().map(|p| p.name.clone()).collect::<Vec<_>>()
+    );
+    assert!(
+        new[0].field("status.initContainerStatuses").is_some(),
+        "the store keeps the status: {}",
+        new[0].raw()
+    );
+    let mut lines = Vec::new();
+    let found = execute::verify::wait(
+        &p,
+        &before,
+        &w,
+        Duration::from_millis(200),
+        Duration::from_millis(50),
+        &mut |l| lines.push(l.to_string()),
+    )
+    .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].verification, execute::Verification::StillFailing);
+    assert_eq!(found[0].message.as_deref(), Some("manifest unknown: the next cause"));
+    assert!(
+        !lines.is_empty() && lines[0].contains("0/1 findings fixed"),
+        "{lines:?}"
+    );
+    // The failing one recovers: fixed.
+    let first = before.keys().next().unwrap().1.clone();
+    api.delete("v1", "Pod", Some(NS), &format!("{first}-new")).await;
+    let old = before.values().next().unwrap();
+    api.create(replacement(
+        old.value(),
+        &format!("{first}-newer"),
+        &container_of(&p, &first),
+        json!({"running": {}}),
+    ))
+    .await
+    .unwrap();
+    let found = execute::verify::wait(
+        &p,
+        &before,
+        &w,
+        Duration::from_secs(2),
+        Duration::from_millis(50),
+        &mut |_| {},
+    )
+    .await;
+    assert_eq!(found[0].verification, execute::Verification::Fixed);
+}

@@ -376,3 +376,44 @@ fn the_documented_ansible_play_runs_and_re_runs() {
     );
     assert_eq!(f.api.writes(), 0);
 }
+
+#[test]
+fn undo_from_the_report_restores_the_service_accounts_and_removes_the_copy() {
+    let f = front("seed-004-marketplace");
+    let before = sa_secrets(&f, "certified-operators");
+    let report = f.dir().join("report.json").display().to_string();
+    let backups = f.dir().join("b").display().to_string();
+    let r = run(&[
+        "apply",
+        "--kubeconfig",
+        &k(&f),
+        "--yes",
+        "--report",
+        &report,
+        "--backup-dir",
+        &backups,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(&["undo", &report, "--kubeconfig", &k(&f)]);
+    assert_eq!(r.code, 1, "no --yes and no terminal: refused");
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    let r = run(&["undo", &report, "--kubeconfig", &k(&f), "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("restored  ServiceAccount openshift-marketplace/certified-operators"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("deleted   Secret openshift-marketplace/pull-secret"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("a restart is not undone"), "{}", r.stdout);
+    assert_eq!(sa_secrets(&f, "certified-operators"), before);
+    assert!(
+        f.block_on(f.api.get("v1", "Secret", Some("openshift-marketplace"), "pull-secret"))
+            .is_none()
+    );
+}

@@ -35,11 +35,13 @@ pub enum PodState {
     Missing,
 }
 
+/// The uid of the pod's owner: its controller, else its first owner (OLM's catalog pods name
+/// their CatalogSource with `controller: false`, and OLM recreates them all the same).
 fn controller_uid(pod: &Object) -> Option<String> {
-    pod.field("metadata.ownerReferences")?
-        .as_array()?
-        .iter()
+    let refs = pod.field("metadata.ownerReferences")?.as_array()?;
+    refs.iter()
         .find(|r| r["controller"] == Value::Bool(true))
+        .or_else(|| refs.first())
         .and_then(|r| r["uid"].as_str())
         .map(str::to_string)
 }
