@@ -590,3 +590,37 @@ async fn wait_reads_replacements_through_their_owner() {
     .await;
     assert_eq!(found[0].verification, execute::Verification::Fixed);
 }
+
+#[tokio::test]
+async fn disruptive_actions_are_skipped_by_policy_unless_allowed() {
+    // Seed 000 on OpenShift 4.6: merging into the global pull secret rolls out to the nodes.
+    let api = api_for("seed-000-global-pull-secret").await;
+    let inputs = inputs_for("seed-000-global-pull-secret");
+    let p = plan(&api, &inputs).await;
+    assert!(p.actions[0].disruptive, "{:#?}", p.actions[0]);
+    api.clear_log();
+    let o = Options {
+        allow_disruptive: false,
+        ..opts()
+    };
+    let r = execute::execute(&p, &inputs, &writer(&api), &o).await;
+    assert_eq!(r.actions[0].result, Outcome::Skipped);
+    assert!(
+        r.actions[0].reason.as_deref().unwrap().contains("--allow-disruptive"),
+        "{:?}",
+        r.actions[0]
+    );
+    assert!(
+        r.actions[1..].iter().all(|a| a.result == Outcome::NotRun),
+        "{:#?}",
+        r.actions
+    );
+    assert_eq!(api.writes(), 0);
+    assert_eq!(r.exit_code, exit::PARTIAL);
+    let r = execute::execute(&p, &inputs, &writer(&api), &opts()).await;
+    assert!(
+        r.actions.iter().all(|a| a.result == Outcome::Applied),
+        "{:#?}",
+        r.actions
+    );
+}
