@@ -62,6 +62,13 @@ enum Command {
     /// Find failing image pulls and print the plan that fixes them.
     #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person.")]
     Plan(PlanArgs),
+    /// Apply a plan to the live cluster: a fresh one, or a saved one (refused when stale).
+    #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 applied, 3 partial (a person must act), 4 failed.")]
+    Apply(Box<apply::ApplyArgs>),
+    /// Undo an apply from its report: delete what it created, restore what it patched
+    /// (objects changed since are left alone, and named).
+    #[command(after_help = "Exit codes: 0 undone, 1 error, 3 some objects left alone, 4 a restore failed.")]
+    Undo(apply::UndoArgs),
     /// Print the least-privilege ClusterRole the loaded rules need (YAML).
     Rbac(apply::RbacArgs),
     /// Work with rules: list, check, test, match messages, print schemas.

@@ -47,6 +47,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Rbac(args) => super::apply::rbac_cmd(args, err_style),
         Command::Completions { shell } => super::extra::completions(*shell),
         Command::Man => super::extra::man(),
+        Command::Apply(args) => super::apply::apply_cmd(args, err_style),
+        Command::Undo(args) => super::apply::undo_cmd(args),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {
@@ -89,14 +91,21 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
 
 /// `--set` and `--set-file`, checked against the inputs the rules ask for.
 fn parse_inputs(args: &PlanArgs, rules: &RuleSet) -> anyhow::Result<Inputs> {
+    let mut inputs = inputs_from(&args.set, &args.set_file, rules)?;
+    inputs.probe_registries = args.probe_registries;
+    Ok(inputs)
+}
+
+/// `--set NAME=VALUE` and `--set-file NAME=PATH`, as `plan` and `apply` take them: names the
+/// rules do not ask for, and empty values, are refused.
+pub(super) fn inputs_from(set: &[String], set_file: &[String], rules: &RuleSet) -> anyhow::Result<Inputs> {
     let known = KnownInputs::of(rules);
     let mut inputs = Inputs::default();
-    inputs.probe_registries = args.probe_registries;
-    for s in &args.set {
+    for s in set {
         let (k, v) = known.parse(s, false)?;
         inputs.insert_plain(k, v);
     }
-    for s in &args.set_file {
+    for s in set_file {
         let (k, p) = known.parse(s, true)?;
         let text = crate::limits::read_text(
             Path::new(p),

@@ -78,6 +78,7 @@ pub fn request_parts(w: &Write, dry_run: bool) -> (http::Method, String, &'stati
             "application/merge-patch+json",
             body.to_string().into_bytes(),
         ),
+        Write::Replace { body, .. } => (http::Method::PUT, q, "application/json", body.to_string().into_bytes()),
         Write::Delete { uid, .. } => {
             let mut opts = json!({"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}});
             if dry_run {
@@ -212,6 +213,44 @@ impl KubeWriter {
                 "{what}: the server answered {code}: {message}"
             ))),
         })
+    }
+}
+
+impl KubeWriter {
+    /// Every pod of a namespace (for verification), in pages.
+    pub async fn pods(&self, namespace: &str) -> Result<Vec<Arc<Object>>, WriteError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        // A server that keeps handing out tokens cannot make this loop forever.
+        for _ in 0..10_000 {
+            let mut uri = format!("/api/v1/namespaces/{}/pods?limit=500", enc(namespace));
+            if let Some(t) = &token {
+                uri.push_str(&format!("&continue={}", enc(t)));
+            }
+            let what = format!("list pods in {namespace}");
+            let Some(page) = self
+                .send(http::Method::GET, &uri, "application/json", Vec::new(), &what, false)
+                .await?
+            else {
+                break;
+            };
+            for mut item in page["items"].as_array().cloned().unwrap_or_default() {
+                item["apiVersion"] = json!("v1");
+                item["kind"] = json!("Pod");
+                if let Ok(o) = Object::from_value(item) {
+                    out.push(Arc::new(o));
+                }
+            }
+            token = page
+                .pointer("/metadata/continue")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(out)
     }
 }
 

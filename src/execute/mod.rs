@@ -8,6 +8,8 @@ pub mod backup;
 pub mod rbac;
 pub mod report;
 mod run;
+pub mod undo;
+pub mod verify;
 pub mod writes;
 
 use std::future::Future;

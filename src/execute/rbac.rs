@@ -38,7 +38,21 @@ pub struct Permissions {
 }
 
 impl Permissions {
+    /// `get` is a read of one object, which the live backend makes as it does (one `list` of
+    /// the kind, except for Secrets and ConfigMaps, read by name); other verbs are as they are.
     fn add(&mut self, gk: &GroupKind, verbs: &[&'static str]) {
+        let entry = self.rules.entry((gk.group.clone(), plural(&gk.kind))).or_default();
+        for v in verbs {
+            entry.insert(if *v == "get" {
+                crate::cluster::live::read_verb(gk)
+            } else {
+                v
+            });
+        }
+    }
+
+    /// What apply itself sends: it re-reads each object by name before writing it.
+    fn add_exact(&mut self, gk: &GroupKind, verbs: &[&'static str]) {
         self.rules
             .entry((gk.group.clone(), plural(&gk.kind)))
             .or_default()
@@ -46,12 +60,29 @@ impl Permissions {
     }
 
     fn add_ref(&mut self, rule: &str, r: &ObjRefT, verbs: &[&'static str]) {
+        if let Some(gk) = self.resolve(rule, r) {
+            self.add(&gk, verbs);
+        }
+    }
+
+    fn resolve(&mut self, rule: &str, r: &ObjRefT) -> Option<GroupKind> {
         match (&r.api_version, &r.kind) {
-            (Tmpl::Literal(api), Tmpl::Literal(kind)) => self.add(&GroupKind::from_api_version(api, kind), verbs),
+            (Tmpl::Literal(api), Tmpl::Literal(kind)) => Some(GroupKind::from_api_version(api, kind)),
             _ => {
                 self.unresolved
                     .insert(format!("rule {rule}: an object whose kind is templated"));
+                None
             }
+        }
+    }
+
+    /// An object an action changes: the plan reads it; apply also re-reads it by name
+    /// (`get`) and writes it with `verbs`.
+    fn act(&mut self, gk: &GroupKind, apply: bool, verbs: &[&'static str]) {
+        self.add(gk, &["get"]);
+        if apply {
+            self.add_exact(gk, &["get"]);
+            self.add_exact(gk, verbs);
         }
     }
 
@@ -121,25 +152,27 @@ pub fn permissions(rules: &RuleSet, purpose: Purpose) -> Permissions {
                 }
             }
         }
-        // Plans read what actions touch; apply also writes it. Server-side apply and the
-        // patches are `patch`; creating through apply also needs `create`.
-        let w = |verbs: &'static [&'static str]| if apply { verbs } else { &["get"][..] };
+        // Plans read what actions touch; apply also re-reads it by name and writes it.
+        // Server-side apply and the patches are `patch`; creating through apply also needs
+        // `create`.
         for action in &rule.actions {
             match &action.kind {
                 ActionKind::CopySecret { .. } | ActionKind::MergeDockerAuths { .. } => {
-                    p.core("Secret", w(&["get", "patch", "create"]))
+                    p.act(&GroupKind::core("Secret"), apply, &["patch", "create"])
                 }
-                ActionKind::LinkPullSecret { .. } => p.core("ServiceAccount", w(&["get", "patch"])),
+                ActionKind::LinkPullSecret { .. } => p.act(&GroupKind::core("ServiceAccount"), apply, &["patch"]),
                 ActionKind::EnsureListItem { target, .. } | ActionKind::Patch { target, .. } => {
-                    p.add_ref(&rule.id, target, w(&["get", "patch"]))
+                    if let Some(gk) = p.resolve(&rule.id, target) {
+                        p.act(&gk, apply, &["patch"]);
+                    }
                 }
-                ActionKind::SetConfigMapKey { .. } => p.core("ConfigMap", w(&["get", "patch", "create"])),
+                ActionKind::SetConfigMapKey { .. } => p.act(&GroupKind::core("ConfigMap"), apply, &["patch", "create"]),
                 ActionKind::EnsureObject { manifest } => {
                     let api = manifest.value.get("apiVersion").and_then(Value::as_str);
                     let kind = manifest.value.get("kind").and_then(Value::as_str);
                     match (api, kind) {
                         (Some(a), Some(k)) if !a.contains("{{") && !k.contains("{{") => {
-                            p.add(&GroupKind::from_api_version(a, k), w(&["get", "patch", "create"]))
+                            p.act(&GroupKind::from_api_version(a, k), apply, &["patch", "create"])
                         }
                         _ => {
                             p.unresolved
@@ -147,7 +180,7 @@ pub fn permissions(rules: &RuleSet, purpose: Purpose) -> Permissions {
                         }
                     }
                 }
-                ActionKind::RestartPod { .. } => p.core("Pod", w(&["get", "delete"])),
+                ActionKind::RestartPod { .. } => p.act(&GroupKind::core("Pod"), apply, &["delete"]),
                 ActionKind::Manual { .. } => {}
             }
         }
@@ -221,10 +254,13 @@ mod tests {
             }
         }
         assert_eq!(verbs(&apply, "", "pods"), ["delete", "get", "list"]);
-        assert_eq!(verbs(&apply, "", "serviceaccounts"), ["get", "patch"]);
+        // The live backend lists service accounts; apply re-reads the one it changes by name.
+        assert_eq!(verbs(&apply, "", "serviceaccounts"), ["get", "list", "patch"]);
+        assert_eq!(verbs(&plan, "", "serviceaccounts"), ["list"]);
         assert_eq!(verbs(&apply, "", "secrets"), ["create", "get", "patch"]);
         assert_eq!(verbs(&apply, "", "configmaps"), ["create", "get", "patch"]);
-        assert_eq!(verbs(&apply, "config.openshift.io", "images"), ["get", "patch"]);
+        assert_eq!(verbs(&apply, "config.openshift.io", "images"), ["get", "list", "patch"]);
+        assert_eq!(verbs(&plan, "", "secrets"), ["get"], "secrets are never listed");
         assert!(verbs(&apply, "", "nodes").is_empty(), "nothing the rules do not need");
         let yaml = cluster_role(&rules, Purpose::Apply);
         let v: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();

@@ -35,6 +35,9 @@ pub enum Write {
     MergePatch { target: Target, body: Value },
     /// A delete with a uid precondition.
     Delete { target: Target, uid: String },
+    /// A whole-object replace (undo restoring a backup), guarded by the resourceVersion in
+    /// `body`.
+    Replace { target: Target, body: Value },
 }
 
 impl Write {
@@ -43,7 +46,8 @@ impl Write {
             Write::Apply { target, .. }
             | Write::JsonPatch { target, .. }
             | Write::MergePatch { target, .. }
-            | Write::Delete { target, .. } => target,
+            | Write::Delete { target, .. }
+            | Write::Replace { target, .. } => target,
         }
     }
 
@@ -54,6 +58,7 @@ impl Write {
             Write::JsonPatch { .. } => "json-patch",
             Write::MergePatch { .. } => "merge-patch",
             Write::Delete { .. } => "delete",
+            Write::Replace { .. } => "replace",
         }
     }
 }
@@ -382,6 +387,13 @@ pub fn simulate(w: &Write, obj: Option<&Value>) -> Result<Option<Value>, String>
             Ok(Some(v))
         }
         Write::Delete { .. } => Ok(None),
+        Write::Replace { body, .. } => {
+            let now = obj.ok_or("no object to replace")?;
+            if now.pointer("/metadata/resourceVersion") != body.pointer("/metadata/resourceVersion") {
+                return Err("resourceVersion precondition failed".into());
+            }
+            Ok(Some(body.clone()))
+        }
     }
 }
 

@@ -1,14 +1,13 @@
 //! What a saved plan read (uid and resourceVersion of each object its actions read or
 //! change), and drift: whether those objects changed since, as a stale Terraform plan would.
 
-use super::status::Observed;
 use super::types::{Action, ObjectRecord, Status};
 use crate::cluster::{GroupKind, ObjectKey};
 use crate::desired::Target;
 
 /// What the actions read, as it was (uid and resourceVersion), and which pending actions
 /// change each object: what a saved plan is checked against before it is applied.
-pub fn records(observed: &Observed, actions: &[Action]) -> Vec<ObjectRecord> {
+pub fn records(observed: &super::status::Observed, actions: &[Action]) -> Vec<ObjectRecord> {
     observed
         .iter()
         .map(|(key, obj)| {
@@ -111,45 +110,38 @@ pub struct SavedAction {
     pub target: Option<super::types::ActionTarget>,
 }
 
-/// How one recorded object differs from the same object now; `None` when it has not changed.
-/// Pods are compared by uid only: kubelet rewrites a failing pod's status every few seconds,
-/// and what matters for a restart is that it is the same pod, not a replacement.
-pub fn object_drift(rec: &ObjectRecord, now: Option<&crate::cluster::Object>) -> Option<String> {
+/// How one recorded object differs from the same object as recorded now; `None` when it has
+/// not changed. Pods are compared by uid only: kubelet rewrites a failing pod's status every
+/// few seconds, and what matters for a restart is that it is the same pod, not a replacement.
+pub fn object_drift(rec: &ObjectRecord, now: &ObjectRecord) -> Option<String> {
     let name = rec.target().display();
-    let meta = |o: &crate::cluster::Object, f: &str| o.str_field(f).map(str::to_string);
-    match (rec.exists, now) {
-        (false, None) => None,
-        (false, Some(_)) => Some(format!("{name} was created since")),
-        (true, None) => Some(format!("{name} was deleted since")),
-        (true, Some(o)) => {
-            let uid = meta(o, "metadata.uid");
-            if uid != rec.uid {
-                return Some(format!(
-                    "{name} was replaced (uid {} → {})",
-                    rec.uid.as_deref().unwrap_or("none"),
-                    uid.as_deref().unwrap_or("none")
-                ));
-            }
-            let rv = meta(o, "metadata.resourceVersion");
-            (rec.kind != "Pod" && rv != rec.resource_version).then(|| {
-                format!(
-                    "{name} changed (resourceVersion {} → {})",
-                    rec.resource_version.as_deref().unwrap_or("none"),
-                    rv.as_deref().unwrap_or("none")
-                )
-            })
-        }
+    match (rec.exists, now.exists) {
+        (false, false) => None,
+        (false, true) => Some(format!("{name} was created since")),
+        (true, false) => Some(format!("{name} was deleted since")),
+        (true, true) if now.uid != rec.uid => Some(format!(
+            "{name} was replaced (uid {} → {})",
+            rec.uid.as_deref().unwrap_or("none"),
+            now.uid.as_deref().unwrap_or("none")
+        )),
+        (true, true) => (rec.kind != "Pod" && now.resource_version != rec.resource_version).then(|| {
+            format!(
+                "{name} changed (resourceVersion {} → {})",
+                rec.resource_version.as_deref().unwrap_or("none"),
+                now.resource_version.as_deref().unwrap_or("none")
+            )
+        }),
     }
 }
 
 /// Everything that makes a saved plan stale against a fresh one made from the cluster now:
 /// objects that changed, and actions that differ. Empty: the saved plan is exactly what would
 /// be applied.
-pub fn drift(saved: &SavedPlan, fresh: &super::Plan, now: &Observed) -> Vec<String> {
+pub fn drift(saved: &SavedPlan, fresh: &super::Plan) -> Vec<String> {
     let mut out = Vec::new();
     for rec in &saved.objects {
-        match now.get(&rec.key()) {
-            Some(obj) => out.extend(object_drift(rec, obj.as_deref())),
+        match fresh.objects.iter().find(|f| f.key() == rec.key()) {
+            Some(now) => out.extend(object_drift(rec, now)),
             None => out.push(format!("{} is no longer part of the plan", rec.target().display())),
         }
     }
@@ -195,13 +187,7 @@ pub fn missing_inputs<'a>(saved: &'a SavedPlan, given: &crate::inputs::Inputs) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::Object;
     use serde_json::json;
-    use std::sync::Arc;
-
-    fn sa(rv: &str, uid: &str) -> Object {
-        Object::from_value(json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"b","namespace":"apps","uid":uid,"resourceVersion":rv}})).unwrap()
-    }
 
     fn rec(kind: &str, exists: bool, rv: &str, uid: &str) -> ObjectRecord {
         ObjectRecord {
@@ -219,24 +205,24 @@ mod tests {
     #[test]
     fn objects_drift_by_existence_uid_and_resource_version() {
         let r = rec("ServiceAccount", true, "5", "u1");
-        assert_eq!(object_drift(&r, Some(&sa("5", "u1"))), None);
+        assert_eq!(object_drift(&r, &rec("ServiceAccount", true, "5", "u1")), None);
         assert_eq!(
-            object_drift(&r, Some(&sa("6", "u1"))).unwrap(),
+            object_drift(&r, &rec("ServiceAccount", true, "6", "u1")).unwrap(),
             "ServiceAccount apps/b changed (resourceVersion 5 → 6)"
         );
         assert!(
-            object_drift(&r, Some(&sa("5", "u2")))
+            object_drift(&r, &rec("ServiceAccount", true, "5", "u2"))
                 .unwrap()
                 .contains("replaced (uid u1 → u2)")
         );
         assert_eq!(
-            object_drift(&r, None).unwrap(),
+            object_drift(&r, &rec("ServiceAccount", false, "", "")).unwrap(),
             "ServiceAccount apps/b was deleted since"
         );
         let absent = rec("ServiceAccount", false, "", "");
-        assert_eq!(object_drift(&absent, None), None);
+        assert_eq!(object_drift(&absent, &absent), None);
         assert!(
-            object_drift(&absent, Some(&sa("1", "u")))
+            object_drift(&absent, &rec("ServiceAccount", true, "1", "u"))
                 .unwrap()
                 .contains("created since")
         );
@@ -244,16 +230,13 @@ mod tests {
 
     #[test]
     fn pods_drift_only_when_replaced() {
-        let pod = |rv: &str, uid: &str| {
-            Object::from_value(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"apps","uid":uid,"resourceVersion":rv}})).unwrap()
-        };
         let r = rec("Pod", true, "5", "u1");
         assert_eq!(
-            object_drift(&r, Some(&pod("99", "u1"))),
+            object_drift(&r, &rec("Pod", true, "99", "u1")),
             None,
             "status updates are not drift"
         );
-        assert!(object_drift(&r, Some(&pod("99", "u2"))).is_some());
+        assert!(object_drift(&r, &rec("Pod", true, "99", "u2")).is_some());
     }
 
     #[test]
@@ -270,9 +253,31 @@ mod tests {
         assert_eq!(missing_inputs(&saved, &inputs), ["ca_file"]);
         inputs.insert("ca_file", "PEM", "ca.pem");
         assert!(missing_inputs(&saved, &inputs).is_empty());
-        let mut now = Observed::new();
-        now.insert(saved.objects[0].key(), Some(Arc::new(sa("7", "u1"))));
-        let fresh = crate::plan::Plan {
+        let text = r#"{"apiVersion":"remedy.dev/v1alpha1","kind":"Plan","source":{"kind":"live","name":"ctx"},
+            "cluster":{"openshift":false,"version":null,"podsScanned":0},"objects":[],"inputs":[],"actions":[]}"#;
+        let empty: SavedPlan = serde_json::from_str(text).unwrap();
+        assert!(empty.actions.is_empty());
+        let mut fresh_objects = saved.objects.clone();
+        fresh_objects[0].resource_version = Some("7".into());
+        let d = drift_of(&saved, fresh_objects, vec![]);
+        assert_eq!(
+            d,
+            [
+                "ServiceAccount apps/b changed (resourceVersion 5 → 7)",
+                "a1 is no longer in the plan"
+            ]
+        );
+        assert!(drift_of(&saved, saved.objects.clone(), saved.actions.clone()).is_empty());
+        let mut done = saved.actions.clone();
+        done[0].status = Status::Satisfied;
+        assert_eq!(
+            drift_of(&saved, saved.objects.clone(), done),
+            ["a1 was pending and is now satisfied"]
+        );
+    }
+
+    fn drift_of(saved: &SavedPlan, objects: Vec<ObjectRecord>, actions: Vec<SavedAction>) -> Vec<String> {
+        let plan = crate::plan::Plan {
             api_version: "remedy.dev/v1alpha1".into(),
             kind: "Plan".into(),
             source: crate::plan::PlanSource {
@@ -296,22 +301,37 @@ mod tests {
             },
             summary: Default::default(),
             findings: vec![],
-            actions: vec![],
+            actions: actions
+                .into_iter()
+                .map(|a| crate::plan::Action {
+                    id: a.id,
+                    action_type: a.action_type,
+                    status: a.status,
+                    disruptive: false,
+                    alternative: false,
+                    target: a.target,
+                    description: String::new(),
+                    change: crate::plan::ChangeOut {
+                        summary: String::new(),
+                        patch: None,
+                        diff: None,
+                    },
+                    reason: None,
+                    needs_input: None,
+                    steps: vec![],
+                    commands: vec![],
+                    depends_on: vec![],
+                    findings: vec![],
+                })
+                .collect(),
             unexplained: vec![],
             orphans: vec![],
             errors: vec![],
-            objects: vec![],
+            objects,
             inputs: vec![],
             desired: vec![],
             rerun: None,
         };
-        let d = drift(&saved, &fresh, &now);
-        assert_eq!(
-            d,
-            [
-                "ServiceAccount apps/b changed (resourceVersion 5 → 7)",
-                "a1 is no longer in the plan"
-            ]
-        );
+        drift(saved, &plan)
     }
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-pub use connect::{ConnectOptions, Endpoint};
+pub use connect::{ConnectOptions, Endpoint, connect};
 pub use transport::{PAGE_SIZE, RetryPolicy};
 
 use super::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey, SourceInfo};
