@@ -8,6 +8,9 @@ use serde_json::value::RawValue;
 use super::sink::{Sink, list_item_defaults};
 use crate::diag::{Code, Diagnostic, Location};
 
+/// Lists at least this long are read on several cores.
+const PARALLEL_MIN: usize = 4096;
+
 /// The top of a JSON value: a list's header and its items, borrowed from the text.
 #[derive(serde::Deserialize)]
 struct JsonTop<'a> {
@@ -72,7 +75,7 @@ pub fn item_loc(loc: &Location, prefix: &str, i: usize) -> Location {
 }
 
 /// Read all JSON values of `text` into `sink`.
-pub fn load(text: &str, loc: &Location, sink: &mut Sink) {
+pub fn load(text: &str, loc: &Location, sink: &mut Sink, threads: usize) {
     let mut docs = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
     loop {
@@ -109,7 +112,7 @@ pub fn load(text: &str, loc: &Location, sink: &mut Sink) {
             ..loc.clone()
         };
         let before = sink.diags.len();
-        load_value(raw, &doc_loc, &prefix, sink, &[]);
+        load_value(raw, &doc_loc, &prefix, sink, &[], threads);
         spans.push((before, sink.diags.len(), raw.get()));
     }
     // Positions only for diagnostics that lack one: most snapshots have none.
@@ -134,7 +137,14 @@ pub fn load(text: &str, loc: &Location, sink: &mut Sink) {
 
 /// One JSON value; `times` are the managedFields times a YAML reader took out (see
 /// `yaml::Converted::times`), matched to items when there is one per item (plus the list's).
-pub fn load_value(raw: &RawValue, loc: &Location, prefix: &str, sink: &mut Sink, times: &[Option<String>]) {
+pub fn load_value(
+    raw: &RawValue,
+    loc: &Location,
+    prefix: &str,
+    sink: &mut Sink,
+    times: &[Option<String>],
+    threads: usize,
+) {
     let text = raw.get();
     let time = |i: usize, n: usize| -> Option<String> {
         if times.len() == n || times.len() == n + 1 {
@@ -165,8 +175,24 @@ pub fn load_value(raw: &RawValue, loc: &Location, prefix: &str, sink: &mut Sink,
             api_version,
         }) => {
             let defaults = list_item_defaults(kind.as_deref(), api_version.as_deref());
-            for (i, item) in items.iter().enumerate() {
-                sink.take_raw(item, &item_loc(loc, prefix, i), defaults.as_ref(), time(i, items.len()));
+            let n = items.len();
+            // A large list is read on several cores, in runs of items merged in order.
+            let per = if threads > 1 && n >= PARALLEL_MIN {
+                n.div_ceil(threads * 4)
+            } else {
+                n.max(1)
+            };
+            let runs: Vec<(usize, &[&RawValue])> = items.chunks(per).enumerate().map(|(k, c)| (k * per, c)).collect();
+            let parts = super::pool::map(&runs, threads, |(start, run)| {
+                let mut part = Sink::default();
+                for (j, item) in run.iter().enumerate() {
+                    let i = start + j;
+                    part.take_raw(item, &item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
+                }
+                part
+            });
+            for part in parts {
+                sink.append(part);
             }
         }
         // Not a list (or a list whose header is odd): the item reader names any problem.

@@ -7,6 +7,7 @@
 //! Every read is capped (`docs/limits.md`).
 
 mod archive;
+mod fast;
 mod json;
 mod pool;
 mod sink;
@@ -88,7 +89,7 @@ pub(super) fn load_text(name: &str, text: &str, json: bool, threads: usize) -> S
     let mut sink = Sink::default();
     let loc = file_loc(name);
     if json {
-        json::load(text, &loc, &mut sink);
+        json::load(text, &loc, &mut sink, threads);
     } else {
         yaml::load(text, &loc, &mut sink, threads);
     }

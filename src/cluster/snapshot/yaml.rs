@@ -424,11 +424,17 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
     };
     let defaults = list_item_defaults(head.kind.as_deref(), head.api_version.as_deref());
     let parse = |piece: &(&str, usize, usize)| -> Option<Sink> {
-        let mut docs = serde_yaml::Deserializer::from_str(piece.0);
-        let c = convert(docs.next()?).ok()?;
-        if docs.next().is_some() {
-            return None;
-        }
+        let c = match super::fast::convert(piece.0) {
+            Some(c) => c,
+            None => {
+                let mut docs = serde_yaml::Deserializer::from_str(piece.0);
+                let c = convert(docs.next()?).ok()?;
+                if docs.next().is_some() {
+                    return None;
+                }
+                c
+            }
+        };
         let items: Vec<&RawValue> = serde_json::from_str(&c.json).ok()?;
         let mut out = Sink::default();
         for (i, item) in items.iter().enumerate() {
@@ -452,6 +458,13 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
 }
 
 fn load_sequential(text: &str, loc: &Location, sink: &mut Sink) {
+    // The usual layout, one document: the fast reader (it gives up on anything else).
+    if let Some(c) = super::fast::convert(text) {
+        if let Ok(raw) = serde_json::from_str::<&RawValue>(&c.json) {
+            load_value(raw, loc, "", sink, &c.times, 1);
+        }
+        return;
+    }
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let doc_loc = Location {
             path: (i > 0).then(|| format!("document {}", i + 1)),
@@ -466,7 +479,7 @@ fn load_sequential(text: &str, loc: &Location, sink: &mut Sink) {
                     } else {
                         String::new()
                     };
-                    load_value(raw, &doc_loc, &prefix, sink, &c.times);
+                    load_value(raw, &doc_loc, &prefix, sink, &c.times, 1);
                 }
                 Err(e) => sink.diags.push(Diagnostic::error(
                     Code::InvalidYaml,
