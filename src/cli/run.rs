@@ -13,7 +13,7 @@ use crate::load::{self, LoadOptions};
 use crate::plan::exit;
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
-use crate::{bench, engine, plan};
+use crate::{bench, plan};
 
 pub(super) fn style(cli: &Cli, stream_is_tty: bool) -> Style {
     Style {

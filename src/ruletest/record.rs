@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::TestFile;
 use crate::plan::Plan;
-use crate::report::{self, Format, Style};
+use crate::report::{self, Format};
 
 pub enum Outcome {
     Same,
@@ -45,7 +45,7 @@ pub fn path_for(tf: &TestFile, case: &str) -> PathBuf {
 }
 
 pub fn check(tf: &TestFile, case: &str, plan: &Plan, accept: bool) -> Result<Outcome, String> {
-    let text = report::plan_text(plan, Format::Yaml, Style::default()).map_err(|e| e.to_string())?;
+    let text = report::plan_text(plan, Format::Yaml, &report::View::default()).map_err(|e| e.to_string())?;
     let path = path_for(tf, case);
     let shown = path.display().to_string();
     let old = std::fs::read_to_string(&path).ok();
