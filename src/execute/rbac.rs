@@ -103,13 +103,6 @@ pub fn permissions(rules: &RuleSet, purpose: Purpose) -> Permissions {
                     p.add(&GroupKind::new("config.openshift.io", "Image"), &["get"]);
                     p.core("ConfigMap", &["get"]);
                 }
-                // The pod's own pull secrets and the CA the cluster trusts for the registry.
-                ProbeKind::Registry { .. } => {
-                    p.core("Pod", &["get"]);
-                    p.core("Secret", &["get"]);
-                    p.add(&GroupKind::new("config.openshift.io", "Image"), &["get"]);
-                    p.core("ConfigMap", &["get"]);
-                }
                 ProbeKind::Owner { .. } => {
                     p.core("Pod", &["get"]);
                     for (g, k) in [
