@@ -179,13 +179,17 @@ fn plan_shows_the_registry_verdicts_only_with_the_flag() {
         },
     )
     .expect_err("the tag is missing");
+    let expired = lab.registry(Kind::Expired);
+    let expired_image = expired.image(REPO, "1.0");
+    let expired_msg =
+        registry_lab::clients::skopeo(&lab, &expired_image, &trusted).expect_err("the certificate expired");
     let denied_image = basic.image(REPO, "1.0");
     let denied_msg = registry_lab::clients::skopeo(
         &lab,
         &denied_image,
         &registry_lab::clients::Pull {
             creds: Some((USER.to_string(), WRONG.to_string())),
-            ..trusted
+            ..trusted.clone()
         },
     )
     .expect_err("the credentials are wrong");
@@ -203,6 +207,7 @@ fn plan_shows_the_registry_verdicts_only_with_the_flag() {
     };
     let ca = std::fs::read_to_string(&lab.pki.ca).unwrap();
     let ca_key = basic.host().replace(':', "..");
+    let expired_key = expired.host().replace(':', "..");
     let objects = vec![
         json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace":"tags"}}),
         pod("tags", &missing_image, &missing_msg, &[]),
@@ -214,7 +219,9 @@ fn plan_shows_the_registry_verdicts_only_with_the_flag() {
         json!({"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{"name":"cluster"},
             "spec":{"additionalTrustedCA":{"name":"registry-cas"}}}),
         json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"registry-cas","namespace":"openshift-config"},
-            "data":{ca_key: ca}}),
+            "data":{ca_key: ca.clone(), expired_key: ca}}),
+        json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace":"tls"}}),
+        pod("tls", &expired_image, &expired_msg, &[]),
     ];
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -279,6 +286,22 @@ fn plan_shows_the_registry_verdicts_only_with_the_flag() {
     );
     assert!(
         f["explanation"].as_str().unwrap().contains("confirms it rejects them"),
+        "{f:#}"
+    );
+
+    // The TLS verdict now, whatever the age of the event.
+    let f = finding(&without, "tls-certificate-expired", "tls");
+    assert!(
+        f["explanation"].as_str().unwrap().contains("--probe-registries"),
+        "{f:#}"
+    );
+    let f = finding(&with, "tls-certificate-expired", "tls");
+    assert_eq!(f["evidence"]["probes"]["registry"]["tls"], "expired", "{f:#}");
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("still presents an expired certificate"),
         "{f:#}"
     );
 }
