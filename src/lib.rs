@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod detect;
 pub mod diag;
 pub mod engine;
+pub mod explain;
 pub mod inputs;
 pub mod lint;
 pub mod load;

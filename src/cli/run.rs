@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Rules(cmd) => super::rules::run(&cli, cmd),
         Command::Completions { shell } => super::extra::completions(*shell),
         Command::Man => super::extra::man(),
+        Command::Explain(args) => super::explain::run(&cli, args),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {

@@ -163,6 +163,17 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
+    evaluate_with(rules, cluster, inputs, false).await
+}
+
+/// As `evaluate`; `keep_probes` keeps every evaluation's probe results (for `remedy explain`),
+/// where plans keep only those of the first failure of each finding.
+pub async fn evaluate_with<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    keep_probes: bool,
+) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let cluster_facts = reader.cluster_facts(&pods).await?;
@@ -218,7 +229,7 @@ pub async fn evaluate<C: ClusterSource>(
     apply_supersedes(rules, &mut evaluated);
     // Plans quote the probes of the first failure of each finding only: free the rest.
     let mut seen = BTreeSet::new();
-    for ev in &mut evaluated {
+    for ev in evaluated.iter_mut().filter(|_| !keep_probes) {
         if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
             ev.probes = BTreeMap::new();
         }
