@@ -11,6 +11,7 @@ pub mod detect;
 pub mod diag;
 pub mod engine;
 pub mod execute;
+pub mod explain;
 pub mod inputs;
 pub mod limits;
 pub mod lint;

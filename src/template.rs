@@ -327,7 +327,7 @@ impl Templates {
             .and_then(|t| t.render_captured_to(ctx, &mut out).map(drop));
         match result {
             Ok(_) => Ok(String::from_utf8(out.buf).unwrap_or_default()),
-            Err(_) if out.exceeded => Err(self.located(
+            Err(_) if out.exceeded => Err(self.located_in(
                 name,
                 Error::new(
                     ErrorKind::InvalidOperation,
@@ -337,20 +337,81 @@ impl Templates {
                     ),
                 ),
             )),
-            Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(self.located(
+            Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(self.located_in(
                 name,
                 Error::new(
                     ErrorKind::OutOfFuel,
                     format!("the template took more than {FUEL} steps (a loop too large?)"),
                 ),
             )),
-            Err(e) => Err(self.located(name, e)),
+            Err(e) => Err(self.located(name, e, ctx)),
         }
     }
 
-    fn located(&self, name: &str, e: Error) -> Error {
+    /// What failed, from the error's span: the filter and the type of the value it was given,
+    /// or the expression and the type of its value ("value is not a string" alone says neither).
+    fn culprit(&self, name: &str, e: &Error, ctx: &Value) -> Option<String> {
+        let t = self.env.get_template(name).ok()?;
+        let source = t.source();
+        let range = e.range()?;
+        let snippet = source.get(range.clone())?.trim();
+        let snippet = snippet.trim_start_matches("{{").trim_end_matches("}}").trim();
+        if snippet.is_empty() || snippet.contains("{%") {
+            return None;
+        }
+        let kind = |expr: &str| {
+            let k = match self.env.compile_expression(expr).and_then(|x| x.eval(ctx)) {
+                Ok(v) => v.kind().to_string(),
+                Err(_) => "unreadable".to_string(),
+            };
+            let article = if k.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!("{article} {k} value")
+        };
+        // The span of a failing filter covers its name only: its input is what precedes the
+        // `|`, back to the start of the tag (or an opening parenthesis).
+        let before = source.get(..range.start)?.trim_end();
+        if let Some(left) = before.strip_suffix('|') {
+            let start = ["{{", "{%", "("]
+                .iter()
+                .filter_map(|m| left.rfind(m).map(|i| i + m.len()))
+                .max()
+                .unwrap_or(0);
+            let input = left[start..].trim();
+            let f = &snippet[..snippet
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(snippet.len())];
+            return Some(format!("filter `{f}` given `{input}` ({})", kind(input)));
+        }
+        Some(match snippet.rsplit_once('|') {
+            Some((left, filter)) => {
+                let f = filter.trim();
+                let f = &f[..f.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(f.len())];
+                format!("filter `{f}` given `{}` ({})", left.trim(), kind(left.trim()))
+            }
+            None => format!("`{snippet}` ({})", kind(snippet)),
+        })
+    }
+
+    fn located(&self, name: &str, e: Error, ctx: &Value) -> Error {
+        let what = self.culprit(name, &e, ctx);
+        self.labelled(name, e, what)
+    }
+
+    /// A bound that was passed names no expression: only where the template was written.
+    fn located_in(&self, name: &str, e: Error) -> Error {
+        self.labelled(name, e, None)
+    }
+
+    fn labelled(&self, name: &str, e: Error, what: Option<String>) -> Error {
         let Some(label) = self.labels.get(name) else { return e };
         let mut msg = e.detail().unwrap_or("failed").to_string();
+        if let Some(what) = what {
+            msg = format!("{what}: {msg}");
+        }
         msg.push_str("; in ");
         msg.push_str(label);
         let multi_line = self.env.get_template(name).is_ok_and(|t| t.source().contains('\n'));
@@ -436,6 +497,34 @@ pub fn error(msg: impl Into<String>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn render_errors_name_the_filter_or_expression_and_the_value_type() {
+        let mut t = Templates::new();
+        t.add("a", "pod {{ failure.pod | round }} here", "r.yaml:3:5 (spec.explain)")
+            .unwrap();
+        t.add("b", "{{ failure.pod | ca_key }}", "r.yaml:4:5 (spec.groupBy)")
+            .unwrap();
+        t.add("c", "{{ failure.pod + 1 }}", "r.yaml:5:5 (spec.explain)")
+            .unwrap();
+        let ctx = Value::from(minijinja::value::Serde(
+            serde_json::json!({"failure": {"pod": ["a", "b"]}}),
+        ));
+        let msg = |n: &str| t.render(n, &ctx).unwrap_err().to_string();
+        let a = msg("a");
+        assert!(
+            a.contains("filter `round` given `failure.pod` (a sequence value)"),
+            "{a}"
+        );
+        assert!(a.contains("in r.yaml:3:5 (spec.explain)"), "{a}");
+        let b = msg("b");
+        assert!(
+            b.contains("filter `ca_key` given `failure.pod` (a sequence value)"),
+            "{b}"
+        );
+        let c = msg("c");
+        assert!(c.contains("`failure.pod + 1`") || c.contains("failure.pod"), "{c}");
+    }
 
     #[test]
     fn conditions_and_undeclared_variables() {

@@ -245,3 +245,54 @@ fn the_bundled_rules_lint_without_errors() {
     assert!(r.code == 0 || r.code == 4, "{}", r.stdout);
     assert!(!r.stdout.contains("error["), "{}", r.stdout);
 }
+
+#[test]
+fn template_errors_come_with_the_structural_ones_in_one_pass() {
+    let text = "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: teapot\n  title: t\n  category: other\n  severty: high\nspec:\n  match:\n    message: {contains: teapot}\n  when: ['failure.pod ==']\n  explain: '{{ failure.pod | nosuch }}'\n  actions:\n    - manual: {title: '{{ failure.pod'}\n";
+    let (code, v, _) = lint(text, &[]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    for want in [
+        ("unknown-field", 7),
+        ("invalid-template", 11),
+        ("unknown-filter", 12),
+        ("invalid-template", 14),
+    ] {
+        assert!(got.contains(&(want.0.to_string(), want.1)), "{want:?} in {got:?}");
+    }
+}
+
+#[test]
+fn render_errors_name_the_filter_and_the_value_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = playbook(
+        "teapot",
+        "other",
+        "  match:\n    message: {contains: teapot}\n  explain: 'pod {{ failure.labels | round }}'\n  actions:\n    - manual: {title: look}\n",
+    );
+    std::fs::write(dir.path().join("teapot.yaml"), rule).unwrap();
+    std::fs::write(
+        dir.path().join("teapot.test.yaml"),
+        "apiVersion: remedy.dev/v1alpha1\nkind: RuleTest\nmetadata: {name: t}\nspec:\n  cases:\n    - {name: errs, message: teapot refused, recordPlan: true}\n",
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    assert_eq!(remedy(&["rules", "test", &d, "--accept"]).code, 0);
+    let plan = std::fs::read_to_string(dir.path().join("__snapshots__/teapot/errs.yaml")).unwrap();
+    assert!(
+        plan.contains("filter `round` given `failure.labels` (a map value)"),
+        "{plan}"
+    );
+    assert!(plan.contains("teapot.yaml:10:3 (spec.explain)"), "{plan}");
+}

@@ -1,6 +1,7 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
 mod apply;
+mod explain;
 mod extra;
 mod live;
 mod out;
@@ -81,6 +82,12 @@ enum Command {
     },
     /// Print the man page (roff): `remedy man > remedy.1`.
     Man,
+    /// Why a pod's pull failure got the plan it did: every rule considered, which matcher
+    /// matched or why not, probe results, condition values, action statuses and reasons.
+    #[command(
+        after_help = "Example:\n  remedy explain pod/frontend-7c9d6b5f48-2xkqp -n shop --snapshot examples/seed-003-icr-namespace"
+    )]
+    Explain(explain::ExplainArgs),
     /// Write a synthetic snapshot (for benchmarks).
     #[command(hide = true)]
     GenSnapshot(GenArgs),

@@ -49,6 +49,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Man => super::extra::man(),
         Command::Apply(args) => super::apply::apply_cmd(args, err_style),
         Command::Undo(args) => super::apply::undo_cmd(args),
+        Command::Explain(args) => super::explain::run(&cli, args),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {

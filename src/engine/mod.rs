@@ -171,7 +171,7 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_skipping(rules, cluster, inputs, &BTreeSet::new()).await
+    evaluate_full(rules, cluster, inputs, &BTreeSet::new(), false).await
 }
 
 /// Evaluate every rule but those in `skip` (indexes into `rules.rules`: see
@@ -181,6 +181,27 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
     skip: &BTreeSet<usize>,
+) -> Result<Evaluation, EngineError> {
+    evaluate_full(rules, cluster, inputs, skip, false).await
+}
+
+/// As `evaluate`; `keep_probes` keeps every evaluation's probe results (for `remedy explain`),
+/// where plans keep only those of the first failure of each finding.
+pub async fn evaluate_with<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    keep_probes: bool,
+) -> Result<Evaluation, EngineError> {
+    evaluate_full(rules, cluster, inputs, &BTreeSet::new(), keep_probes).await
+}
+
+async fn evaluate_full<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    skip: &BTreeSet<usize>,
+    keep_probes: bool,
 ) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
     reader.allow_registry_probe(inputs.probe_registries);
@@ -238,7 +259,7 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     apply_supersedes(rules, &mut evaluated);
     // Plans quote the probes of the first failure of each finding only: free the rest.
     let mut seen = BTreeSet::new();
-    for ev in &mut evaluated {
+    for ev in evaluated.iter_mut().filter(|_| !keep_probes) {
         if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
             ev.probes = BTreeMap::new();
         }

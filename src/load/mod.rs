@@ -3,6 +3,7 @@
 
 mod compile;
 mod position;
+mod template_scan;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -306,7 +307,10 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                         source: si,
                         doc: di,
                     }),
-                    Err(e) => shape_errors(&parsed, si, di, value, true, &e, diags),
+                    Err(e) => {
+                        shape_errors(&parsed, si, di, value, true, &e, diags);
+                        template_scan::scan(&parsed, si, di, value, diags);
+                    }
                 },
                 Some("Symptom") => match SymptomSpec::deserialize(doc) {
                     Ok(spec) => parsed.symptoms.push(Doc {

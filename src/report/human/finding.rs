@@ -102,10 +102,29 @@ pub(super) fn finding(
         .candidates
         .iter()
         .filter(|c| c.outcome != "confirmed")
-        .map(|c| format!("{} ({})", c.rule, c.outcome.replace('-', " ")))
+        .map(|c| match (c.outcome.as_str(), c.detail.as_deref()) {
+            // The condition that did not hold, in a few words; `remedy explain` has the rest.
+            ("ruled-out", Some(d)) => {
+                let cond = d.trim_start_matches("condition did not hold: ");
+                let short: String = cond.chars().take(40).collect();
+                let more = if short.len() < cond.len() { "…" } else { "" };
+                format!("{} (ruled out: {short}{more} is false)", c.rule)
+            }
+            _ => format!("{} ({})", c.rule, c.outcome.replace('-', " ")),
+        })
         .collect();
     if !ruled_out.is_empty() {
-        out.para(&label(style, "also"), LABEL, &ruled_out.join(", "));
+        let pointer = f
+            .subjects
+            .iter()
+            .find(|s| s.kind == "Pod")
+            .map(|s| format!("; why: remedy explain pod/{} -n {}", s.name, s.namespace))
+            .unwrap_or_default();
+        out.para(
+            &label(style, "also"),
+            LABEL,
+            &format!("{}{pointer}", ruled_out.join(", ")),
+        );
     }
     for (kind, name) in [("Pod", "pods"), ("ImageStream", "streams")] {
         let names: std::collections::BTreeSet<String> = f

@@ -1,0 +1,149 @@
+//! `remedy explain pod/NAME -n NS --snapshot S`: every rule considered for one pod, and why.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::rules::Output;
+use super::run::{rules as load_rules, style};
+use super::{Cli, RuleArgs};
+use crate::cluster::{ClusterSource, Snapshot};
+use crate::explain::{Explanation, RuleExplained};
+use crate::inputs::Inputs;
+use crate::plan::exit;
+use crate::report::{self, Style};
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The pod: `pod/NAME`.
+    target: String,
+    /// The pod's namespace.
+    #[arg(short, long, default_value = "default")]
+    namespace: String,
+    /// Snapshot file or directory, as for `remedy plan`. Repeatable.
+    #[arg(long, value_name = "PATH", required = true)]
+    snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Give an input a value, as for `remedy plan`.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    #[arg(short, long, value_enum, default_value_t = Output::Human)]
+    output: Output,
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let c: String = s.chars().take(n).collect();
+    if c.len() < s.len() { format!("{c}…") } else { c }
+}
+
+fn rule_text(r: &RuleExplained, style: Style, out: &mut String) {
+    use std::fmt::Write as _;
+    let head = format!("{} ({})", r.rule, r.category.as_str());
+    if !r.matched {
+        let _ = writeln!(
+            out,
+            "{} {head}: did not match: {}",
+            style.dim("·"),
+            r.why_not.join("; ")
+        );
+        return;
+    }
+    let outcome = r.outcome.as_deref().unwrap_or("");
+    let mark = match outcome {
+        "confirmed" => style.green("✓"),
+        "error" => style.red("!"),
+        _ => style.yellow("✗"),
+    };
+    let detail = r.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+    let _ = writeln!(out, "{mark} {head}: matched, {}{detail}", outcome.replace('-', " "));
+    for (name, v) in &r.probes {
+        let _ = writeln!(out, "    probe   {name} = {}", clip(&v.to_string(), 240));
+    }
+    for c in &r.conditions {
+        let _ = writeln!(out, "    when    {} → {}", c.condition, c.value);
+    }
+    for a in &r.actions {
+        let target = a.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    action  {} {}{target}: {} ({})",
+            a.id, a.action_type, a.status, a.reason
+        );
+    }
+}
+
+pub fn text(e: &Explanation, style: Style) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for f in &e.failures {
+        let container = f
+            .container
+            .as_deref()
+            .map(|c| format!(" · container {c}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}{container} · {}",
+            style.bold(&format!("pod {}/{}", e.namespace, e.pod)),
+            f.image
+        );
+        for m in &f.messages {
+            let _ = writeln!(out, "  message   \"{}\"", clip(m, 240));
+        }
+        let cat = f.category.map(|c| format!(" ({})", c.as_str())).unwrap_or_default();
+        let symptoms = if f.symptoms.is_empty() {
+            "none".to_string()
+        } else {
+            f.symptoms.join(", ")
+        };
+        let _ = writeln!(out, "  symptoms  {symptoms}{cat}\n");
+        for r in f.rules.iter().filter(|r| r.matched) {
+            rule_text(r, style, &mut out);
+        }
+        for r in f.rules.iter().filter(|r| !r.matched) {
+            rule_text(r, style, &mut out);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
+    let err_style = style(cli, std::io::stderr().is_terminal());
+    let Some(pod) = args.target.strip_prefix("pod/").filter(|p| !p.is_empty()) else {
+        bail!("explain takes `pod/NAME` (got `{}`)", args.target);
+    };
+    let mut inputs = Inputs::default();
+    for s in &args.set {
+        let (k, v) = s
+            .split_once('=')
+            .with_context(|| format!("--set `{s}`: expected NAME=VALUE"))?;
+        inputs.insert_plain(k, v);
+    }
+    let rules = load_rules(&args.rules, err_style)?;
+    let (snapshot, diags) = Snapshot::load(&args.snapshot);
+    if diags.has_errors() {
+        report::write_diagnostics(&mut std::io::stderr().lock(), &diags.into_sorted(), err_style)?;
+        bail!("the snapshot files have errors (listed above)");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("starting the runtime")?;
+    let evaluation = runtime.block_on(crate::engine::evaluate_with(&rules, &snapshot, &inputs, true))?;
+    let plan = crate::plan::build(&rules, &evaluation, &inputs, &snapshot.info());
+    let Some(e) = crate::explain::explain(&rules, &evaluation, &plan, &args.namespace, pod) else {
+        bail!(
+            "pod {}/{pod} has no failing image pull in the snapshot (`remedy plan` lists the failing pods)",
+            args.namespace
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
+        Output::Human => out.write_all(text(&e, style(cli, std::io::stdout().is_terminal())).as_bytes())?,
+    }
+    Ok(exit::CLEAN)
+}
