@@ -110,7 +110,8 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("starting the runtime")?;
-    let evaluation = runtime.block_on(engine::evaluate(&rules, &snapshot, &inputs))?;
+    let scope = super::scope::resolve(&args.scope, &rules)?;
+    let evaluation = runtime.block_on(engine::evaluate_in(&rules, &snapshot, &inputs, &scope))?;
     let plan = plan::build(
         &rules,
         &evaluation,
@@ -125,7 +126,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let view = report::View {
         style: out_style,
         width: super::term::page_width(args.out.is_none()),
-        ..report::View::default()
+        expand: args.expand,
     };
     let text = report::plan_text(&plan, args.output, &view)?;
     match &args.out {

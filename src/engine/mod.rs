@@ -164,6 +164,16 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
+    evaluate_in(rules, cluster, inputs, &scope::Scope::default()).await
+}
+
+/// Evaluate every rule against the failures in `scope` (see [`scope::Scope`]).
+pub async fn evaluate_in<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    scope: &scope::Scope,
+) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let cluster_facts = reader.cluster_facts(&pods).await?;
@@ -173,6 +183,7 @@ pub async fn evaluate<C: ClusterSource>(
         .list(&GroupKind::new("image.openshift.io", "ImageStream"))
         .await?;
     failures.extend(detect::detect_imagestreams(&streams));
+    failures.retain(|f| scope.admits(f));
     tracing::debug!(
         pods = pods.len(),
         events = events.len(),
@@ -181,7 +192,7 @@ pub async fn evaluate<C: ClusterSource>(
     );
 
     let mut table = MessageTable::new();
-    let classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
+    let mut classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
 
     let mut evaluated = Vec::new();
     for (fi, f) in failures.iter().enumerate() {
@@ -217,6 +228,9 @@ pub async fn evaluate<C: ClusterSource>(
         }
     }
     apply_supersedes(rules, &mut evaluated);
+    if !scope.categories.is_empty() || !scope.rules.is_empty() {
+        scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
+    }
     // Plans quote the probes of the first failure of each finding only: free the rest.
     let mut seen = BTreeSet::new();
     for ev in &mut evaluated {
