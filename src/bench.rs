@@ -1,5 +1,5 @@
 //! Synthetic snapshots for benchmarks: many namespaces, pods and events, some of them failing
-//! in the ways the bundled rules know. Written as one `kubectl get -o json` List, streamed.
+//! in the ways the bundled rules know. Written as one `kubectl get -o json|yaml` List, streamed, or as a must-gather tree.
 
 use std::io::{self, Write};
 
@@ -44,33 +44,89 @@ const FAILURES: &[(&str, &str)] = &[
     ),
 ];
 
-fn item(w: &mut dyn Write, first: &mut bool, v: &serde_json::Value) -> io::Result<()> {
-    if !*first {
-        w.write_all(b",\n")?;
-    }
-    *first = false;
-    serde_json::to_writer(&mut *w, v).map_err(io::Error::other)
+/// Write the JSON List to `w`.
+pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
+    w.write_all(b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n")?;
+    let mut first = true;
+    let stats = items(o, &mut |_, _, v| {
+        if !first {
+            w.write_all(b",\n")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *w, &v).map_err(io::Error::other)
+    })?;
+    w.write_all(b"\n]}\n")?;
+    Ok(stats)
 }
 
-pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
+/// One item as a `- ` entry of a YAML sequence, as kubectl writes list items.
+fn yaml_item(v: &serde_json::Value) -> io::Result<String> {
+    serde_yaml::to_string(&[v]).map_err(io::Error::other)
+}
+
+/// Write the List as YAML to `w`.
+pub fn generate_yaml(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
+    w.write_all(b"apiVersion: v1\nitems:\n")?;
+    let stats = items(o, &mut |_, _, v| w.write_all(yaml_item(&v)?.as_bytes()))?;
+    w.write_all(b"kind: List\nmetadata:\n  resourceVersion: \"\"\n")?;
+    Ok(stats)
+}
+
+/// Write a must-gather tree under `dir`.
+pub fn generate_must_gather(dir: &std::path::Path, o: &GenOptions) -> io::Result<GenStats> {
+    use std::collections::BTreeMap;
+    let mut files: BTreeMap<(String, &'static str), String> = BTreeMap::new();
+    let stats = items(o, &mut |ns, kind, v| {
+        let text = yaml_item(&v)?;
+        files.entry((ns.to_string(), kind)).or_default().push_str(&text);
+        Ok(())
+    })?;
+    let base = dir.join("quay-io-openshift-release-dev-ocp-v4-0-art-dev-sha256-bench");
+    let cluster = base.join("cluster-scoped-resources/core");
+    std::fs::create_dir_all(&cluster)?;
+    std::fs::write(
+        cluster.join("nodes.yaml"),
+        "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Node\n  metadata:\n    name: node-0\nkind: NodeList\nmetadata:\n  resourceVersion: \"1\"\n",
+    )?;
+    for ((ns, kind), body) in files {
+        let ns_dir = base.join("namespaces").join(&ns);
+        let (path, list) = match kind {
+            "Namespace" => (ns_dir.join(format!("{ns}.yaml")), None),
+            "Pod" => (ns_dir.join("core/pods.yaml"), Some("PodList")),
+            "Event" => (ns_dir.join("core/events.yaml"), Some("EventList")),
+            _ => (ns_dir.join("core/serviceaccounts.yaml"), Some("ServiceAccountList")),
+        };
+        std::fs::create_dir_all(path.parent().unwrap_or(&ns_dir))?;
+        let text = match list {
+            // A single object, as must-gathers write namespaces (`---` and the object).
+            None => format!("---\n{}", body.replacen("- ", "", 1).replace("\n  ", "\n")),
+            Some(list) => format!("apiVersion: v1\nitems:\n{body}kind: {list}\nmetadata:\n  resourceVersion: \"1\"\n"),
+        };
+        std::fs::write(path, text)?;
+    }
+    Ok(stats)
+}
+
+/// Every object of the snapshot, in order, with its namespace and kind.
+type Emit<'a> = dyn FnMut(&str, &'static str, serde_json::Value) -> io::Result<()> + 'a;
+
+fn items(o: &GenOptions, emit: &mut Emit<'_>) -> io::Result<GenStats> {
     let ns_count = o.namespaces.max(1);
     let mut stats = GenStats {
         namespaces: ns_count,
         ..GenStats::default()
     };
-    w.write_all(b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n")?;
-    let mut first = true;
     for n in 0..ns_count {
         let ns = format!("team-{n:04}");
-        item(
-            w,
-            &mut first,
-            &json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name": ns, "uid": format!("ns-{n}")}}),
+        emit(
+            &ns,
+            "Namespace",
+            json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name": ns, "uid": format!("ns-{n}")}}),
         )?;
-        item(
-            w,
-            &mut first,
-            &json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace": ns},"imagePullSecrets":[{"name":"default-dockercfg-abcde"}]}),
+        emit(
+            &ns,
+            "ServiceAccount",
+            json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default","namespace": ns},"imagePullSecrets":[{"name":"default-dockercfg-abcde"}]}),
         )?;
     }
     let failing_every = if o.failing_percent == 0 {
@@ -95,10 +151,10 @@ pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
                 json!({"running": {"startedAt": "2026-11-20T10:00:00Z"}}),
             )
         };
-        item(
-            w,
-            &mut first,
-            &json!({
+        emit(
+            &ns,
+            "Pod",
+            json!({
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": name, "namespace": ns, "uid": format!("pod-{p}"), "labels": {"app": format!("app-{p}")},
                              "creationTimestamp": "2026-11-20T09:59:00Z",
@@ -127,10 +183,10 @@ pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
         } else {
             ("Started", "Normal", "Started container app".to_string())
         };
-        item(
-            w,
-            &mut first,
-            &json!({
+        emit(
+            &ns,
+            "Event",
+            json!({
                 "apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": format!("{name}.{e:x}"), "namespace": ns, "uid": format!("ev-{e}")},
                 "involvedObject": {"kind": "Pod", "namespace": ns, "name": name, "uid": format!("pod-{p}"), "fieldPath": "spec.containers{app}"},
@@ -141,6 +197,5 @@ pub fn generate(w: &mut dyn Write, o: &GenOptions) -> io::Result<GenStats> {
         )?;
         stats.events += 1;
     }
-    w.write_all(b"\n]}\n")?;
     Ok(stats)
 }

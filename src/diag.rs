@@ -58,6 +58,8 @@ pub enum Code {
     InvalidValue,
     /// Two rules or symptoms share an id.
     DuplicateId,
+    /// `supersedes` names a bundled rule that `--no-bundled` leaves out (a warning).
+    SupersedesNotLoaded,
     /// A regex that does not compile.
     InvalidRegex,
     /// A template or condition that does not parse.
@@ -86,6 +88,16 @@ pub enum Code {
     SupersedesCycle,
     /// A template or condition that uses a filter or test minijinja and remedy do not define.
     UnknownFilter,
+    /// An input over its size limit (snapshot file, archive, rule file, `--set-file`).
+    InputTooLarge,
+    /// A directory entry that is not a regular file (FIFO, device, socket): skipped.
+    NotRegularFile,
+    /// A snapshot object remedy cannot use (an event about no named object): skipped.
+    SkippedObject,
+    /// One object in two snapshot files: the newer is kept.
+    DuplicateObject,
+    /// A snapshot file left out of a partial plan because it has errors.
+    SkippedFile,
 }
 
 impl Code {
@@ -97,6 +109,7 @@ impl Code {
             Code::UnknownField => "unknown-field",
             Code::InvalidValue => "invalid-value",
             Code::DuplicateId => "duplicate-id",
+            Code::SupersedesNotLoaded => "supersedes-not-loaded",
             Code::InvalidRegex => "invalid-regex",
             Code::InvalidTemplate => "invalid-template",
             Code::UndefinedVariable => "undefined-variable",
@@ -111,6 +124,11 @@ impl Code {
             Code::EmptyInput => "empty-input",
             Code::SupersedesCycle => "supersedes-cycle",
             Code::UnknownFilter => "unknown-filter",
+            Code::InputTooLarge => "input-too-large",
+            Code::NotRegularFile => "not-a-regular-file",
+            Code::SkippedObject => "skipped-object",
+            Code::DuplicateObject => "duplicate-object",
+            Code::SkippedFile => "skipped-file",
         }
     }
 
@@ -121,6 +139,7 @@ impl Code {
         Code::UnknownField,
         Code::InvalidValue,
         Code::DuplicateId,
+        Code::SupersedesNotLoaded,
         Code::InvalidRegex,
         Code::InvalidTemplate,
         Code::UndefinedVariable,
@@ -135,6 +154,11 @@ impl Code {
         Code::EmptyInput,
         Code::SupersedesCycle,
         Code::UnknownFilter,
+        Code::InputTooLarge,
+        Code::NotRegularFile,
+        Code::SkippedObject,
+        Code::DuplicateObject,
+        Code::SkippedFile,
     ];
 }
 
@@ -213,6 +237,9 @@ impl Diagnostics {
     }
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
     /// Sorted by file, line and column so output is stable.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {

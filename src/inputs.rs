@@ -7,6 +7,8 @@ use std::fmt;
 #[derive(Clone, Default)]
 pub struct Inputs {
     values: BTreeMap<String, InputValue>,
+    /// `plan --probe-registries`: the `registry` probe may contact registries.
+    pub probe_registries: bool,
 }
 
 #[derive(Clone)]

@@ -124,6 +124,10 @@ pub enum ProbeKind {
         object: ObjRefT,
         path: String,
     },
+    Registry {
+        pod: Tmpl,
+        image: Tmpl,
+    },
 }
 
 #[derive(Debug, Clone)]

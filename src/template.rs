@@ -146,6 +146,32 @@ impl Default for Templates {
     }
 }
 
+/// Steps (VM instructions) one rendering may take: templates describe a few fields, so this
+/// is far above any real use, and a loop such as `range(100000)` nested twice stops here.
+pub const FUEL: u64 = 1_000_000;
+/// Bytes one rendering may write: far above any real field, far below what exhausts memory.
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+/// A writer that refuses to grow past `MAX_OUTPUT`.
+struct Capped {
+    buf: Vec<u8>,
+    exceeded: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > MAX_OUTPUT {
+            self.exceeded = true;
+            return Err(std::io::Error::other("template output bound"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A condition is compiled as this template around its expression.
 const CONDITION_PREFIX: &str = "{% if (";
 
@@ -158,6 +184,9 @@ impl Templates {
         // renders as empty instead of aborting the whole rule.
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // Rules come from files anyone may hand over: rendering is bounded in steps and in
+        // output (`docs/limits.md`).
+        env.set_fuel(Some(FUEL));
         env.add_filter("ca_key", |registry: &str| cakey::ca_key(registry));
         env.add_filter("registry_host", |image: &str| {
             ImageRef::parse(image)
@@ -288,10 +317,35 @@ impl Templates {
 
     /// Render; an error names where the template was written, not its internal name.
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Error> {
-        self.env
+        let mut out = Capped {
+            buf: Vec::new(),
+            exceeded: false,
+        };
+        let result = self
+            .env
             .get_template(name)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| self.located(name, e))
+            .and_then(|t| t.render_captured_to(ctx, &mut out).map(drop));
+        match result {
+            Ok(_) => Ok(String::from_utf8(out.buf).unwrap_or_default()),
+            Err(_) if out.exceeded => Err(self.located(
+                name,
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!(
+                        "the template's output passed its bound of {} (a loop or repetition too large?)",
+                        crate::limits::human_size(MAX_OUTPUT as u64)
+                    ),
+                ),
+            )),
+            Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(self.located(
+                name,
+                Error::new(
+                    ErrorKind::OutOfFuel,
+                    format!("the template took more than {FUEL} steps (a loop too large?)"),
+                ),
+            )),
+            Err(e) => Err(self.located(name, e)),
+        }
     }
 
     fn located(&self, name: &str, e: Error) -> Error {
@@ -396,6 +450,38 @@ mod tests {
         assert!(t.check("c", &ctx).unwrap());
         let ctx = minijinja::context! { podSecrets => minijinja::context!{ covers => true }, source => "x" };
         assert!(!t.check("c", &ctx).unwrap());
+    }
+
+    #[test]
+    fn rendering_is_bounded_in_steps_and_output() {
+        let mut t = Templates::new();
+        let label = "rules/x.yaml:12:5 (spec.explain)";
+        t.add(
+            "loops",
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            label,
+        )
+        .unwrap();
+        let e = t.render("loops", &Value::from(())).unwrap_err().to_string();
+        assert!(e.contains("more than 1000000 steps") && e.contains(label), "{e}");
+        t.add(
+            "repeat",
+            "{% for i in range(1000) %}{{ 'x' * 100000 }}{% endfor %}",
+            label,
+        )
+        .unwrap();
+        let e = t.render("repeat", &Value::from(())).unwrap_err().to_string();
+        assert!(
+            e.contains("output passed its bound of 1 MiB") && e.contains(label),
+            "{e}"
+        );
+        t.add("concat", "{% set s = 'y' * 600000 %}{{ s ~ s }}", label).unwrap();
+        let e = t.render("concat", &Value::from(())).unwrap_err().to_string();
+        assert!(e.contains("output passed its bound"), "{e}");
+        // Ordinary templates are far from either bound.
+        t.add("ok", "{% for i in range(1000) %}{{ i }}{% endfor %}", label)
+            .unwrap();
+        assert_eq!(t.render("ok", &Value::from(())).unwrap().len(), 2890);
     }
 
     #[test]

@@ -114,6 +114,24 @@ impl Walker {
             }
         };
         if !meta.is_dir() {
+            // A FIFO, device or socket found inside a directory is never opened: a FIFO
+            // would block and `/dev/zero` would never end. Given by name, it is read (capped),
+            // so `--snapshot <(kubectl get ...)` works.
+            if !explicit && !meta.is_file() {
+                self.skipped += 1;
+                diags.push(
+                    Diagnostic::warning(
+                        Code::NotRegularFile,
+                        loc(),
+                        "not a regular file (a FIFO, device or socket): skipped",
+                    )
+                    .with_help(format!(
+                        "only regular files are read inside a directory; give it to {} by name to read it",
+                        self.flag
+                    )),
+                );
+                return;
+            }
             if self.visited.first_visit_of_file(path) {
                 out.push(path.to_path_buf());
             } else {

@@ -1,60 +1,7 @@
-//! `remedy rules ...`: the corpus of real messages, rule examples, overrides, determinism.
+//! `remedy rules ...`: rule examples, overrides, determinism (the corpus is tests/corpus.rs).
 
 mod common;
 use common::*;
-
-#[derive(serde::Deserialize)]
-struct Entry {
-    id: String,
-    category: String,
-    message: String,
-}
-
-/// Every real message of the corpus, through `remedy rules match`. The corpus is kept in
-/// `tests/data/corpus/` so a clean clone tests it; where the shared original sits beside the
-/// repository, the copy must not have drifted from it.
-#[test]
-fn corpus_messages_are_classified_right() {
-    let path = root().join("tests/data/corpus/pull-errors.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    if let Ok(shared) = std::fs::read_to_string(root().join("../shared/corpus/pull-errors.yaml")) {
-        assert!(
-            shared == text,
-            "tests/data/corpus/pull-errors.yaml differs from ../shared/corpus/pull-errors.yaml: copy it again"
-        );
-    }
-    let corpus: Vec<Entry> = serde_yaml::from_str(&text).unwrap();
-    assert!(corpus.len() >= 147, "{}", corpus.len());
-    let mut args = vec!["rules", "match", "--"];
-    args.extend(corpus.iter().map(|e| e.message.as_str()));
-    let r = remedy(&args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let lines: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), corpus.len());
-    let mut wrong = Vec::new();
-    for (e, got) in corpus.iter().zip(&lines) {
-        assert_eq!(got["message"], e.message.as_str());
-        // `missing-pull-secret` is credentials absent rather than wrong: auth for matchers.
-        let want = if e.category == "missing-pull-secret" {
-            "auth"
-        } else {
-            e.category.as_str()
-        };
-        if got["category"] != want {
-            wrong.push(format!(
-                "{}: want {want}, got {} ({})",
-                e.id, got["category"], e.message
-            ));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "{} of {} wrong:\n{}",
-        wrong.len(),
-        corpus.len(),
-        wrong.join("\n")
-    );
-}
 
 #[test]
 fn match_reads_stdin_one_message_per_line() {

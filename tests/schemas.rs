@@ -27,6 +27,11 @@ fn plan_schema_is_current() {
 }
 
 #[test]
+fn report_schema_is_current() {
+    check("report.schema.json", remedy::schema::report_schema());
+}
+
+#[test]
 fn schemas_carry_doc_comments_and_reject_unknown_fields() {
     let s: serde_json::Value = serde_json::from_str(&remedy::schema::playbook_schema()).unwrap();
     let text = s.to_string();

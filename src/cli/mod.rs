@@ -1,7 +1,14 @@
 //! The command line: clap types, resolved into validated options before anything runs.
 
+mod apply;
+mod extra;
+mod live;
 mod out;
+mod rerun;
+mod rule_prose;
+mod rules;
 mod run;
+mod scaffold;
 mod scope;
 mod term;
 
@@ -56,9 +63,18 @@ enum Command {
     /// Find failing image pulls and print the plan that fixes them.
     #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person.")]
     Plan(PlanArgs),
+    /// Print the least-privilege ClusterRole the loaded rules need (YAML).
+    Rbac(apply::RbacArgs),
     /// Work with rules: list, check, test, match messages, print schemas.
     #[command(subcommand)]
-    Rules(RulesCommand),
+    Rules(rules::RulesCommand),
+    /// Print shell completions: `remedy completions bash > /etc/bash_completion.d/remedy`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `remedy man > remedy.1`.
+    Man,
     /// Write a synthetic snapshot (for benchmarks).
     #[command(hide = true)]
     GenSnapshot(GenArgs),
@@ -67,8 +83,11 @@ enum Command {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Snapshot file or directory (kubectl -o yaml|json output, must-gather). Repeatable.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Without it, remedy reads the live cluster (see the connection flags).
+    #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    connect: live::ConnectArgs,
     #[command(flatten)]
     rules: RuleArgs,
     /// Output format.
@@ -83,6 +102,18 @@ pub struct PlanArgs {
     /// Give an input a file's content (a CA certificate, a docker config.json): `--set-file name=path`.
     #[arg(long = "set-file", value_name = "NAME=PATH")]
     set_file: Vec<String>,
+    /// Stop (exit 1) when any snapshot file has errors. Without it, such files are left out,
+    /// the plan is made from the rest, marked partial, and the exit code is 4.
+    #[arg(long)]
+    strict: bool,
+    /// Largest snapshot file, archive entry or standard input read (`512MiB`, `4GiB`).
+    #[arg(long, value_name = "SIZE", env = "REMEDY_MAX_FILE_SIZE", default_value = "1GiB",
+          value_parser = crate::limits::parse_size)]
+    max_file_size: u64,
+    /// Let the `registry` probe ask the registries (outbound connections, with the pods'
+    /// pull-secret credentials). Without it the probe decides nothing.
+    #[arg(long)]
+    probe_registries: bool,
     #[command(flatten)]
     scope: ScopeArgs,
     /// Show every finding, pod and action in full instead of grouping findings that share a
@@ -108,27 +139,6 @@ pub struct ScopeArgs {
     rule: Vec<String>,
 }
 
-#[derive(Debug, Subcommand)]
-enum RulesCommand {
-    /// List playbooks and symptoms with their category and file.
-    List(RuleArgs),
-    /// Load and validate rules; print every problem found.
-    Check(RuleArgs),
-    /// Run the `examples` of every symptom and playbook.
-    Test(RuleArgs),
-    /// Classify messages (arguments, or one per line on stdin): one JSON line each.
-    Match {
-        #[command(flatten)]
-        rules: RuleArgs,
-        /// Messages; read from standard input when none are given.
-        messages: Vec<String>,
-    },
-    /// Print a JSON Schema: `playbook` (rule files) or `plan` (`remedy plan -o json`).
-    Schema {
-        #[arg(value_parser = ["playbook", "plan"])]
-        which: String,
-    },
-}
 
 #[derive(Debug, Args)]
 pub struct GenArgs {
@@ -141,6 +151,10 @@ pub struct GenArgs {
     /// Share of pods that fail to pull, in percent.
     #[arg(long, default_value_t = 10)]
     failing_percent: usize,
+    /// `json` (one List), `yaml` (the same as kubectl writes it) or `must-gather` (a tree;
+    /// `--out` is then a directory).
+    #[arg(long, default_value = "json", value_parser = ["json", "yaml", "must-gather"])]
+    format: String,
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
 }

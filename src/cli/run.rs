@@ -1,10 +1,11 @@
 //! Runs a parsed command. Errors reach the user here, through `report`, with exit code 1.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::{Cli, Command, GenArgs, PlanArgs, RuleArgs, RulesCommand};
+use super::{Cli, Command, GenArgs, PlanArgs, RuleArgs};
 use crate::cluster::Snapshot;
 use crate::diag::Diagnostics;
 use crate::inputs::{Inputs, KnownInputs};
@@ -12,18 +13,19 @@ use crate::load::{self, LoadOptions};
 use crate::plan::exit;
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
-use crate::{bench, engine, matcher, plan, schema};
+use crate::{bench, plan};
 
-fn style(cli: &Cli, stream_is_tty: bool) -> Style {
+pub(super) fn style(cli: &Cli, stream_is_tty: bool) -> Style {
     Style {
         color: super::term::use_color(cli.color, cli.no_color, stream_is_tty),
     }
 }
 
 fn init_logs(verbose: u8, color: bool) {
+    // kube's client logs each failed connection as an error; remedy reports it once itself.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,kube_client=off",
+        1 => "info,kube_client=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -41,7 +43,10 @@ pub fn run(cli: Cli) -> u8 {
     init_logs(cli.verbose, err_style.color);
     let result = match &cli.command {
         Command::Plan(args) => plan_cmd(&cli, args),
-        Command::Rules(cmd) => rules_cmd(&cli, cmd),
+        Command::Rules(cmd) => super::rules::run(&cli, cmd),
+        Command::Rbac(args) => super::apply::rbac_cmd(args, err_style),
+        Command::Completions { shell } => super::extra::completions(*shell),
+        Command::Man => super::extra::man(),
         Command::GenSnapshot(args) => gen_snapshot(args),
     };
     match result {
@@ -55,7 +60,7 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 /// Load rules; print diagnostics; fail if any is an error.
-fn rules(args: &RuleArgs, style: Style) -> anyhow::Result<RuleSet> {
+pub(super) fn rules(args: &RuleArgs, style: Style) -> anyhow::Result<RuleSet> {
     if args.no_bundled && args.rules.is_empty() {
         bail!("--no-bundled leaves no rules: give --rules PATH");
     }
@@ -86,13 +91,19 @@ fn report_diags(diags: Diagnostics, style: Style, what: &str) -> anyhow::Result<
 fn parse_inputs(args: &PlanArgs, rules: &RuleSet) -> anyhow::Result<Inputs> {
     let known = KnownInputs::of(rules);
     let mut inputs = Inputs::default();
+    inputs.probe_registries = args.probe_registries;
     for s in &args.set {
         let (k, v) = known.parse(s, false)?;
         inputs.insert_plain(k, v);
     }
     for s in &args.set_file {
         let (k, p) = known.parse(s, true)?;
-        let text = std::fs::read_to_string(p).with_context(|| format!("--set-file {k}: cannot read {p}"))?;
+        let text = crate::limits::read_text(
+            Path::new(p),
+            crate::limits::MAX_SET_FILE_SIZE,
+            "a fixed limit for --set-file",
+        )
+        .with_context(|| format!("--set-file {k}: cannot read {p}"))?;
         if text.trim().is_empty() {
             bail!("--set-file {k}: {p} is empty");
         }
@@ -105,19 +116,39 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let err_style = style(cli, std::io::stderr().is_terminal());
     let rules = rules(&args.rules, err_style)?;
     let inputs = parse_inputs(args, &rules)?;
-    let (snapshot, diags) = Snapshot::load(&args.snapshot);
-    report_diags(diags, err_style, "snapshot")?;
+    // Timers and sockets: the live client and the registry probe connect with timeouts.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("starting the runtime")?;
     let scope = super::scope::resolve(&args.scope, &rules)?;
-    let evaluation = runtime.block_on(engine::evaluate_in(&rules, &snapshot, &inputs, &scope))?;
-    let plan = plan::build(
-        &rules,
-        &evaluation,
-        &inputs,
-        &crate::cluster::ClusterSource::info(&snapshot),
-    );
+    let mut plan = if args.snapshot.is_empty() {
+        runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect, &scope))?
+    } else {
+        let (snapshot, diags) = Snapshot::load_with(
+            &args.snapshot,
+            &crate::cluster::LoadOptions {
+                max_file_size: args.max_file_size,
+            },
+        );
+        let skipped = snapshot.skipped_files().to_vec();
+        if args.strict || !snapshot.usable() {
+            report_diags(diags, err_style, "snapshot")?;
+        } else {
+            report_partial(diags, &skipped, err_style)?;
+        }
+        let mut plan = runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs, &scope))?;
+        plan.source.partial = !skipped.is_empty();
+        plan.source.skipped_files = skipped
+            .iter()
+            .map(|f| plan::SkippedFile {
+                file: f.file.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect();
+        plan
+    };
+    plan.rerun = Some(super::rerun::of(args));
     let out_style = if args.out.is_some() {
         Style::default()
     } else {
@@ -136,105 +167,57 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
             .write_all(text.as_bytes())
             .context("writing the plan")?,
     }
-    Ok(plan.exit_code())
+    Ok(if plan.source.partial {
+        exit::PARTIAL
+    } else {
+        plan.exit_code()
+    })
 }
 
-fn rules_cmd(cli: &Cli, cmd: &RulesCommand) -> anyhow::Result<u8> {
-    let err_style = style(cli, std::io::stderr().is_terminal());
-    let out_style = style(cli, std::io::stdout().is_terminal());
-    let mut out = std::io::stdout().lock();
-    match cmd {
-        RulesCommand::List(args) => {
-            let rules = rules(args, err_style)?;
-            for s in &rules.symptoms {
-                writeln!(
-                    out,
-                    "symptom   {:<40} {:<20} {}",
-                    s.id,
-                    s.category.as_str(),
-                    s.origin.file
-                )?;
-            }
-            for r in &rules.rules {
-                writeln!(
-                    out,
-                    "playbook  {:<40} {:<20} {}",
-                    r.id,
-                    r.category.as_str(),
-                    r.origin.file
-                )?;
-            }
-            Ok(exit::CLEAN)
-        }
-        RulesCommand::Check(args) => {
-            let rules = rules(args, err_style)?;
-            writeln!(
-                out,
-                "{} ok: {} playbooks, {} symptoms",
-                out_style.green("✓"),
-                rules.rules.len(),
-                rules.symptoms.len()
-            )?;
-            Ok(exit::CLEAN)
-        }
-        RulesCommand::Test(args) => {
-            let rules = rules(args, err_style)?;
-            let failures = matcher::examples::run(&rules);
-            for f in &failures {
-                writeln!(out, "{} {f}", out_style.red("✗"))?;
-            }
-            let total = matcher::examples::count(&rules);
-            writeln!(out, "{} passed, {} failed", total - failures.len(), failures.len())?;
-            Ok(if failures.is_empty() { exit::CLEAN } else { exit::ERROR })
-        }
-        RulesCommand::Match { rules: args, messages } => {
-            let rules = rules(args, err_style)?;
-            let mut lines = messages.clone();
-            if lines.is_empty() {
-                let mut input = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut input)
-                    .context("reading messages from stdin")?;
-                lines = input
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(str::to_string)
-                    .collect();
-            }
-            let mut table = engine::MessageTable::new();
-            for m in lines {
-                let r = matcher::examples::classify_message(&rules, &mut table, &m);
-                writeln!(out, "{}", serde_json::to_string(&r)?)?;
-            }
-            Ok(exit::CLEAN)
-        }
-        RulesCommand::Schema { which } => {
-            out.write_all(
-                if which == "plan" {
-                    schema::plan_schema()
-                } else {
-                    schema::playbook_schema()
-                }
-                .as_bytes(),
-            )?;
-            Ok(exit::CLEAN)
-        }
+/// Diagnostics of a snapshot some of whose files were left out: printed, with one warning
+/// per left-out file, and the run goes on with the rest.
+fn report_partial(mut diags: Diagnostics, skipped: &[crate::cluster::SkippedFile], style: Style) -> anyhow::Result<()> {
+    use crate::diag::{Code, Diagnostic, Location};
+    for f in skipped {
+        diags.push(
+            Diagnostic::warning(
+                Code::SkippedFile,
+                Location {
+                    file: f.file.clone(),
+                    ..Location::default()
+                },
+                "left out of the plan for the errors above: the plan is partial (exit code 4)",
+            )
+            .with_help("fix the file, or pass --strict to stop at any error"),
+        );
     }
+    let sorted = diags.into_sorted();
+    if !sorted.is_empty() {
+        report::write_diagnostics(&mut std::io::stderr().lock(), &sorted, style)?;
+    }
+    Ok(())
 }
 
 fn gen_snapshot(args: &GenArgs) -> anyhow::Result<u8> {
-    let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    let stats = bench::generate(
-        &mut w,
-        &bench::GenOptions {
-            pods: args.pods,
-            events: args.events,
-            namespaces: args.namespaces,
-            failing_percent: args.failing_percent,
-        },
-    )?;
-    w.flush()?;
+    let opts = bench::GenOptions {
+        pods: args.pods,
+        events: args.events,
+        namespaces: args.namespaces,
+        failing_percent: args.failing_percent,
+    };
+    let stats = if args.format == "must-gather" {
+        bench::generate_must_gather(&args.out, &opts).with_context(|| format!("writing {}", args.out.display()))?
+    } else {
+        let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let stats = if args.format == "yaml" {
+            bench::generate_yaml(&mut w, &opts)?
+        } else {
+            bench::generate(&mut w, &opts)?
+        };
+        w.flush()?;
+        stats
+    };
     writeln!(
         std::io::stderr(),
         "wrote {} ({} pods, {} events, {} namespaces, {} failing)",

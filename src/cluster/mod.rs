@@ -2,19 +2,48 @@
 //! (the Kubernetes API through `kube`) implements the same trait. The engine never
 //! knows which one it has.
 
+pub mod live;
 mod object;
 mod snapshot;
 
 use std::future::Future;
 use std::sync::Arc;
 
-pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, wrong_field};
-pub use snapshot::Snapshot;
+pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, Version, wrong_field};
+pub use snapshot::{LoadOptions, SkippedFile, Snapshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("reading {kind} failed: {message}")]
     Read { kind: String, message: String },
+    /// RBAC refused a read (403): the run can go on without what it would have given.
+    #[error(
+        "cannot {verb} {resource} {}: forbidden (needs {verb} on {resource})",
+        where_(namespace)
+    )]
+    Forbidden {
+        verb: String,
+        resource: String,
+        namespace: Option<String>,
+    },
+    /// The credentials were refused (401).
+    #[error(
+        "the API server at {server} refused the credentials (401 Unauthorized): log in again or check the kubeconfig's user"
+    )]
+    Unauthorized { server: String },
+    /// No answer after the retries: unreachable, timing out, or failing (5xx, 429).
+    #[error("the API server at {server} is unavailable: {message}")]
+    Unavailable { server: String, message: String },
+    /// No usable connection settings (kubeconfig, context, in-cluster).
+    #[error("{0}")]
+    Config(String),
+}
+
+fn where_(namespace: &Option<String>) -> String {
+    match namespace {
+        Some(ns) => format!("in {ns}"),
+        None => "in any namespace".to_string(),
+    }
 }
 
 /// Where the state comes from, for the report header.
@@ -54,4 +83,11 @@ pub trait ClusterSource {
 
     /// Whether the cluster serves an API group (OpenShift detection uses `config.openshift.io`).
     fn has_api_group(&self, group: &str) -> impl Future<Output = Result<bool, ClusterError>>;
+
+    /// Whether `has_api_group` is the cluster's own word (discovery), so that a rule needing
+    /// an absent group can be skipped. A snapshot only knows the groups of the objects it
+    /// holds: absence there proves nothing.
+    fn discovers_apis(&self) -> bool {
+        false
+    }
 }

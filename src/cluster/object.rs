@@ -81,6 +81,41 @@ pub struct Object {
     /// last-applied annotation (it can hold secret data and is never needed).
     raw: Box<str>,
     parsed: std::sync::OnceLock<Value>,
+    /// Which of two copies of one object is newer: `metadata.resourceVersion`, then the
+    /// newest `managedFields` time (read before they are dropped).
+    version: Version,
+}
+
+/// What orders two copies of one object (see `Object::newer_than`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Version {
+    pub resource_version: Option<Box<str>>,
+    pub managed_time: Option<Box<str>>,
+}
+
+impl Version {
+    fn from_meta(meta: &serde_json::Map<String, Value>) -> Version {
+        Version {
+            resource_version: meta.get("resourceVersion").and_then(Value::as_str).map(Into::into),
+            managed_time: meta
+                .get("managedFields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("time").and_then(Value::as_str))
+                .max()
+                .map(Into::into),
+        }
+    }
+}
+
+/// resourceVersions are opaque to clients, but every API server issues etcd revisions:
+/// compared as numbers when both are, else as text.
+fn compare_resource_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
 }
 
 impl PartialEq for Object {
@@ -100,6 +135,35 @@ impl Object {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
         }
+    }
+
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// Set the newest `managedFields` time when the reader dropped them before building.
+    pub(crate) fn set_managed_time(&mut self, time: Option<String>) {
+        if self.version.managed_time.is_none() {
+            self.version.managed_time = time.map(Into::into);
+        }
+    }
+
+    /// Whether this copy should win over `other` (same object): the higher resourceVersion,
+    /// then the later managedFields time; a copy with a version beats one without. Equal
+    /// versions fall back to the text, so the answer never depends on which was read first.
+    pub fn newer_than(&self, other: &Object) -> bool {
+        use std::cmp::Ordering;
+        let (a, b) = (&self.version, &other.version);
+        let by_rv = match (&a.resource_version, &b.resource_version) {
+            (Some(x), Some(y)) => compare_resource_versions(x, y),
+            (Some(_), None) => Ordering::Greater,
+            (None, Some(_)) => Ordering::Less,
+            (None, None) => Ordering::Equal,
+        };
+        by_rv
+            .then_with(|| a.managed_time.cmp(&b.managed_time))
+            .then_with(|| self.raw.cmp(&other.raw))
+            == Ordering::Greater
     }
 
     /// The whole object (parsed on first use).
@@ -156,6 +220,10 @@ impl Object {
             name,
             raw: raw.into(),
             parsed: std::sync::OnceLock::new(),
+            version: Version {
+                resource_version: meta.resource_version.as_deref().map(Into::into),
+                managed_time: None,
+            },
         })
     }
 
@@ -175,6 +243,7 @@ impl Object {
             .get_mut("metadata")
             .and_then(Value::as_object_mut)
             .ok_or("the object has no `metadata`")?;
+        let version = Version::from_meta(meta);
         meta.remove("managedFields");
         if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
             ann.remove("kubectl.kubernetes.io/last-applied-configuration");
@@ -195,6 +264,7 @@ impl Object {
             name,
             raw,
             parsed: std::sync::OnceLock::new(),
+            version,
         })
     }
 }
@@ -230,10 +300,12 @@ pub struct ObjectHead {
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MetaHead {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub uid: Option<String>,
+    pub resource_version: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -312,12 +384,11 @@ impl EventRaw {
         })
     }
 
+    /// The record; an event about no named object (OpenShift's bootstrap events name only a
+    /// namespace) has an empty `involved_name`: legal, and never about a pod's pull.
     pub fn into_record(self) -> Result<EventRecord, &'static str> {
-        let r = self
-            .involved_object
-            .or(self.regarding)
-            .ok_or("the event has no involvedObject")?;
-        let involved_name = r.name.ok_or("the event has no involvedObject.name")?;
+        let r = self.involved_object.or(self.regarding).unwrap_or_default();
+        let involved_name = r.name.unwrap_or_default();
         let namespace = r
             .namespace
             .or_else(|| self.metadata.and_then(|m| m.namespace))

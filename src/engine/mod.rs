@@ -2,6 +2,7 @@
 //! (probes, conditions), render the actions, and read the objects those actions touch.
 //! Everything that reads the cluster goes through `probe::Reader`.
 
+pub mod apis;
 mod context;
 mod render;
 pub mod scope;
@@ -12,11 +13,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::cluster::{ClusterError, ClusterSource, GroupKind, Object, ObjectKey};
+use crate::desired::Desired;
 use crate::detect::{self, Failure};
 use crate::inputs::Inputs;
 use crate::matcher::{Facts, Hits};
 use crate::model::Category;
-use crate::plan::Desired;
 use crate::probe::Reader;
 use crate::rules::RuleSet;
 
@@ -66,6 +67,9 @@ pub struct Evaluation {
     /// Current state of every object an action targets or reads.
     pub observed: BTreeMap<ObjectKey, Option<Arc<Object>>>,
     pub pods_scanned: usize,
+    /// Namespaces the state holds pods of: a failing pod missing from one of them is gone; one
+    /// missing from any other may only be missing from the capture.
+    pub pod_namespaces: std::collections::BTreeSet<String>,
 }
 
 /// Message → which patterns of the shared set it hits, computed once per distinct message.
@@ -164,17 +168,31 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_in(rules, cluster, inputs, &scope::Scope::default()).await
+    evaluate_in(rules, cluster, inputs, &scope::Scope::default(), &BTreeSet::new()).await
 }
 
-/// Evaluate every rule against the failures in `scope` (see [`scope::Scope`]).
+/// Evaluate every rule but those in `skip` (indexes into `rules.rules`: see
+/// [`apis::skipped_rules`]).
+pub async fn evaluate_skipping<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    skip: &BTreeSet<usize>,
+) -> Result<Evaluation, EngineError> {
+    evaluate_in(rules, cluster, inputs, &scope::Scope::default(), skip).await
+}
+
+/// Evaluate every rule but those in `skip` against the failures in `scope` (see
+/// [`scope::Scope`]).
 pub async fn evaluate_in<C: ClusterSource>(
     rules: &RuleSet,
     cluster: &C,
     inputs: &Inputs,
     scope: &scope::Scope,
+    skip: &BTreeSet<usize>,
 ) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
+    reader.allow_registry_probe(inputs.probe_registries);
     let pods = reader.list(&GroupKind::core("Pod")).await?;
     let cluster_facts = reader.cluster_facts(&pods).await?;
     let events = reader.pull_events().await?;
@@ -215,7 +233,7 @@ pub async fn evaluate_in<C: ClusterSource>(
             inputs,
         )));
         for (ri, rule) in rules.rules.iter().enumerate() {
-            if !rule.matcher.eval(&facts, &rules.fields) {
+            if skip.contains(&ri) || !rule.matcher.eval(&facts, &rules.fields) {
                 continue;
             }
             // Each rule sees the named groups of its own patterns only: two rules that capture
@@ -258,6 +276,7 @@ pub async fn evaluate_in<C: ClusterSource>(
         evaluated,
         observed,
         pods_scanned: pods.len(),
+        pod_namespaces: pods.iter().filter_map(|p| p.namespace.clone()).collect(),
     })
 }
 

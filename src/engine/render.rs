@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Evaluated, Outcome};
 use crate::cluster::ClusterSource;
-use crate::plan::{Change, Desired, ListItem, Target};
+use crate::desired::{Change, Desired, ListItem, Target};
 use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
 use crate::template::Templates;
@@ -103,6 +103,21 @@ fn target(r: &ObjRefT, t: &Templates, ctx: &minijinja::Value) -> Result<Target, 
     })
 }
 
+fn render_nonempty(
+    items: &[crate::rules::Tmpl],
+    t: &Templates,
+    ctx: &minijinja::Value,
+) -> Result<Vec<String>, ProbeError> {
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let s = i.render(t, ctx)?;
+        if !s.trim().is_empty() {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
 fn ns_ref(kind: &str, s: &str) -> Result<Target, ProbeError> {
     let (ns, name) = split_ref(s)?;
     Ok(Target {
@@ -190,8 +205,9 @@ fn render_action(a: &ActionTemplate, t: &Templates, ctx: &minijinja::Value) -> R
         },
         ActionKind::Manual { title, steps, commands } => Change::Manual {
             title: title.render(t, ctx)?,
-            steps: steps.iter().map(|s| s.render(t, ctx)).collect::<Result<_, _>>()?,
-            commands: commands.iter().map(|s| s.render(t, ctx)).collect::<Result<_, _>>()?,
+            // A step or command that renders empty does not apply to this failure.
+            steps: render_nonempty(steps, t, ctx)?,
+            commands: render_nonempty(commands, t, ctx)?,
         },
     };
     let blocked = match &a.when {

@@ -112,7 +112,7 @@ pub fn read_sources(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<RuleSourc
 /// Read each collected rule file; an unreadable one is a diagnostic.
 fn read_rule_files(files: &[PathBuf], out: &mut Vec<RuleSource>, diags: &mut Diagnostics) {
     for path in files {
-        match std::fs::read_to_string(path) {
+        match crate::limits::read_text(path, crate::limits::MAX_RULE_FILE_SIZE, "a fixed limit for rule files") {
             Ok(text) => out.push(RuleSource {
                 name: path.display().to_string(),
                 text,
@@ -120,7 +120,10 @@ fn read_rule_files(files: &[PathBuf], out: &mut Vec<RuleSource>, diags: &mut Dia
             }),
             Err(e) => diags.push(
                 Diagnostic::error(
-                    Code::UnreadableFile,
+                    match e {
+                        crate::limits::ReadError::TooLarge { .. } => Code::InputTooLarge,
+                        crate::limits::ReadError::Io(_) => Code::UnreadableFile,
+                    },
                     Location {
                         file: path.display().to_string(),
                         ..Location::default()
@@ -138,7 +141,7 @@ pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut sources = bundled_sources();
     sources.extend(read_sources(&opts.paths, &mut diags));
-    let (rules, more) = load_filtered(sources, opts.bundled);
+    let (rules, more, _) = load_filtered(sources, opts.bundled);
     diags.extend(more);
     if !opts.bundled && rules.rules.is_empty() && !diags.has_errors() {
         // Planning with no playbook at all would report a healthy cluster whatever its state.
@@ -165,18 +168,35 @@ pub fn load(opts: &LoadOptions) -> (RuleSet, Diagnostics) {
 
 /// Parse, validate and compile rule sources.
 pub fn load_sources(sources: Vec<RuleSource>) -> (RuleSet, Diagnostics) {
-    load_filtered(sources, true)
+    let (rules, diags, _) = load_filtered(sources, true);
+    (rules, diags)
 }
 
-fn load_filtered(sources: Vec<RuleSource>, bundled_playbooks: bool) -> (RuleSet, Diagnostics) {
+/// Load as `load` does, and keep the parsed documents (for `remedy rules lint`, which looks at
+/// what was written as well as what it compiled to).
+pub(crate) fn load_parsed(opts: &LoadOptions) -> (RuleSet, Diagnostics, Parsed) {
+    let mut diags = Diagnostics::default();
+    let mut sources = bundled_sources();
+    sources.extend(read_sources(&opts.paths, &mut diags));
+    let (rules, more, parsed) = load_filtered(sources, opts.bundled);
+    diags.extend(more);
+    (rules, diags, parsed)
+}
+
+fn load_filtered(sources: Vec<RuleSource>, bundled_playbooks: bool) -> (RuleSet, Diagnostics, Parsed) {
     let mut diags = Diagnostics::default();
     let mut parsed = parse_all(sources, &mut diags);
+    // Bundled playbooks left out by `--no-bundled`: a `supersedes` naming one is a warning.
+    let mut left_out = std::collections::BTreeSet::new();
     if !bundled_playbooks {
         let sources = &parsed.sources;
+        for d in parsed.playbooks.iter().filter(|d| sources[d.source].bundled) {
+            left_out.insert(d.spec.metadata.name.clone());
+        }
         parsed.playbooks.retain(|d| !sources[d.source].bundled);
     }
-    let rules = compile::compile(&parsed, &mut diags);
-    (rules, diags)
+    let rules = compile::compile(&parsed, &left_out, &mut diags);
+    (rules, diags, parsed)
 }
 
 #[derive(Deserialize)]
@@ -296,6 +316,8 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                     }),
                     Err(e) => shape_errors(&parsed, si, di, value, false, &e, diags),
                 },
+                // A rule test next to its rule is not a rule: `remedy rules test` reads it.
+                Some("RuleTest") => {}
                 other => {
                     let kind = other.unwrap_or("");
                     let mut d = Diagnostic::error(

@@ -30,6 +30,20 @@ pub struct ProbeSpec {
     /// Values selected from one object with a JSONPath expression (a list, empty when the object is missing).
     #[serde(default)]
     pub json_path: Option<JsonPathProbe>,
+    /// Asks the registry itself, with the credentials the pod would use: scheme, TLS verdict,
+    /// credentials, repository and tag. Only with `plan --probe-registries`; otherwise
+    /// `probed` is false and every verdict unknown.
+    #[serde(default)]
+    pub registry: Option<RegistryImageProbe>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistryImageProbe {
+    /// `namespace/name` of the pod whose pull secrets give the credentials.
+    pub pod: String,
+    /// The image as the pod names it.
+    pub image: String,
 }
 
 /// An object reference. `namespace` is omitted for cluster-scoped kinds.

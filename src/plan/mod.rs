@@ -1,15 +1,18 @@
 //! Plans (pure and deterministic): findings grouped by cause, actions deduplicated across
 //! findings, ordered by dependency, each with a status computed against observed state.
 
-mod desired;
 pub mod patch;
+pub mod record;
+pub mod rerun;
 pub mod status;
 mod types;
+mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use desired::{Change, Desired, ListItem, Target};
+pub use crate::desired::{Change, Desired, ListItem, Target};
 pub use types::*;
+pub use verdict::exit;
 
 use crate::cluster::SourceInfo;
 use crate::detect::{EvidenceSource, Failure};
@@ -70,38 +73,6 @@ pub fn changes_node_config(change: &Change) -> bool {
     }
 }
 
-/// Exit codes, in the spirit of `terraform plan -detailed-exitcode`. Documented in `docs/exit-codes.md`.
-pub mod exit {
-    /// Nothing is failing, or everything is already fixed.
-    pub const CLEAN: u8 = 0;
-    /// An error: bad rules, an unreadable snapshot, bad flags, an API failure.
-    pub const ERROR: u8 = 1;
-    /// Findings with pending actions: `remedy apply` would change the cluster.
-    pub const PENDING: u8 = 2;
-    /// Findings that need a person: only manual, needs-input or blocked actions, or failures no rule explains.
-    pub const ATTENTION: u8 = 3;
-}
-
-impl Plan {
-    pub fn exit_code(&self) -> u8 {
-        let action = |id: &String| self.actions.iter().find(|a| &a.id == id);
-        // A finding is settled when it has fixes and every one is already in place (an
-        // alternative way to the same end does not count); a diagnosis-only finding (no
-        // actions) always needs a person.
-        let settled = self.findings.iter().all(|f| {
-            let main: Vec<&Action> = f.actions.iter().filter_map(action).filter(|a| !a.alternative).collect();
-            !main.is_empty() && main.iter().all(|a| a.status == Status::Satisfied)
-        });
-        if self.summary.pending > 0 {
-            exit::PENDING
-        } else if settled && self.unexplained.is_empty() && self.errors.is_empty() {
-            exit::CLEAN
-        } else {
-            exit::ATTENTION
-        }
-    }
-}
-
 fn subject(f: &Failure) -> Subject {
     let stream = f.kind == "ImageStream";
     Subject {
@@ -124,6 +95,7 @@ fn unexplained(f: &Failure, category: Option<Category>) -> Unexplained {
         category: category.unwrap_or(Category::Other),
         message: f.headline().map(|e| e.message.clone()),
         count: f.total_count(),
+        gone: None,
     }
 }
 
@@ -361,9 +333,11 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         .map(|(i, k)| (*k, format!("a{}", i + 1)))
         .collect();
     let mut out_actions: Vec<Action> = Vec::new();
+    let mut out_desired: Vec<Desired> = Vec::new();
     for k in &sorted {
         let pa = &actions[*k];
         let d = &pa.desired;
+        out_desired.push(d.clone());
         let mut a = assess(&d.change, &ev.observed, inputs);
         if a.status != Status::Satisfied
             && let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none())
@@ -452,7 +426,10 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     let mut orphans = Vec::new();
     for (i, f) in ev.failures.iter().enumerate() {
         if !f.pod_exists {
-            orphans.push(unexplained(f, ev.classified[i].category));
+            let mut o = unexplained(f, ev.classified[i].category);
+            // A live read lists every pod; a snapshot may have left the namespace out.
+            o.gone = Some(source.kind != "snapshot" || ev.pod_namespaces.contains(&f.namespace));
+            orphans.push(o);
         } else if !explained.contains(&i) {
             unexplained_list.push(unexplained(f, ev.classified[i].category));
         }
@@ -496,12 +473,23 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         unexplained: unexplained_list.len(),
         orphans: orphans.len(),
     };
+    let objects = record::records(&ev.observed, &out_actions);
+    let mut used: Vec<String> = out_desired
+        .iter()
+        .flat_map(|d| d.inputs())
+        .filter(|n| inputs.get(n).is_some())
+        .map(str::to_string)
+        .collect();
+    used.sort();
+    used.dedup();
     Plan {
         api_version: PLAN_API_VERSION.into(),
         kind: "Plan".into(),
         source: PlanSource {
             kind: source.kind.into(),
             name: source.name.clone(),
+            partial: false,
+            skipped_files: Vec::new(),
         },
         cluster: ClusterInfo {
             openshift: ev.cluster["openshift"].as_bool().unwrap_or(false),
@@ -512,6 +500,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             playbooks: rules.rules.len(),
             symptoms: rules.symptoms.len(),
             overridden: rules.overridden.iter().map(|(id, _)| id.clone()).collect(),
+            skipped: Vec::new(),
         },
         summary,
         findings,
@@ -519,6 +508,10 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         unexplained: unexplained_list,
         orphans,
         errors,
+        objects,
+        inputs: used,
+        desired: out_desired,
+        rerun: None,
     }
 }
 

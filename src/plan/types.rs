@@ -44,10 +44,44 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Failing pulls no rule explains.
     pub unexplained: Vec<Unexplained>,
-    /// Pull failures reported by events of pods that no longer exist.
+    /// Pull failures reported by events of pods the state does not hold (see `gone`).
     pub orphans: Vec<Unexplained>,
     /// Rules that failed while being evaluated (a probe or template error).
     pub errors: Vec<RuleError>,
+    /// The objects the actions read and change, as they were when the plan was made (sorted):
+    /// `remedy apply plan.json` refuses the plan when any of them changed since.
+    pub objects: Vec<ObjectRecord>,
+    /// Names of the inputs (`--set`, `--set-file`) the actions use that were given; never their
+    /// values. `remedy apply plan.json` needs the same flags again.
+    pub inputs: Vec<String>,
+    /// The desired change behind each action, in `actions` order (not printed: apply carries
+    /// them out).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub desired: Vec<crate::desired::Desired>,
+    /// The command line that reproduces this run (for the human plan's `next` hint); not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub rerun: Option<super::rerun::Rerun>,
+}
+
+/// One object the plan read, as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRecord {
+    pub api_version: String,
+    pub kind: String,
+    #[schemars(with = "Nullable<String>")]
+    pub namespace: Option<String>,
+    pub name: String,
+    /// False when the object did not exist (an action would create it).
+    pub exists: bool,
+    #[schemars(with = "Nullable<String>")]
+    pub uid: Option<String>,
+    #[schemars(with = "Nullable<String>")]
+    pub resource_version: Option<String>,
+    /// Ids of the pending actions that change it (empty: only read).
+    pub written_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -56,6 +90,20 @@ pub struct PlanSource {
     /// `snapshot` or `live`.
     pub kind: String,
     pub name: String,
+    /// Some snapshot files had errors and were left out: the plan covers only the rest.
+    /// Absent when every file was read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// The files left out of a partial plan, with the first error of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedFile {
+    pub file: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -74,6 +122,17 @@ pub struct RulesInfo {
     pub symptoms: usize,
     /// Bundled rule ids replaced by user rules.
     pub overridden: Vec<String>,
+    /// Rules not evaluated because the cluster does not serve an API they need (live
+    /// clusters only: discovery says which APIs exist). Absent when none is.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skipped: Vec<SkippedRule>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedRule {
+    pub rule: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
@@ -185,7 +244,7 @@ pub struct Candidate {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// The state differs; `remedy apply` would change it.
@@ -212,7 +271,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionTarget {
     pub api_version: String,
@@ -313,6 +372,10 @@ pub struct Unexplained {
     #[schemars(with = "Nullable<String>")]
     pub message: Option<String>,
     pub count: u64,
+    /// Orphans only: `true` when the state shows the pod is gone (it holds other pods of its
+    /// namespace), `false` when the pod is only not in the snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gone: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -1,9 +1,10 @@
 //! The only cluster reader. Probes render their arguments, read objects through a cache
 //! (each object is read once per run), and hand them to the pure summaries in `summary`.
 
+pub mod registry;
 pub mod summary;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn result_fields(kind: &ProbeKind) -> Option<&'static [&'static str]> {
         ProbeKind::ImageConfig { .. } => Some(summary::IMAGE_CONFIG_FIELDS),
         ProbeKind::TrustedCa { .. } => Some(summary::TRUSTED_CA_FIELDS),
         ProbeKind::Owner { .. } => Some(summary::OWNER_FIELDS),
+        ProbeKind::Registry { .. } => Some(registry::FIELDS),
         ProbeKind::Object(_) | ProbeKind::JsonPath { .. } => None,
     }
 }
@@ -58,6 +60,8 @@ pub struct Reader<'c, C: ClusterSource> {
     /// otherwise list the same kind from the API server each time.
     lists: RefCell<HashMap<GroupKind, Arc<Vec<Arc<Object>>>>>,
     results: RefCell<HashMap<String, Value>>,
+    /// Whether the `registry` probe may contact registries (`plan --probe-registries`).
+    probe_registries: Cell<bool>,
 }
 
 impl<'c, C: ClusterSource> Reader<'c, C> {
@@ -67,7 +71,13 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             cache: RefCell::new(HashMap::new()),
             lists: RefCell::new(HashMap::new()),
             results: RefCell::new(HashMap::new()),
+            probe_registries: Cell::new(false),
         }
+    }
+
+    /// Lets the `registry` probe connect to registries; without it the probe decides nothing.
+    pub fn allow_registry_probe(&self, allow: bool) {
+        self.probe_registries.set(allow);
     }
 
     pub fn cluster(&self) -> &C {
@@ -317,6 +327,11 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 let chain: Vec<&Object> = chain.iter().map(Arc::as_ref).collect();
                 Ok(summary::owner(&pod, &chain))
             }
+            ProbeKind::Registry { pod, image } => {
+                let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
+                let image = image.render(t, ctx)?;
+                self.registry_probe(&ns, &name, &image).await
+            }
             ProbeKind::JsonPath { object, path } => {
                 let Some(obj) = self.object_ref(object, t, ctx).await? else {
                     return Ok(json!([]));
@@ -329,6 +344,56 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 Ok(Value::Array(found.into_iter().cloned().collect()))
             }
         }
+    }
+
+    /// The `registry` probe: the pod's own pull secrets give the credentials (kubelet reads
+    /// only those), the cluster's trusted CA for the registry is added to the system roots.
+    async fn registry_probe(&self, ns: &str, pod: &str, image: &str) -> Result<Value, ProbeError> {
+        let Ok(parsed) = crate::refs::image::ImageRef::parse(image) else {
+            return Ok(registry::not_probed(image, "the image reference does not parse"));
+        };
+        let target = registry::target_of(&parsed);
+        if !self.probe_registries.get() {
+            return Ok(registry::not_probed(
+                &target.host,
+                "the registry was not asked: run `remedy plan --probe-registries` to let it decide",
+            ));
+        }
+        let cache_key = format!("registry {ns}/{pod} {image}");
+        if let Some(v) = self.results.borrow().get(&cache_key) {
+            return Ok(v.clone());
+        }
+        let mut secrets = Vec::new();
+        if let Some(p) = self.get(&GroupKind::core("Pod"), Some(ns), pod).await? {
+            for s in summary::pod_pull_secret_names(&p) {
+                if let Some(obj) = self.secret(ns, &s).await? {
+                    secrets.push(obj);
+                }
+            }
+        }
+        let refs: Vec<&Object> = secrets.iter().map(Arc::as_ref).collect();
+        let cfg = self.image_config().await?;
+        let cm = match cfg.as_ref().and_then(|c| c.str_field("spec.additionalTrustedCA.name")) {
+            Some(name) => {
+                self.get(&GroupKind::core("ConfigMap"), Some("openshift-config"), name)
+                    .await?
+            }
+            None => None,
+        };
+        let opts = registry::Options {
+            creds: registry::credentials(&refs, &parsed),
+            extra_ca_pem: registry::trusted_ca(cm.as_deref(), &parsed.registry)
+                .into_iter()
+                .collect(),
+            ..registry::Options::default()
+        };
+        let v = match registry::probe(&target, &opts).await {
+            Ok(report) => registry::probed(&report.verdict),
+            // A trusted CA that does not parse is the cluster's to fix; the probe says so.
+            Err(e) => registry::not_probed(&target.host, &e.to_string()),
+        };
+        self.results.borrow_mut().insert(cache_key, v.clone());
+        Ok(v)
     }
 
     /// The owners of a pod, following [`summary::owner_ref`] up (ReplicaSet, then its

@@ -367,22 +367,45 @@ fn class_char(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<ch
     }
 }
 
+/// Glob matching in O(tokens × text) time: on a mismatch only the most recent `*` is
+/// retried one character further, which is enough because a `*` matches any run. (The
+/// recursive form retried every `*` and was exponential: a pull-secret key with many `*`
+/// against a long host name, which anyone who can create a Secret can write, took minutes.)
 fn match_tokens(tokens: &[Token], text: &[char]) -> bool {
-    match tokens.split_first() {
-        None => text.is_empty(),
-        Some((Token::Star, rest)) => (0..=text.len()).any(|i| match_tokens(rest, &text[i..])),
-        Some((tok, rest)) => match text.split_first() {
-            None => false,
-            Some((&c, tail)) => {
+    let (mut t, mut i) = (0, 0);
+    // Where the last `*` was and how much text it has taken so far.
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if let Some(tok) = tokens.get(t) {
+            if matches!(tok, Token::Star) {
+                star = Some((t, i));
+                t += 1;
+                continue;
+            }
+            if let Some(&c) = text.get(i) {
                 let hit = match tok {
                     Token::Literal(l) => *l == c,
                     Token::AnyChar => true,
                     Token::Class { negated, ranges } => ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated,
-                    Token::Star => unreachable!("handled above"),
+                    Token::Star => false,
                 };
-                hit && match_tokens(rest, tail)
+                if hit {
+                    t += 1;
+                    i += 1;
+                    continue;
+                }
             }
-        },
+        } else if i == text.len() {
+            return true;
+        }
+        match star {
+            Some((st, si)) if si < text.len() => {
+                star = Some((st, si + 1));
+                t = st + 1;
+                i = si + 1;
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -604,6 +627,24 @@ mod tests {
         assert_eq!(glob_match("[-a]", "a"), None);
         assert_eq!(glob_match("x\\", "x"), None);
         assert_eq!(glob_match("Q", "q"), Some(false));
+        assert_eq!(glob_match("*a", "ba"), Some(true));
+        assert_eq!(glob_match("a*", "a"), Some(true));
+        assert_eq!(glob_match("*?", ""), Some(false));
+        assert_eq!(glob_match("**b", "ab"), Some(true));
+    }
+
+    /// Many `*` against a long label that does not match: exponential backtracking never
+    /// finished here; the linear matcher answers at once.
+    #[test]
+    fn many_wildcards_do_not_backtrack_exponentially() {
+        let key = format!("{}b", "*a".repeat(40));
+        let host = "a".repeat(5000);
+        assert_eq!(glob_match(&key, &host), Some(false));
+        assert!(!urls_match(
+            &format!("{key}.example.com"),
+            &format!("{host}.example.com")
+        ));
+        assert_eq!(glob_match(&format!("{}*", "*a".repeat(40)), &host), Some(true));
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub(super) fn footer(out: &mut Out, plan: &Plan, style: Style) {
             }
         ),
     );
-    let again = if plan.source.kind == "snapshot" {
+    let again = if let Some(r) = &plan.rerun {
+        r.command()
+    } else if plan.source.kind == "snapshot" {
         format!("remedy plan --snapshot {}", plan.source.name)
     } else {
         "remedy plan".to_string()
@@ -91,12 +93,7 @@ pub(super) fn footer(out: &mut Out, plan: &Plan, style: Style) {
         ));
     }
     if next.is_empty() {
-        let done = if s.findings == 0 && s.unexplained == 0 {
-            "nothing to do"
-        } else {
-            "nothing to do: every fix is already in place"
-        };
-        next.push((done.to_string(), None));
+        next.push((plan.settled_line(), None));
     }
     for (text, command) in next {
         out.para(&format!("{}  ", style.bold("next")), 6, &text);

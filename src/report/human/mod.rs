@@ -49,6 +49,19 @@ fn header(out: &mut Out, plan: &Plan, style: Style) {
             out.line(&format!("         {l}"));
         }
     }
+    if plan.source.partial {
+        let files: Vec<&str> = plan.source.skipped_files.iter().map(|f| f.file.as_str()).collect();
+        out.para(
+            "         ",
+            9,
+            &format!(
+                "{} partial plan: {} left out for errors (listed on stderr): {}",
+                style.yellow("warning"),
+                text::plural(files.len(), "file", "files"),
+                files.join(", ")
+            ),
+        );
+    }
     if !plan.rules.overridden.is_empty() {
         out.para(
             "         ",
@@ -71,7 +84,7 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> Str
         width,
         expand,
     };
-    if plan.findings.is_empty() && plan.unexplained.is_empty() {
+    if plan.findings.is_empty() && plan.unexplained.is_empty() && plan.unseen_namespaces().is_empty() {
         out.line(&format!("{} no failing image pulls found", style.green("✓")));
         out.line("");
     }
@@ -91,9 +104,13 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> Str
         out.line("");
     }
     unexplained(&mut out, plan, style);
-    if !plan.orphans.is_empty() {
-        out.line(&format!("{} events for pods that no longer exist:", style.dim("·")));
-        for (what, pods) in like_failures(&plan.orphans, expand) {
+    for (gone, head) in [(false, "not in the snapshot"), (true, "that no longer exist")] {
+        let orphans: Vec<&Unexplained> = plan.orphans.iter().filter(|o| o.gone.unwrap_or(true) == gone).collect();
+        if orphans.is_empty() {
+            continue;
+        }
+        out.line(&format!("{} events for pods {head}:", style.dim("·")));
+        for (what, pods) in like_failures(orphans, expand) {
             out.para("    ", 4, &format!("{} {what}", describe_pods(&pods)));
         }
         out.line("");
@@ -133,10 +150,13 @@ fn describe_pods(pods: &[&Unexplained]) -> String {
 
 /// Failures no playbook explains, those with the same image, category and message together
 /// (one each with `--expand`), in order of first appearance.
-fn like_failures(list: &[Unexplained], expand: bool) -> Vec<(String, Vec<&Unexplained>)> {
+fn like_failures<'a>(
+    list: impl IntoIterator<Item = &'a Unexplained>,
+    expand: bool,
+) -> Vec<(String, Vec<&'a Unexplained>)> {
     let mut groups: Vec<(String, Vec<&Unexplained>)> = Vec::new();
     let mut slot: std::collections::HashMap<(String, &str, &str, Option<&str>), usize> = Default::default();
-    for (i, u) in list.iter().enumerate() {
+    for (i, u) in list.into_iter().enumerate() {
         let key = (
             if expand { i.to_string() } else { String::new() },
             u.image.as_str(),

@@ -1,0 +1,432 @@
+//! The snapshot backend: files or directories of objects as `kubectl get -o yaml|json` or an
+//! OpenShift must-gather write them, a must-gather archive (`.tar`, `.tar.gz`), or standard
+//! input (`-`).
+//!
+//! A file with errors is left out whole and named in `skipped_files`, so the plan can still be
+//! made from the rest (marked partial); objects remedy cannot use are skipped with a warning.
+//! Every read is capped (`docs/limits.md`).
+
+mod archive;
+mod json;
+mod pool;
+mod sink;
+mod yaml;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey, SourceInfo};
+use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::limits::{self, ReadError};
+use crate::walk::Walker;
+use sink::Sink;
+
+/// Captured cluster state, indexed for the lookups probes make.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    name: String,
+    objects: HashMap<ObjectKey, Arc<Object>>,
+    by_kind: HashMap<GroupKind, Vec<Arc<Object>>>,
+    groups: BTreeSet<String>,
+    events: Arc<Vec<EventRecord>>,
+    skipped: Vec<SkippedFile>,
+    /// Files (and archive entries) read without error.
+    files_read: usize,
+    /// An error that is not about one file (a missing path, an empty input): no plan.
+    fatal: bool,
+}
+
+/// A file left out because it has errors (its diagnostics say which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub file: String,
+    /// The first error's message.
+    pub reason: String,
+}
+
+/// Limits and knobs for loading.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Cap on one file, archive entry or standard input (`--max-file-size`).
+    pub max_file_size: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_file_size: limits::DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+/// What one file (or archive entry, or standard input) gave.
+pub(super) struct FileResult {
+    name: String,
+    sink: Sink,
+}
+
+fn file_loc(name: &str) -> Location {
+    Location {
+        file: name.to_string(),
+        ..Location::default()
+    }
+}
+
+fn read_error(name: &str, e: ReadError) -> Diagnostic {
+    match e {
+        ReadError::TooLarge { .. } => Diagnostic::error(Code::InputTooLarge, file_loc(name), format!("{e}"))
+            .with_help("raise the limit with --max-file-size (or REMEDY_MAX_FILE_SIZE), e.g. --max-file-size 4GiB"),
+        ReadError::Io(e) => Diagnostic::error(Code::UnreadableFile, file_loc(name), format!("cannot read: {e}"))
+            .with_help("snapshot files must be UTF-8 YAML or JSON"),
+    }
+}
+
+/// Parse one file's text; `json` picks the reader, `threads` how many cores a large list
+/// may be split over.
+pub(super) fn load_text(name: &str, text: &str, json: bool, threads: usize) -> Sink {
+    let mut sink = Sink::default();
+    let loc = file_loc(name);
+    if json {
+        json::load(text, &loc, &mut sink);
+    } else {
+        yaml::load(text, &loc, &mut sink, threads);
+    }
+    sink
+}
+
+/// Bytes read from somewhere, as a file result.
+pub(super) fn load_bytes(name: String, bytes: Result<Vec<u8>, ReadError>, json: bool, threads: usize) -> FileResult {
+    let text = bytes.and_then(|b| {
+        limits::into_text(b).map_err(|e| {
+            ReadError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            ))
+        })
+    });
+    let sink = match text {
+        Ok(text) => load_text(&name, &text, json, threads),
+        Err(e) => {
+            let mut sink = Sink::default();
+            sink.diags.push(read_error(&name, e));
+            sink
+        }
+    };
+    FileResult { name, sink }
+}
+
+fn extension_is(path: &Path, wanted: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| wanted.iter().any(|w| e.eq_ignore_ascii_case(w)))
+}
+
+fn is_snapshot_file(path: &Path) -> bool {
+    extension_is(path, &["yaml", "yml", "json"])
+}
+
+/// Text that starts like JSON (standard input has no extension to tell).
+fn looks_like_json(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    matches!(b.iter().find(|c| !c.is_ascii_whitespace()), Some(b'{' | b'['))
+}
+
+impl Snapshot {
+    /// Load with the default limits.
+    pub fn load(paths: &[PathBuf]) -> (Snapshot, Diagnostics) {
+        Self::load_with(paths, &LoadOptions::default())
+    }
+
+    /// Load files and directories (walked recursively; only `.yaml`, `.yml` and `.json` files,
+    /// in any case, inside directories), `.tar`/`.tar.gz`/`.tgz` must-gathers, and `-` for
+    /// standard input. Problems are diagnostics, never panics.
+    pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> (Snapshot, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let mut walker = Walker::new("--snapshot", is_snapshot_file);
+        let threads = pool::threads();
+        let mut results: Vec<FileResult> = Vec::new();
+        let mut fatal = false;
+        for path in paths {
+            let mut path_fatal = false;
+            let (batch, walked) = if path.as_os_str() == "-" {
+                (vec![read_stdin(opts, threads)], None)
+            } else if archive::is_archive(path) && path.is_file() {
+                (archive::load(path, opts, threads), None)
+            } else {
+                let errors_before = diags.iter().filter(|d| d.is_error()).count();
+                let (files, skipped) = walker.collect(path, &mut diags);
+                path_fatal = diags.iter().filter(|d| d.is_error()).count() > errors_before;
+                let split = if files.len() == 1 { threads } else { 1 };
+                let batch = pool::map(&files, threads, |file| {
+                    let bytes = limits::read_file(file, opts.max_file_size, "--max-file-size");
+                    load_bytes(file.display().to_string(), bytes, extension_is(file, &["json"]), split)
+                });
+                (batch, Some((files.len(), skipped)))
+            };
+            let documents: usize = batch.iter().map(|r| r.sink.documents).sum();
+            let errors = batch.iter().any(|r| r.sink.diags.has_errors());
+            let nothing_walked = walked.is_some_and(|(files, skipped)| files == 0 && skipped > 0);
+            // Nothing read and nothing wrong would plan on an empty cluster: a false all-clear.
+            if documents == 0 && !errors && !nothing_walked && !path_fatal {
+                let what = if walked.is_some_and(|(files, _)| files == 0) {
+                    "no snapshot files (`.yaml`, `.yml`, `.json`) found"
+                } else {
+                    "no Kubernetes objects found"
+                };
+                path_fatal = true;
+                diags.push(
+                    Diagnostic::error(
+                        Code::EmptyInput,
+                        file_loc(&path.display().to_string()),
+                        format!("{what} in {}", path.display()),
+                    )
+                    .with_help(
+                        "give --snapshot the output of `kubectl get -o yaml|json`, an OpenShift must-gather directory or its .tar.gz",
+                    ),
+                );
+            }
+            fatal |= path_fatal;
+            results.extend(batch);
+        }
+        let name = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut snapshot = Self::merge(name, results, &mut diags);
+        snapshot.fatal |= fatal;
+        (snapshot, diags)
+    }
+
+    /// Files with errors are left out whole; duplicates across the rest keep the newer copy.
+    fn merge(name: String, results: Vec<FileResult>, diags: &mut Diagnostics) -> Snapshot {
+        let mut skipped = Vec::new();
+        let mut kept: HashMap<ObjectKey, (Object, usize)> = HashMap::new();
+        let mut events = Vec::new();
+        let mut names = Vec::new();
+        for (fi, r) in results.into_iter().enumerate() {
+            names.push(r.name.clone());
+            let FileResult { name, sink } = r;
+            let first_error = sink.diags.iter().find(|d| d.is_error()).map(|d| d.message.clone());
+            if let Some(reason) = first_error {
+                skipped.push(SkippedFile { file: name, reason });
+                diags.extend(sink.diags);
+                continue;
+            }
+            diags.extend(sink.diags);
+            if sink.nameless_events > 0 {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::SkippedObject,
+                        file_loc(&name),
+                        format!(
+                            "{} pull event(s) name no object (`involvedObject.name` is empty): skipped, as no pod can be matched to them",
+                            sink.nameless_events
+                        ),
+                    )
+                    .with_help("nothing to fix: the other objects of the file are read"),
+                );
+            }
+            events.extend(sink.events);
+            for o in sink.objects {
+                keep_newer(&mut kept, o, fi, &names, diags);
+            }
+        }
+        let files_read = names.len() - skipped.len();
+        let objects = kept.into_values().map(|(o, _)| o).collect();
+        let mut snapshot = Snapshot::from_parts(name, objects, sink::merge_events(events));
+        snapshot.skipped = skipped;
+        snapshot.files_read = files_read;
+        snapshot
+    }
+
+    /// Build from objects already in memory (tests, generated snapshots). Of two copies of
+    /// one object, the newer is kept (see `Object::newer_than`).
+    pub fn from_parts(name: String, objects: Vec<Object>, mut events: Vec<EventRecord>) -> Snapshot {
+        let mut index: HashMap<ObjectKey, Arc<Object>> = HashMap::with_capacity(objects.len());
+        let mut groups = BTreeSet::new();
+        for obj in objects {
+            let gk = obj.group_kind();
+            groups.insert(gk.group.clone());
+            match index.entry(obj.key()) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    if obj.newer_than(e.get()) {
+                        e.insert(Arc::new(obj));
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Arc::new(obj));
+                }
+            }
+        }
+        let mut by_kind: HashMap<GroupKind, Vec<Arc<Object>>> = HashMap::new();
+        for obj in index.values() {
+            by_kind.entry(obj.group_kind()).or_default().push(obj.clone());
+        }
+        for list in by_kind.values_mut() {
+            list.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        events.sort();
+        Snapshot {
+            name,
+            objects: index,
+            by_kind,
+            groups,
+            events: Arc::new(events),
+            ..Snapshot::default()
+        }
+    }
+
+    /// Files left out because they have errors: the plan made from the rest is partial.
+    pub fn skipped_files(&self) -> &[SkippedFile] {
+        &self.skipped
+    }
+
+    /// Whether a plan can be made from what loaded: no error beyond single files, and at
+    /// least one file read.
+    pub fn usable(&self) -> bool {
+        !self.fatal && self.files_read > 0
+    }
+
+    fn lookup(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Option<Arc<Object>> {
+        let namespace = if kind.is_cluster_scoped() { None } else { namespace };
+        let key = ObjectKey {
+            kind: kind.clone(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        };
+        self.objects.get(&key).cloned().or_else(|| {
+            // Unknown kinds may be cluster-scoped without remedy knowing it.
+            (namespace.is_some() && !kind.is_cluster_scoped())
+                .then(|| self.objects.get(&ObjectKey { namespace: None, ..key }).cloned())
+                .flatten()
+        })
+    }
+}
+
+/// Keep the newer of two copies of one object, warning when they differ.
+fn keep_newer(
+    kept: &mut HashMap<ObjectKey, (Object, usize)>,
+    o: Object,
+    file: usize,
+    names: &[String],
+    diags: &mut Diagnostics,
+) {
+    use std::collections::hash_map::Entry;
+    match kept.entry(o.key()) {
+        Entry::Vacant(e) => {
+            e.insert((o, file));
+        }
+        Entry::Occupied(mut e) => {
+            let (old, old_file) = e.get();
+            if old.raw() == o.raw() {
+                return;
+            }
+            let newer = o.newer_than(old);
+            let (win, win_file, lose, lose_file) = if newer {
+                (&o, file, old, *old_file)
+            } else {
+                (old, *old_file, &o, file)
+            };
+            let why = match (&win.version().resource_version, &lose.version().resource_version) {
+                (Some(a), Some(b)) if a != b => format!("resourceVersion {a} is newer than {b}"),
+                (Some(a), None) => format!("only it has a resourceVersion ({a})"),
+                _ if win.version().managed_time != lose.version().managed_time => format!(
+                    "same resourceVersion; its last managedFields change ({}) is later",
+                    win.version().managed_time.as_deref().unwrap_or("")
+                ),
+                _ => "same version: the choice is made by content, so it does not depend on the order of files".into(),
+            };
+            let id = match &o.namespace {
+                Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
+                None => format!("{} {}", o.kind, o.name),
+            };
+            diags.push(
+                Diagnostic::warning(
+                    Code::DuplicateObject,
+                    file_loc(&names[lose_file]),
+                    format!(
+                        "{id} is also in {}, and the copies differ: kept the one from {} ({why})",
+                        if lose_file == win_file {
+                            "this file"
+                        } else {
+                            &names[win_file]
+                        },
+                        names[win_file]
+                    ),
+                )
+                .with_help("give each object once, or the capture taken last"),
+            );
+            if newer {
+                e.insert((o, file));
+            }
+        }
+    }
+}
+
+/// `--snapshot -`: standard input, capped, as YAML, JSON or a must-gather archive.
+fn read_stdin(opts: &LoadOptions, threads: usize) -> FileResult {
+    let name = "<stdin>".to_string();
+    let bytes = limits::read_capped(std::io::stdin().lock(), opts.max_file_size, "--max-file-size");
+    match bytes {
+        Ok(b) if archive::looks_like_archive(&b) => {
+            let mut all = archive::load_reader(&name, std::io::Cursor::new(b), opts, threads);
+            if all.len() == 1 {
+                return all.remove(0);
+            }
+            // Several entries: one result holding them all keeps the caller simple.
+            let mut sink = Sink::default();
+            for r in all {
+                sink.append(r.sink);
+            }
+            FileResult { name, sink }
+        }
+        Ok(b) => {
+            let json = looks_like_json(&b);
+            load_bytes(name, Ok(b), json, threads)
+        }
+        Err(e) => load_bytes(name, Err(e), false, threads),
+    }
+}
+
+impl ClusterSource for Snapshot {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            kind: "snapshot",
+            name: self.name.clone(),
+        }
+    }
+
+    async fn list(&self, kind: &GroupKind, namespace: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
+        let all = self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default();
+        Ok(match namespace {
+            None => all.to_vec(),
+            Some(ns) => all
+                .iter()
+                .filter(|o| o.namespace.as_deref() == Some(ns))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    async fn get(
+        &self,
+        kind: &GroupKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<Object>>, ClusterError> {
+        Ok(self.lookup(kind, namespace, name))
+    }
+
+    async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
+        Ok(self.events.clone())
+    }
+
+    async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
+        Ok(self.groups.contains(group))
+    }
+}

@@ -1,0 +1,314 @@
+//! What a saved plan read (uid and resourceVersion of each object its actions read or
+//! change), and drift: whether those objects changed since, as a stale Terraform plan would.
+
+use super::status::Observed;
+use super::types::{Action, ObjectRecord, Status};
+use crate::cluster::{GroupKind, ObjectKey};
+use crate::desired::Target;
+
+/// What the actions read, as it was (uid and resourceVersion), and which pending actions
+/// change each object: what a saved plan is checked against before it is applied.
+pub fn records(observed: &Observed, actions: &[Action]) -> Vec<ObjectRecord> {
+    observed
+        .iter()
+        .map(|(key, obj)| {
+            let written_by = actions
+                .iter()
+                .filter(|a| a.status == Status::Pending)
+                .filter(|a| {
+                    a.target.as_ref().is_some_and(|t| {
+                        Target {
+                            api_version: t.api_version.clone(),
+                            kind: t.kind.clone(),
+                            namespace: t.namespace.clone(),
+                            name: t.name.clone(),
+                        }
+                        .key()
+                            == *key
+                    })
+                })
+                .map(|a| a.id.clone())
+                .collect();
+            let meta = |f: &str| obj.as_ref().and_then(|o| o.str_field(f)).map(str::to_string);
+            ObjectRecord {
+                api_version: obj
+                    .as_ref()
+                    .map(|o| o.api_version.clone())
+                    .unwrap_or_else(|| api_version_of(key, actions)),
+                kind: key.kind.kind.clone(),
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+                exists: obj.is_some(),
+                uid: meta("metadata.uid"),
+                resource_version: meta("metadata.resourceVersion"),
+                written_by,
+            }
+        })
+        .collect()
+}
+
+/// The apiVersion an action names for an object that does not exist yet.
+fn api_version_of(key: &ObjectKey, actions: &[Action]) -> String {
+    actions
+        .iter()
+        .filter_map(|a| a.target.as_ref())
+        .find(|t| {
+            t.kind == key.kind.kind
+                && t.name == key.name
+                && GroupKind::from_api_version(&t.api_version, &t.kind) == key.kind
+        })
+        .map(|t| t.api_version.clone())
+        .unwrap_or_else(|| {
+            if key.kind.group.is_empty() {
+                "v1".into()
+            } else {
+                format!("{}/v1", key.kind.group)
+            }
+        })
+}
+
+impl ObjectRecord {
+    pub fn key(&self) -> ObjectKey {
+        self.target().key()
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// The parts of a saved plan (`remedy plan -o json`) that apply checks; other fields are ignored.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedPlan {
+    pub api_version: String,
+    pub kind: String,
+    pub source: SavedSource,
+    pub objects: Vec<ObjectRecord>,
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    pub actions: Vec<SavedAction>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SavedSource {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedAction {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub action_type: String,
+    pub status: Status,
+    pub target: Option<super::types::ActionTarget>,
+}
+
+/// How one recorded object differs from the same object now; `None` when it has not changed.
+/// Pods are compared by uid only: kubelet rewrites a failing pod's status every few seconds,
+/// and what matters for a restart is that it is the same pod, not a replacement.
+pub fn object_drift(rec: &ObjectRecord, now: Option<&crate::cluster::Object>) -> Option<String> {
+    let name = rec.target().display();
+    let meta = |o: &crate::cluster::Object, f: &str| o.str_field(f).map(str::to_string);
+    match (rec.exists, now) {
+        (false, None) => None,
+        (false, Some(_)) => Some(format!("{name} was created since")),
+        (true, None) => Some(format!("{name} was deleted since")),
+        (true, Some(o)) => {
+            let uid = meta(o, "metadata.uid");
+            if uid != rec.uid {
+                return Some(format!(
+                    "{name} was replaced (uid {} → {})",
+                    rec.uid.as_deref().unwrap_or("none"),
+                    uid.as_deref().unwrap_or("none")
+                ));
+            }
+            let rv = meta(o, "metadata.resourceVersion");
+            (rec.kind != "Pod" && rv != rec.resource_version).then(|| {
+                format!(
+                    "{name} changed (resourceVersion {} → {})",
+                    rec.resource_version.as_deref().unwrap_or("none"),
+                    rv.as_deref().unwrap_or("none")
+                )
+            })
+        }
+    }
+}
+
+/// Everything that makes a saved plan stale against a fresh one made from the cluster now:
+/// objects that changed, and actions that differ. Empty: the saved plan is exactly what would
+/// be applied.
+pub fn drift(saved: &SavedPlan, fresh: &super::Plan, now: &Observed) -> Vec<String> {
+    let mut out = Vec::new();
+    for rec in &saved.objects {
+        match now.get(&rec.key()) {
+            Some(obj) => out.extend(object_drift(rec, obj.as_deref())),
+            None => out.push(format!("{} is no longer part of the plan", rec.target().display())),
+        }
+    }
+    let fresh_actions: Vec<SavedAction> = fresh
+        .actions
+        .iter()
+        .map(|a| SavedAction {
+            id: a.id.clone(),
+            action_type: a.action_type.clone(),
+            status: a.status,
+            target: a.target.clone(),
+        })
+        .collect();
+    for a in &saved.actions {
+        match fresh_actions.iter().find(|f| f.id == a.id) {
+            Some(f) if f == a => {}
+            Some(f) if f.action_type == a.action_type && f.target == a.target => out.push(format!(
+                "{} was {} and is now {}",
+                a.id,
+                a.status.as_str(),
+                f.status.as_str()
+            )),
+            Some(_) => out.push(format!("{} is now a different action", a.id)),
+            None => out.push(format!("{} is no longer in the plan", a.id)),
+        }
+    }
+    for f in fresh_actions.iter().skip(saved.actions.len()) {
+        out.push(format!("{} is new ({} {})", f.id, f.action_type, f.status.as_str()));
+    }
+    out
+}
+
+/// Inputs the saved plan was made with that are not given now (names only).
+pub fn missing_inputs<'a>(saved: &'a SavedPlan, given: &crate::inputs::Inputs) -> Vec<&'a str> {
+    saved
+        .inputs
+        .iter()
+        .filter(|n| given.get(n).is_none())
+        .map(String::as_str)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Object;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn sa(rv: &str, uid: &str) -> Object {
+        Object::from_value(json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"b","namespace":"apps","uid":uid,"resourceVersion":rv}})).unwrap()
+    }
+
+    fn rec(kind: &str, exists: bool, rv: &str, uid: &str) -> ObjectRecord {
+        ObjectRecord {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: Some("apps".into()),
+            name: "b".into(),
+            exists,
+            uid: exists.then(|| uid.to_string()),
+            resource_version: exists.then(|| rv.to_string()),
+            written_by: vec![],
+        }
+    }
+
+    #[test]
+    fn objects_drift_by_existence_uid_and_resource_version() {
+        let r = rec("ServiceAccount", true, "5", "u1");
+        assert_eq!(object_drift(&r, Some(&sa("5", "u1"))), None);
+        assert_eq!(
+            object_drift(&r, Some(&sa("6", "u1"))).unwrap(),
+            "ServiceAccount apps/b changed (resourceVersion 5 → 6)"
+        );
+        assert!(
+            object_drift(&r, Some(&sa("5", "u2")))
+                .unwrap()
+                .contains("replaced (uid u1 → u2)")
+        );
+        assert_eq!(
+            object_drift(&r, None).unwrap(),
+            "ServiceAccount apps/b was deleted since"
+        );
+        let absent = rec("ServiceAccount", false, "", "");
+        assert_eq!(object_drift(&absent, None), None);
+        assert!(
+            object_drift(&absent, Some(&sa("1", "u")))
+                .unwrap()
+                .contains("created since")
+        );
+    }
+
+    #[test]
+    fn pods_drift_only_when_replaced() {
+        let pod = |rv: &str, uid: &str| {
+            Object::from_value(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"apps","uid":uid,"resourceVersion":rv}})).unwrap()
+        };
+        let r = rec("Pod", true, "5", "u1");
+        assert_eq!(
+            object_drift(&r, Some(&pod("99", "u1"))),
+            None,
+            "status updates are not drift"
+        );
+        assert!(object_drift(&r, Some(&pod("99", "u2"))).is_some());
+    }
+
+    #[test]
+    fn saved_plans_parse_and_compare() {
+        let saved: SavedPlan = serde_json::from_value(json!({
+            "apiVersion": "remedy.dev/v1alpha1", "kind": "Plan", "source": {"kind": "live", "name": "ctx"},
+            "objects": [{"apiVersion":"v1","kind":"ServiceAccount","namespace":"apps","name":"b","exists":true,"uid":"u1","resourceVersion":"5","writtenBy":["a1"]}],
+            "inputs": ["ca_file"],
+            "actions": [{"id":"a1","type":"linkPullSecret","status":"pending","target":{"apiVersion":"v1","kind":"ServiceAccount","namespace":"apps","name":"b"}, "extra": 1}],
+            "findings": []
+        }))
+        .unwrap();
+        let mut inputs = crate::inputs::Inputs::default();
+        assert_eq!(missing_inputs(&saved, &inputs), ["ca_file"]);
+        inputs.insert("ca_file", "PEM", "ca.pem");
+        assert!(missing_inputs(&saved, &inputs).is_empty());
+        let mut now = Observed::new();
+        now.insert(saved.objects[0].key(), Some(Arc::new(sa("7", "u1"))));
+        let fresh = crate::plan::Plan {
+            api_version: "remedy.dev/v1alpha1".into(),
+            kind: "Plan".into(),
+            source: crate::plan::PlanSource {
+                kind: "live".into(),
+                name: "ctx".into(),
+                partial: false,
+                skipped_files: vec![],
+            },
+            cluster: crate::plan::ClusterInfo {
+                openshift: false,
+                version: None,
+                pods_scanned: 0,
+            },
+            rules: crate::plan::RulesInfo {
+                playbooks: 0,
+                symptoms: 0,
+                overridden: vec![],
+                skipped: vec![],
+            },
+            summary: Default::default(),
+            findings: vec![],
+            actions: vec![],
+            unexplained: vec![],
+            orphans: vec![],
+            errors: vec![],
+            objects: vec![],
+            inputs: vec![],
+            desired: vec![],
+        };
+        let d = drift(&saved, &fresh, &now);
+        assert_eq!(
+            d,
+            [
+                "ServiceAccount apps/b changed (resourceVersion 5 → 7)",
+                "a1 is no longer in the plan"
+            ]
+        );
+    }
+}

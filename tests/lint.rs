@@ -1,0 +1,247 @@
+//! `remedy rules lint`: each lint fires on a rule written to trigger it, with its code, place,
+//! help and docs page; warnings and errors have their own exit codes.
+
+mod common;
+use common::*;
+
+/// A playbook with `body` as its spec (indented two spaces), in category `cat`.
+fn playbook(name: &str, cat: &str, body: &str) -> String {
+    format!(
+        "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: {name}\n  title: t\n  category: {cat}\nspec:\n{body}"
+    )
+}
+
+const EXAMPLES: &str = "  examples:\n    match: ['teapot refused the pull']\n";
+const MANUAL: &str = "  actions:\n    - manual: {title: look}\n";
+
+/// Lint one file; (exit code, parsed JSON).
+fn lint(text: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("rule.yaml");
+    std::fs::write(&f, text).unwrap();
+    let p = f.display().to_string();
+    let mut args = vec!["rules", "lint", p.as_str(), "-o", "json"];
+    args.extend_from_slice(extra);
+    let r = remedy(&args);
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("json: {} {}", r.stdout, r.stderr));
+    let human = remedy(&["rules", "lint", p.as_str()]).stdout;
+    (r.code, v, human.replace(&p, "rule.yaml"))
+}
+
+fn codes(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn the<'a>(v: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code}: {v:#}"))
+}
+
+#[test]
+fn a_clean_rule_lints_clean() {
+    let (code, v, human) = lint(
+        &playbook(
+            "teapot",
+            "other",
+            &format!("  match:\n    message: {{contains: teapot}}\n{MANUAL}{EXAMPLES}"),
+        ),
+        &[],
+    );
+    assert_eq!(codes(&v), Vec::<String>::new());
+    assert_eq!(code, 0);
+    assert!(human.contains("no problems"), "{human}");
+}
+
+#[test]
+fn never_matches_an_anchor_in_the_middle_and_a_contradicting_all_of() {
+    let (code, v, human) = lint(
+        &playbook(
+            "teapot",
+            "other",
+            &format!("  match:\n    message: {{regex: 'refused$ the pull'}}\n{MANUAL}{EXAMPLES}"),
+        ),
+        &[],
+    );
+    assert_eq!(code, 1, "never-matches is an error");
+    let f = the(&v, "never-matches");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["location"]["line"], 9);
+    assert_eq!(f["location"]["column"], 15);
+    assert_eq!(f["docs"], "docs/lints/never-matches.md");
+    assert!(f["message"].as_str().unwrap().contains("after `$`"));
+    assert!(
+        human.contains("error[never-matches]") && human.contains("--> rule.yaml:9:15"),
+        "{human}"
+    );
+    assert!(human.contains("help: ") && human.contains("docs: docs/lints/never-matches.md"));
+    let (_, v, _) = lint(
+        &playbook(
+            "teapot",
+            "other",
+            &format!(
+                "  match:\n    message: {{contains: teapot}}\n    allOf:\n      - eventType: {{equals: Normal}}\n      - eventType: {{equals: Warning}}\n{MANUAL}{EXAMPLES}"
+            ),
+        ),
+        &[],
+    );
+    assert!(
+        the(&v, "never-matches")["message"]
+            .as_str()
+            .unwrap()
+            .contains("`normal` and `warning`"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn corpus_other_category_and_overlaps_bundled() {
+    // Filed under `other`, but it matches the corpus's x509 messages (tls-unknown-ca), and the
+    // bundled untrusted-CA rules match them too.
+    let (code, v, _) = lint(
+        &playbook(
+            "my-x509",
+            "other",
+            &format!(
+                "  match:\n    message: {{contains: 'x509: certificate signed by unknown authority'}}\n{MANUAL}  examples:\n    match: ['x509: certificate signed by unknown authority']\n"
+            ),
+        ),
+        &[],
+    );
+    assert_eq!(code, 4, "warnings only: exit 4");
+    let c = the(&v, "corpus-other-category");
+    assert_eq!(c["severity"], "warning");
+    assert!(c["message"].as_str().unwrap().contains("(tls-unknown-ca)"), "{c:#}");
+    let o = the(&v, "overlaps-bundled");
+    assert!(o["message"].as_str().unwrap().contains("bundled `"), "{o:#}");
+    assert!(o["help"].as_str().unwrap().contains("supersedes"));
+    // Without the bundled playbooks there is nothing to overlap.
+    let (_, v, _) = lint(
+        &playbook(
+            "my-x509",
+            "other",
+            &format!(
+                "  match:\n    message: {{contains: 'x509: certificate signed by unknown authority'}}\n{MANUAL}  examples:\n    match: ['x509: certificate signed by unknown authority']\n"
+            ),
+        ),
+        &["--no-bundled"],
+    );
+    assert!(!codes(&v).contains(&"overlaps-bundled".to_string()));
+}
+
+#[test]
+fn incomparable_state_an_append_patch() {
+    let (_, v, _) = lint(
+        &playbook(
+            "teapot",
+            "other",
+            &format!(
+                "  match:\n    message: {{contains: teapot}}\n  actions:\n    - patch:\n        target: {{apiVersion: v1, kind: ServiceAccount, namespace: x, name: default}}\n        jsonPatch:\n          - {{op: add, path: /imagePullSecrets/-, value: {{name: s}}}}\n{EXAMPLES}"
+            ),
+        ),
+        &[],
+    );
+    let f = the(&v, "incomparable-state");
+    assert_eq!(f["location"]["line"], 14);
+    assert!(f["help"].as_str().unwrap().contains("ensureListItem"));
+}
+
+#[test]
+fn unguarded_probe_an_object_read_without_a_condition() {
+    let body = "  match:\n    message: {contains: teapot}\n  probes:\n    - name: cm\n      object: {apiVersion: v1, kind: ConfigMap, namespace: x, name: y}\n  explain: 'the key is {{ cm.data.key }}'\n  actions:\n    - manual: {title: look}\n  examples:\n    match: ['teapot refused the pull']\n";
+    let (_, v, _) = lint(&playbook("teapot", "other", body), &[]);
+    let f = the(&v, "unguarded-probe");
+    assert_eq!(f["location"]["path"], "spec.explain");
+    // A condition on the probe guards it.
+    let guarded = body.replace("  explain:", "  when: ['cm']\n  explain:");
+    let (_, v, _) = lint(&playbook("teapot", "other", &guarded), &[]);
+    assert!(!codes(&v).contains(&"unguarded-probe".to_string()), "{v:#}");
+}
+
+#[test]
+fn disruptive_unmarked_a_registry_sources_change() {
+    let body = "  match:\n    message: {contains: teapot}\n  actions:\n    - ensureListItem:\n        target: {apiVersion: config.openshift.io/v1, kind: Image, name: cluster}\n        path: spec.registrySources.insecureRegistries\n        item: '{{ failure.registry }}'\n  examples:\n    match: ['teapot refused the pull']\n";
+    let (_, v, _) = lint(&playbook("teapot", "other", body), &[]);
+    let f = the(&v, "disruptive-unmarked");
+    assert_eq!(f["location"]["line"], 11);
+    let marked = body.replace("    - ensureListItem:", "    - disruptive: true\n      ensureListItem:");
+    let (_, v, _) = lint(&playbook("teapot", "other", &marked), &[]);
+    assert!(!codes(&v).contains(&"disruptive-unmarked".to_string()), "{v:#}");
+}
+
+#[test]
+fn no_examples_unless_a_rule_test_covers_it() {
+    let text = playbook(
+        "teapot",
+        "other",
+        &format!("  match:\n    message: {{contains: teapot}}\n{MANUAL}"),
+    );
+    let (code, v, _) = lint(&text, &[]);
+    assert_eq!(code, 4);
+    assert_eq!(the(&v, "no-examples")["location"]["line"], 4);
+    // A rule test next to it counts.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("teapot.yaml"), &text).unwrap();
+    std::fs::write(
+        dir.path().join("teapot.test.yaml"),
+        "apiVersion: remedy.dev/v1alpha1\nkind: RuleTest\nmetadata: {name: t}\nspec:\n  rule: teapot\n  cases:\n    - {name: fires, message: teapot}\n",
+    )
+    .unwrap();
+    let r = remedy(&["rules", "lint", &dir.path().display().to_string()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn load_diagnostics_are_lints_too_category_and_supersedes() {
+    let (code, v, _) = lint(
+        &playbook(
+            "teapot",
+            "teapots",
+            &format!("  match:\n    message: {{contains: teapot}}\n{MANUAL}{EXAMPLES}"),
+        ),
+        &[],
+    );
+    assert_eq!(code, 1);
+    let f = &v["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("teapots"), "{v:#}");
+    assert!(f["docs"].as_str().unwrap().starts_with("docs/diagnostics.md#"));
+    // `supersedes` naming a bundled rule: fine with them, a warning without them.
+    let text = playbook(
+        "teapot",
+        "auth",
+        &format!(
+            "  match:\n    message: {{contains: teapot}}\n  supersedes: [credentials-rejected]\n{MANUAL}{EXAMPLES}"
+        ),
+    );
+    let (_, v, _) = lint(&text, &[]);
+    assert!(!codes(&v).contains(&"supersedes-not-loaded".to_string()), "{v:#}");
+    let (code, v, _) = lint(&text, &["--no-bundled"]);
+    assert_eq!(the(&v, "supersedes-not-loaded")["severity"], "warning");
+    assert_eq!(code, 4);
+    let (code, v, _) = lint(&text.replace("credentials-rejected", "no-such-rule"), &[]);
+    assert_eq!(code, 1, "an unknown rule is an error: {v:#}");
+}
+
+#[test]
+fn every_lint_code_has_a_docs_page() {
+    for code in remedy::lint::LintCode::ALL {
+        let page = root().join(format!("docs/lints/{}.md", code.as_str()));
+        let text = std::fs::read_to_string(&page).unwrap_or_else(|_| panic!("{} is missing", page.display()));
+        assert!(text.contains(&format!("`{}`", code.as_str())), "{}", page.display());
+    }
+}
+
+#[test]
+fn the_bundled_rules_lint_without_errors() {
+    let r = remedy(&["rules", "lint"]);
+    assert!(r.code == 0 || r.code == 4, "{}", r.stdout);
+    assert!(!r.stdout.contains("error["), "{}", r.stdout);
+}
