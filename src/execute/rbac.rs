@@ -84,6 +84,14 @@ pub fn permissions(rules: &RuleSet, purpose: Purpose) -> Permissions {
                     p.core("Secret", &["get"]);
                 }
                 ProbeKind::FirstCovering { .. } => p.core("Secret", &["get"]),
+                // The registry probe authenticates as the pod would and trusts the cluster's CAs.
+                ProbeKind::Registry { .. } => {
+                    p.core("Pod", &["get"]);
+                    p.core("ServiceAccount", &["get"]);
+                    p.core("Secret", &["get"]);
+                    p.core("ConfigMap", &["get"]);
+                    p.add(&GroupKind::new("config.openshift.io", "Image"), &["get"]);
+                }
                 ProbeKind::ImageConfig { .. } => {
                     p.add(&GroupKind::new("config.openshift.io", "Image"), &["get"]);
                     p.add(

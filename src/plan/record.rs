@@ -301,6 +301,7 @@ mod tests {
             objects: vec![],
             inputs: vec![],
             desired: vec![],
+            rerun: None,
         };
         let d = drift(&saved, &fresh, &now);
         assert_eq!(
