@@ -702,6 +702,7 @@ fn human_output_of_every_example() {
             .args(["plan", "--snapshot", &path])
             .current_dir(root())
             .env("NO_COLOR", "1")
+            .env_remove("COLUMNS")
             .output()
             .unwrap();
         let out = String::from_utf8(r.stdout).unwrap();

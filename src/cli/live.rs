@@ -67,10 +67,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Plan against any cluster source: rules whose APIs it does not serve are skipped, and the
 /// plan says so.
-pub async fn plan_from<C: ClusterSource>(rules: &RuleSet, cluster: &C, inputs: &Inputs) -> anyhow::Result<Plan> {
+pub async fn plan_from<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    scope: &crate::engine::scope::Scope,
+) -> anyhow::Result<Plan> {
     let skipped = engine::apis::skipped_rules(rules, cluster).await?;
     let skip = skipped.iter().map(|(i, _)| *i).collect();
-    let evaluation = engine::evaluate_skipping(rules, cluster, inputs, &skip).await?;
+    let evaluation = engine::evaluate_in(rules, cluster, inputs, scope, &skip).await?;
     let mut plan = plan::build(rules, &evaluation, inputs, &cluster.info());
     plan.rules.skipped = skipped
         .into_iter()
@@ -83,12 +88,17 @@ pub async fn plan_from<C: ClusterSource>(rules: &RuleSet, cluster: &C, inputs: &
 }
 
 /// Connect and plan, within the whole-run timeout.
-pub async fn plan_live(rules: &RuleSet, inputs: &Inputs, args: &ConnectArgs) -> anyhow::Result<Plan> {
+pub async fn plan_live(
+    rules: &RuleSet,
+    inputs: &Inputs,
+    args: &ConnectArgs,
+    scope: &crate::engine::scope::Scope,
+) -> anyhow::Result<Plan> {
     let run = async {
         let live = Live::connect(&args.options()).await?;
         let endpoint = live.endpoint().clone();
         tracing::info!(context = %endpoint.context, server = %endpoint.server, "connected");
-        let mut plan = plan_from(rules, &live, inputs)
+        let mut plan = plan_from(rules, &live, inputs, scope)
             .await
             .with_context(|| format!("planning against {} ({})", endpoint.context, endpoint.server))?;
         plan.source.context = Some(endpoint.context.clone());

@@ -10,6 +10,7 @@ mod rule_prose;
 mod rules;
 mod run;
 mod scaffold;
+mod scope;
 mod term;
 
 use std::path::PathBuf;
@@ -127,7 +128,31 @@ pub struct PlanArgs {
     /// pull-secret credentials). Without it the probe decides nothing.
     #[arg(long)]
     probe_registries: bool,
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// Show every finding, pod and action in full instead of grouping findings that share a
+    /// cause across namespaces (also: `-o wide`).
+    #[arg(long)]
+    expand: bool,
 }
+
+/// What the plan is about; applied before any rule runs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Only failures in this namespace. Repeatable.
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    namespace: Vec<String>,
+    /// Only pods whose labels match, in kubectl's syntax (`app=web,tier!=db`, `env in (a,b)`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    selector: Option<String>,
+    /// Only failures of this category (auth, tls-unknown-ca, not-found, ...). Repeatable.
+    #[arg(long, value_name = "CATEGORY")]
+    category: Vec<String>,
+    /// Only findings of this playbook. Repeatable.
+    #[arg(long, value_name = "PLAYBOOK")]
+    rule: Vec<String>,
+}
+
 
 #[derive(Debug, Args)]
 pub struct GenArgs {

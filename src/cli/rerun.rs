@@ -24,5 +24,17 @@ pub fn of(args: &PlanArgs) -> Rerun {
         let (name, path) = s.split_once('=').unwrap_or((s, ""));
         r = r.set_file(name, path);
     }
+    for ns in &args.scope.namespace {
+        r = r.flag("-n", ns);
+    }
+    if let Some(sel) = &args.scope.selector {
+        r = r.flag("-l", sel);
+    }
+    for c in &args.scope.category {
+        r = r.flag("--category", c);
+    }
+    for id in &args.scope.rule {
+        r = r.flag("--rule", id);
+    }
     r
 }

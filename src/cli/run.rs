@@ -131,8 +131,9 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    let scope = super::scope::resolve(&args.scope, &rules)?;
     let mut plan = if args.snapshot.is_empty() {
-        runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect))?
+        runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect, &scope))?
     } else {
         let (snapshot, diags) = Snapshot::load_with(
             &args.snapshot,
@@ -146,7 +147,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         } else {
             report_partial(diags, &skipped, err_style)?;
         }
-        let mut plan = runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs))?;
+        let mut plan = runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs, &scope))?;
         plan.source.partial = !skipped.is_empty();
         plan.source.skipped_files = skipped
             .iter()
@@ -166,7 +167,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let view = report::View {
         style: out_style,
         width: super::term::page_width(args.out.is_none()),
-        ..report::View::default()
+        expand: args.expand,
     };
     let text = report::plan_text(&plan, args.output, &view)?;
     match &args.out {

@@ -171,7 +171,7 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, &BTreeSet::new(), false).await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), &BTreeSet::new(), false).await
 }
 
 /// Evaluate every rule but those in `skip` (indexes into `rules.rules`: see
@@ -182,7 +182,7 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     inputs: &Inputs,
     skip: &BTreeSet<usize>,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, skip, false).await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, false).await
 }
 
 /// As `evaluate`; `keep_probes` keeps every evaluation's probe results (for `remedy explain`),
@@ -193,13 +193,26 @@ pub async fn evaluate_with<C: ClusterSource>(
     inputs: &Inputs,
     keep_probes: bool,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, &BTreeSet::new(), keep_probes).await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), &BTreeSet::new(), keep_probes).await
+}
+
+/// Evaluate every rule but those in `skip` against the failures in `scope` (see
+/// [`scope::Scope`]).
+pub async fn evaluate_in<C: ClusterSource>(
+    rules: &RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    scope: &scope::Scope,
+    skip: &BTreeSet<usize>,
+) -> Result<Evaluation, EngineError> {
+    evaluate_full(rules, cluster, inputs, scope, skip, false).await
 }
 
 async fn evaluate_full<C: ClusterSource>(
     rules: &RuleSet,
     cluster: &C,
     inputs: &Inputs,
+    scope: &scope::Scope,
     skip: &BTreeSet<usize>,
     keep_probes: bool,
 ) -> Result<Evaluation, EngineError> {
@@ -213,6 +226,7 @@ async fn evaluate_full<C: ClusterSource>(
         .list(&GroupKind::new("image.openshift.io", "ImageStream"))
         .await?;
     failures.extend(detect::detect_imagestreams(&streams));
+    failures.retain(|f| scope.admits(f));
     tracing::debug!(
         pods = pods.len(),
         events = events.len(),
@@ -221,7 +235,7 @@ async fn evaluate_full<C: ClusterSource>(
     );
 
     let mut table = MessageTable::new();
-    let classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
+    let mut classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
 
     let mut evaluated = Vec::new();
     for (fi, f) in failures.iter().enumerate() {
@@ -257,6 +271,9 @@ async fn evaluate_full<C: ClusterSource>(
         }
     }
     apply_supersedes(rules, &mut evaluated);
+    if !scope.categories.is_empty() || !scope.rules.is_empty() {
+        scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
+    }
     // Plans quote the probes of the first failure of each finding only: free the rest.
     let mut seen = BTreeSet::new();
     for ev in evaluated.iter_mut().filter(|_| !keep_probes) {

@@ -140,6 +140,62 @@ impl Scope {
     }
 }
 
+/// Keep the failures `--category` and `--rule` ask about, after every rule was evaluated
+/// (so supersedes work as without a filter): those a rule in scope confirmed, and, without
+/// `--rule`, unexplained ones of a category in scope. Confirmed findings of rules out of scope
+/// are dropped; the rest of their evaluations stay as candidates. Linear in failures and
+/// evaluations.
+pub(super) fn restrict(
+    rules: &crate::rules::RuleSet,
+    scope: &Scope,
+    failures: &mut Vec<Failure>,
+    classified: &mut Vec<super::Classified>,
+    evaluated: &mut Vec<super::Evaluated>,
+) {
+    let in_scope = |rule: usize| {
+        let r = &rules.rules[rule];
+        scope.admits_rule(&r.id) && scope.admits_category(r.category)
+    };
+    let confirmed = |e: &super::Evaluated| e.outcome == super::Outcome::Confirmed;
+    let mut any = vec![false; failures.len()];
+    let mut wanted = vec![false; failures.len()];
+    for e in evaluated.iter().filter(|e| confirmed(e)) {
+        any[e.failure] = true;
+        wanted[e.failure] |= in_scope(e.rule);
+    }
+    let keep: Vec<bool> = (0..failures.len())
+        .map(|i| {
+            wanted[i]
+                || (!any[i]
+                    && scope.rules.is_empty()
+                    && classified[i].category.is_some_and(|c| scope.admits_category(c)))
+        })
+        .collect();
+    // New index of each kept failure.
+    let mut new_index = vec![usize::MAX; failures.len()];
+    let mut next = 0;
+    for (i, k) in keep.iter().enumerate() {
+        if *k {
+            new_index[i] = next;
+            next += 1;
+        }
+    }
+    evaluated.retain(|e| keep[e.failure] && (!confirmed(e) || in_scope(e.rule)));
+    for e in evaluated.iter_mut() {
+        e.failure = new_index[e.failure];
+    }
+    let mut i = 0;
+    failures.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    let mut i = 0;
+    classified.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

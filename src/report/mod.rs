@@ -15,6 +15,8 @@ use crate::plan::Plan;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Human,
+    /// The human plan with every finding, pod and action in full (as `--expand`).
+    Wide,
     Json,
     Yaml,
 }
@@ -57,10 +59,15 @@ pub fn plan_text(plan: &Plan, format: Format, view: &View) -> Result<String, Rep
     plan.visit_text(&mut crate::redact::redact_in_place, &mut crate::redact::redact_value);
     let plan = &plan;
     Ok(match format {
-        Format::Human => {
+        Format::Human | Format::Wide => {
             let mut plan = plan.clone();
             plan.visit_text(&mut escape::escape_in_place, &mut |_| {});
-            render_plan(&plan, view.style, view.width.max(MIN_WIDTH))
+            render_plan(
+                &plan,
+                view.style,
+                view.width.max(MIN_WIDTH),
+                view.expand || format == Format::Wide,
+            )
         }
         Format::Json => serde_json::to_string_pretty(plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
         Format::Yaml => serde_yaml::to_string(plan).map_err(|e| ReportError::Serialize(e.to_string()))?,

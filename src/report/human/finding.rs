@@ -1,28 +1,24 @@
 //! One finding: what is broken, the registry's words, why, what else was ruled out, the pods.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::group::{compact_list, namespaces};
 use super::message::{cause_fit, core_message};
-use super::steps::plan_steps;
+use super::steps::{id_ranges, plan_steps};
 use super::text::{LABEL, Out, label, plural, truncate};
 use super::time::span;
 use crate::plan::{Finding, Plan};
 use crate::report::Style;
 
 pub(super) fn subjects_line(f: &Finding) -> String {
-    let mut ns: Vec<&str> = f.subjects.iter().map(|s| s.namespace.as_str()).collect();
-    ns.sort();
-    ns.dedup();
+    let ns = namespaces([f]);
     let count = |kind: &str| {
-        let mut names: Vec<&str> = f
-            .subjects
+        f.subjects
             .iter()
             .filter(|s| s.kind == kind)
-            .map(|s| s.name.as_str())
-            .collect();
-        names.sort();
-        names.dedup();
-        names.len()
+            .map(|s| (&s.namespace, &s.name))
+            .collect::<BTreeSet<_>>()
+            .len()
     };
     let mut parts = Vec::new();
     if count("Pod") > 0 {
@@ -31,13 +27,18 @@ pub(super) fn subjects_line(f: &Finding) -> String {
     if count("ImageStream") > 0 {
         parts.push(plural(count("ImageStream"), "image stream", "image streams"));
     }
-    let where_ = if ns.len() == 1 {
-        format!("in {}", ns[0])
-    } else {
-        format!("in {}", ns.join(", "))
+    let where_ = match ns.len() {
+        1..=3 => format!("in {}", ns.into_iter().collect::<Vec<_>>().join(", ")),
+        n => format!("in {n} namespaces"),
     };
     format!("{} {where_}", parts.join(", "))
 }
+
+/// Pods and streams listed by name before the list is cut (`--expand` shows all); fewer when
+/// they carry their namespace, and namespaces likewise.
+const NAMES_SHOWN: usize = 8;
+const QUALIFIED_NAMES_SHOWN: usize = 3;
+const NAMESPACES_SHOWN: usize = 5;
 
 pub(super) fn finding(
     out: &mut Out,
@@ -46,6 +47,7 @@ pub(super) fn finding(
     shown: &mut BTreeMap<String, String>,
     ids_width: usize,
     style: Style,
+    others: &[&Finding],
 ) {
     let left = format!("{} {} · {}", style.red("✗"), style.bold(f.category.as_str()), f.rule);
     let right = subjects_line(f);
@@ -126,24 +128,73 @@ pub(super) fn finding(
             &format!("{}{pointer}", ruled_out.join(", ")),
         );
     }
+    let several = namespaces([f]).len() > 1;
+    // The headline names up to three namespaces; more are listed here.
+    if namespaces([f]).len() > 3 && !out.expand {
+        let ns = namespaces([f]);
+        let list = compact_list(ns.iter().copied(), NAMESPACES_SHOWN);
+        out.para(
+            &label(style, "where"),
+            LABEL,
+            &format!("{} namespaces: {list}", ns.len()),
+        );
+    }
     for (kind, name) in [("Pod", "pods"), ("ImageStream", "streams")] {
-        let names: std::collections::BTreeSet<String> = f
+        let names: BTreeSet<String> = f
             .subjects
             .iter()
             .filter(|s| s.kind == kind)
             .map(|s| {
-                // Name image streams with their namespace when the finding spans several.
-                if kind == "ImageStream" && f.subjects.iter().any(|o| o.namespace != s.namespace) {
+                // Name pods and streams with their namespace when the finding spans several.
+                if several {
                     format!("{}/{}", s.namespace, s.name)
                 } else {
                     s.name.clone()
                 }
             })
             .collect();
-        if !names.is_empty() {
-            let list = names.into_iter().collect::<Vec<_>>().join(", ");
-            out.para(&label(style, name), LABEL, &list);
+        if names.is_empty() {
+            continue;
         }
+        let max = if several { QUALIFIED_NAMES_SHOWN } else { NAMES_SHOWN };
+        let list = if out.expand || names.len() <= max {
+            names.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        } else {
+            format!(
+                "{} · --expand lists all",
+                compact_list(names.iter().map(String::as_str), max)
+            )
+        };
+        out.para(&label(style, name), LABEL, &list);
     }
     plan_steps(out, plan, f, shown, ids_width, style);
+    if let Some(first) = others.first().filter(|_| others.len() > 1) {
+        let rest: Vec<&Finding> = others[1..].to_vec();
+        let own: BTreeSet<&str> = f.actions.iter().map(String::as_str).collect();
+        let ids: Vec<&str> = rest
+            .iter()
+            .flat_map(|o| o.actions.iter().map(String::as_str))
+            .filter(|id| !own.contains(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for id in &ids {
+            shown.entry(id.to_string()).or_insert_with(|| first.id.clone());
+        }
+        if !ids.is_empty() {
+            let ns = namespaces(rest.iter().copied());
+            out.para(
+                &label(style, "likewise"),
+                LABEL,
+                &format!(
+                    "the same steps for {} more {} ({} in {}): {}",
+                    rest.len(),
+                    if rest.len() == 1 { "finding" } else { "findings" },
+                    plural(ids.len(), "action", "actions"),
+                    plural(ns.len(), "namespace", "namespaces"),
+                    id_ranges(ids.iter().copied())
+                ),
+            );
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod finding;
 mod footer;
+mod group;
 mod message;
 mod steps;
 mod text;
@@ -10,7 +11,7 @@ mod time;
 use std::collections::BTreeMap;
 
 use super::Style;
-use crate::plan::Plan;
+use crate::plan::{Plan, Unexplained};
 use text::{Out, plural, truncate};
 
 /// The page width when the terminal's is unknown.
@@ -70,57 +71,47 @@ fn header(out: &mut Out, plan: &Plan, style: Style) {
     }
 }
 
-pub fn render_plan(plan: &Plan, style: Style, width: usize) -> String {
+pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> String {
+    let mut head = Out {
+        text: String::new(),
+        width,
+        expand,
+    };
+    header(&mut head, plan, style);
+    head.line("");
     let mut out = Out {
         text: String::new(),
         width,
+        expand,
     };
-    header(&mut out, plan, style);
-    out.line("");
     if plan.findings.is_empty() && plan.unexplained.is_empty() && plan.unseen_namespaces().is_empty() {
         out.line(&format!("{} no failing image pulls found", style.green("✓")));
         out.line("");
     }
     let mut shown = BTreeMap::new();
-    let ids = steps::ids_width(plan);
-    for f in &plan.findings {
-        finding::finding(&mut out, plan, f, &mut shown, ids, style);
+    let ids = steps::ids_width(plan, expand);
+    let groups: Vec<Vec<&crate::plan::Finding>> = if expand {
+        plan.findings.iter().map(|f| vec![f]).collect()
+    } else {
+        group::group_findings(plan)
+    };
+    for g in groups {
+        if g.len() == 1 {
+            finding::finding(&mut out, plan, g[0], &mut shown, ids, style, &[]);
+        } else {
+            finding::finding(&mut out, plan, &group::merge(&g), &mut shown, ids, style, &g);
+        }
         out.line("");
     }
-    for u in &plan.unexplained {
-        let msg = u
-            .message
-            .as_deref()
-            .map(|m| format!(": \"{}\"", truncate(m, 120)))
-            .unwrap_or_default();
-        let what = if u.kind == "ImageStream" { "image stream" } else { "pod" };
-        out.para(
-            &format!("{} ", style.yellow("?")),
-            2,
-            &format!(
-                "{} · no playbook explains {what} {}/{} ({}){msg}",
-                u.category.as_str(),
-                u.namespace,
-                u.pod,
-                u.image
-            ),
-        );
-    }
-    if !plan.unexplained.is_empty() {
-        out.line("");
-    }
+    unexplained(&mut out, plan, style);
     for (gone, head) in [(false, "not in the snapshot"), (true, "that no longer exist")] {
-        let orphans: Vec<_> = plan.orphans.iter().filter(|o| o.gone.unwrap_or(true) == gone).collect();
+        let orphans: Vec<&Unexplained> = plan.orphans.iter().filter(|o| o.gone.unwrap_or(true) == gone).collect();
         if orphans.is_empty() {
             continue;
         }
         out.line(&format!("{} events for pods {head}:", style.dim("·")));
-        for o in orphans {
-            out.para(
-                "    ",
-                4,
-                &format!("{}/{} ({}) {}", o.namespace, o.pod, o.image, o.category),
-            );
+        for (what, pods) in like_failures(orphans, expand) {
+            out.para("    ", 4, &format!("{} {what}", describe_pods(&pods)));
         }
         out.line("");
     }
@@ -132,5 +123,87 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize) -> String {
         );
     }
     footer::footer(&mut out, plan, style);
-    out.text
+    let body_lines = out.text.lines().count();
+    if body_lines > group::SCREENFUL && !plan.findings.is_empty() {
+        group::summary_table(&mut head, plan, style);
+        head.line("");
+    }
+    head.text + &out.text
+}
+
+/// `ns/pod` for one, `N pods in ns` or `N pods in M namespaces` for several.
+fn describe_pods(pods: &[&Unexplained]) -> String {
+    if let [one] = pods {
+        return format!("{}/{}", one.namespace, one.pod);
+    }
+    let ns: std::collections::BTreeSet<&str> = pods.iter().map(|u| u.namespace.as_str()).collect();
+    let what = if pods.iter().all(|u| u.kind == "ImageStream") {
+        "image streams"
+    } else {
+        "pods"
+    };
+    match ns.len() {
+        1 => format!("{} {what} in {}", pods.len(), pods[0].namespace),
+        n => format!("{} {what} in {n} namespaces", pods.len()),
+    }
+}
+
+/// Failures no playbook explains, those with the same image, category and message together
+/// (one each with `--expand`), in order of first appearance.
+fn like_failures<'a>(
+    list: impl IntoIterator<Item = &'a Unexplained>,
+    expand: bool,
+) -> Vec<(String, Vec<&'a Unexplained>)> {
+    let mut groups: Vec<(String, Vec<&Unexplained>)> = Vec::new();
+    let mut slot: std::collections::HashMap<(String, &str, &str, Option<&str>), usize> = Default::default();
+    for (i, u) in list.into_iter().enumerate() {
+        let key = (
+            if expand { i.to_string() } else { String::new() },
+            u.image.as_str(),
+            u.category.as_str(),
+            u.message.as_deref(),
+        );
+        let what = format!("({}) {}", u.image, u.category.as_str());
+        match slot.get(&key) {
+            Some(&g) => groups[g].1.push(u),
+            None => {
+                slot.insert(key, groups.len());
+                groups.push((what, vec![u]));
+            }
+        }
+    }
+    groups
+}
+
+fn unexplained(out: &mut Out, plan: &Plan, style: Style) {
+    for (_, group) in like_failures(&plan.unexplained, out.expand) {
+        let u = group[0];
+        let msg = u
+            .message
+            .as_deref()
+            .map(|m| format!(": \"{}\"", truncate(m, 120)))
+            .unwrap_or_default();
+        let subject = if let [one] = group.as_slice() {
+            let what = if one.kind == "ImageStream" {
+                "image stream"
+            } else {
+                "pod"
+            };
+            format!("{what} {}/{}", one.namespace, one.pod)
+        } else {
+            describe_pods(&group)
+        };
+        out.para(
+            &format!("{} ", style.yellow("?")),
+            2,
+            &format!(
+                "{} · no playbook explains {subject} ({}){msg}",
+                u.category.as_str(),
+                u.image
+            ),
+        );
+    }
+    if !plan.unexplained.is_empty() {
+        out.line("");
+    }
 }

@@ -47,11 +47,12 @@ pub(super) fn verb(a: &Action) -> &'static str {
 
 /// What makes actions print as one line: type, kind, namespace and status (plus the id for
 /// actions that must stay apart).
-pub(super) type GroupKey = (String, String, Option<String>, Status, bool, String);
+pub(super) type GroupKey = (String, String, String, Status, bool, String);
 
 /// Actions of one finding that differ only by object name print as one line, where the first
 /// of them stood.
-pub(super) fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> {
+/// Unless `expand`, like actions in several namespaces collapse too.
+pub(super) fn group_actions<'a>(actions: &[&'a Action], expand: bool) -> Vec<Vec<&'a Action>> {
     let mut groups: Vec<(GroupKey, Vec<&Action>)> = Vec::new();
     for a in actions {
         // Only namespaced objects of one kind collapse; changes to one cluster object stay apart.
@@ -59,7 +60,11 @@ pub(super) fn group_actions<'a>(actions: &[&'a Action]) -> Vec<Vec<&'a Action>> 
         let key = (
             a.action_type.clone(),
             a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
-            a.target.as_ref().and_then(|t| t.namespace.clone()),
+            a.target
+                .as_ref()
+                .and_then(|t| t.namespace.clone())
+                .filter(|_| expand)
+                .unwrap_or_default(),
             a.status,
             a.alternative,
             if apart { a.id.clone() } else { String::new() },
@@ -80,6 +85,7 @@ pub(super) fn id_number(id: &str) -> usize {
 pub(super) fn id_ranges<'a>(ids: impl Iterator<Item = &'a str>) -> String {
     let mut nums: Vec<usize> = ids.map(id_number).collect();
     nums.sort_unstable();
+    nums.dedup();
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for n in nums {
         match runs.last_mut() {
@@ -87,11 +93,22 @@ pub(super) fn id_ranges<'a>(ids: impl Iterator<Item = &'a str>) -> String {
             _ => runs.push((n, n)),
         }
     }
-    runs.iter()
+    let shown = runs
+        .iter()
+        .take(RUNS_SHOWN)
         .map(|&(a, b)| if a == b { format!("a{a}") } else { format!("a{a}-a{b}") })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if runs.len() > RUNS_SHOWN {
+        let rest: usize = runs[RUNS_SHOWN..].iter().map(|(a, b)| b - a + 1).sum();
+        format!("{shown}, … (+{rest} more)")
+    } else {
+        shown
+    }
 }
+
+/// Runs of ids listed before a list is cut: the JSON plan has them all.
+const RUNS_SHOWN: usize = 8;
 
 /// `a2`, `a2-a5` (consecutive ids) or `a2,a4`.
 pub(super) fn ids_label(g: &[&Action]) -> String {
@@ -99,7 +116,10 @@ pub(super) fn ids_label(g: &[&Action]) -> String {
     match nums.as_slice() {
         [one] => format!("a{one}"),
         [first, .., last] if nums.windows(2).all(|w| w[1] == w[0] + 1) => format!("a{first}-a{last}"),
-        _ => nums.iter().map(|n| format!("a{n}")).collect::<Vec<_>>().join(","),
+        [a, b] => format!("a{a},a{b}"),
+        // The full list follows the step (see `plan_steps`).
+        [first, .., last] => format!("a{first}…a{last}"),
+        [] => String::new(),
     }
 }
 
@@ -151,10 +171,10 @@ pub(super) fn finding_actions<'a>(plan: &'a Plan, f: &Finding) -> Vec<&'a Action
 }
 
 /// The width of the id column: the same for every finding, so the columns line up.
-pub(super) fn ids_width(plan: &Plan) -> usize {
+pub(super) fn ids_width(plan: &Plan, expand: bool) -> usize {
     plan.findings
         .iter()
-        .flat_map(|f| group_actions(&finding_actions(plan, f)))
+        .flat_map(|f| group_actions(&finding_actions(plan, f), expand))
         .map(|g| ids_label(&g).len())
         .max()
         .unwrap_or(2)
@@ -187,7 +207,7 @@ pub(super) fn plan_steps(
         ));
         return;
     }
-    let groups = group_actions(&actions);
+    let groups = group_actions(&actions, out.expand);
     let pending = actions.iter().filter(|a| a.status == Status::Pending).count();
     let disruptive = actions.iter().filter(|a| a.counts_as_disruptive()).count();
     let risk = if disruptive == 0 {
@@ -210,9 +230,26 @@ pub(super) fn plan_steps(
         .collect();
     let has_main = actions.iter().any(|a| !a.alternative);
     let mut said_or = false;
+    // Unless expanded, a manual step shaped like one already shown (one per pod, say) is
+    // counted, not repeated.
+    let mut manual_shapes: BTreeMap<(usize, usize, Status), usize> = BTreeMap::new();
+    let mut like_shown: Vec<&Action> = Vec::new();
     for g in groups {
         let a = g[0];
         let ids = ids_label(&g);
+        if a.action_type == "manual" && !out.expand && !shown.contains_key(&a.id) {
+            let seen = manual_shapes
+                .entry((a.steps.len(), a.commands.len(), a.status))
+                .or_default();
+            *seen += 1;
+            if *seen > 1 {
+                for x in &g {
+                    shown.insert(x.id.clone(), f.id.clone());
+                }
+                like_shown.extend(g);
+                continue;
+            }
+        }
         if !a.alternative && !alternatives.is_empty() && has_main && !said_or {
             said_or = true;
             out.line(&format!(
@@ -243,7 +280,16 @@ pub(super) fn plan_steps(
                     .map(|ns| format!("{ns}/{}", t.name))
                     .unwrap_or(t.name.clone())
             ),
-            (Some(t), n) => format!("{} ×{n} in {}", kind_name(t), t.namespace.clone().unwrap_or_default()),
+            (Some(t), n) => {
+                let ns: std::collections::BTreeSet<&str> = g
+                    .iter()
+                    .filter_map(|x| x.target.as_ref()?.namespace.as_deref())
+                    .collect();
+                match ns.len() {
+                    1 => format!("{} ×{n} in {}", kind_name(t), t.namespace.clone().unwrap_or_default()),
+                    k => format!("{} ×{n} in {k} namespaces", kind_name(t)),
+                }
+            }
             (None, _) => a.description.clone(),
         };
         let what = if a.counts_as_disruptive() {
@@ -268,6 +314,13 @@ pub(super) fn plan_steps(
             }
         }
         let indent = cols.indent();
+        if g.len() > 2 && ids.contains('…') {
+            out.para(
+                &indent,
+                cols.text(),
+                &format!("ids {}", id_ranges(g.iter().map(|x| x.id.as_str()))),
+            );
+        }
         if a.action_type == "manual" {
             if !a.depends_on.is_empty() {
                 out.para(&indent, cols.text(), &format!("after {}", a.depends_on.join(", ")));
@@ -303,6 +356,23 @@ pub(super) fn plan_steps(
             out.line(&format!("{indent}give it: {}", style.bold(&ni.flag)));
             out.para(&format!("{indent}         "), cols.text() + 9, &ni.hint);
         }
+    }
+    if !like_shown.is_empty() {
+        let ids = id_ranges(like_shown.iter().map(|a| a.id.as_str()));
+        out.para(
+            &format!(
+                "  {:>w$}  {:<8} {}  ",
+                "",
+                "manual",
+                status_tag(like_shown[0].status, style),
+                w = cols.ids
+            ),
+            cols.text(),
+            &format!(
+                "{} more like the one above ({ids}); --expand shows each",
+                plural(like_shown.len(), "step", "steps")
+            ),
+        );
     }
 }
 

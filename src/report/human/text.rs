@@ -93,6 +93,8 @@ pub(super) struct Out {
     pub(super) text: String,
     /// The page width in columns.
     pub(super) width: usize,
+    /// Every subject and finding in full (`--expand`, `-o wide`).
+    pub(super) expand: bool,
 }
 
 impl Out {
