@@ -216,3 +216,45 @@ fn a_diagnosis_only_finding_never_says_nothing_to_do() {
     assert!(!next[0].contains("nothing to do"), "{}", r.stdout);
     assert!(next[0].contains("(f1)"), "names the finding: {}", r.stdout);
 }
+
+#[test]
+fn a_grouped_finding_names_every_pods_details_and_totals() {
+    let (_, p) = plan_json("seed-004-marketplace", &[]);
+    let f = finding(&p, "pull-secret-not-propagated");
+    let why = f["explanation"].as_str().unwrap();
+    for sa in [
+        "certified-operators",
+        "community-operators",
+        "redhat-marketplace",
+        "redhat-operators",
+    ] {
+        assert!(why.contains(&format!("{sa}-dockercfg-")), "{sa}'s secret: {why}");
+        assert!(why.contains("service account"), "{why}");
+    }
+    assert!(why.contains("(per pod)"), "{why}");
+    // The shared cause reads once.
+    assert_eq!(why.matches("openshift-config/pull-secret covers").count(), 1, "{why}");
+    // Each pod keeps its own explanation in the JSON.
+    let subjects = f["subjects"].as_array().unwrap();
+    assert_eq!(subjects.len(), 4);
+    for s in subjects {
+        let own = s["explanation"].as_str().unwrap();
+        let sa = s["name"].as_str().unwrap().rsplit_once('-').unwrap().0;
+        assert!(own.ends_with(&format!("service account {sa}.")), "{own}");
+    }
+    // Totals over the four pods, not the first one's count.
+    let totals = &f["evidence"]["totals"];
+    assert_eq!(totals["subjects"], 4);
+    let per_pod: u64 = f["evidence"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["reason"] == "Failed")
+        .map(|m| m["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(totals["count"], per_pod);
+    assert_eq!(per_pod, 182 + 181 + 180 + 179);
+    let human = remedy(&["plan", "--snapshot", &example("seed-004-marketplace")]).stdout;
+    let flat = human.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("(182×; 722× from 4 pods over 15h)"), "{human}");
+}

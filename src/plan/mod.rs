@@ -1,6 +1,7 @@
 //! Plans (pure and deterministic): findings grouped by cause, actions deduplicated across
 //! findings, ordered by dependency, each with a status computed against observed state.
 
+mod group;
 pub mod patch;
 pub mod record;
 pub mod rerun;
@@ -82,6 +83,7 @@ fn subject(f: &Failure) -> Subject {
         container: if stream { None } else { f.container.clone() },
         tag: if stream { f.container.clone() } else { None },
         image: f.image.clone(),
+        explanation: None,
     }
 }
 
@@ -237,6 +239,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         let mut subjects: Vec<Subject> = failures.iter().map(|f| subject(f)).collect();
         subjects.sort();
         subjects.dedup();
+        let explanation = group_explanation(ev, &members, &mut subjects);
+        let totals = totals(&failures, subjects.len());
         let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
         let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
         for e in ev.evaluated.iter().filter(|e| failure_ids.contains(&e.failure)) {
@@ -311,13 +315,14 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 severity: rule.severity,
                 registry: failures[0].registry.clone(),
                 subjects,
-                explanation: first.explanation.clone(),
+                explanation,
                 inferred: failures.iter().all(|f| f.unexplained()),
                 evidence: FindingEvidence {
                     messages: messages(&failures),
                     symptoms: symptoms.into_iter().collect(),
                     conditions: rule.conditions.iter().map(|c| c.source.clone()).collect(),
                     probes: first.probes.clone(),
+                    totals,
                 },
                 candidates: candidates.into_values().collect(),
                 actions: Vec::new(),
@@ -524,6 +529,47 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         desired: out_desired,
         rerun: None,
     }
+}
+
+/// The finding's explanation: the one its subjects share, or theirs merged with the differing
+/// words in place; each subject keeps its own when they differ.
+fn group_explanation(ev: &Evaluation, members: &[usize], subjects: &mut [Subject]) -> Option<String> {
+    let first = ev.evaluated[members[0]].explanation.clone();
+    let own: Vec<(Subject, String)> = members
+        .iter()
+        .filter_map(|&m| {
+            let e = &ev.evaluated[m];
+            Some((subject(&ev.failures[e.failure]), e.explanation.clone()?))
+        })
+        .collect();
+    let texts: Vec<&str> = subjects
+        .iter()
+        .filter_map(|s| own.iter().find(|(o, _)| o == s).map(|(_, t)| t.as_str()))
+        .collect();
+    if texts.iter().all(|t| Some(*t) == first.as_deref()) {
+        return first;
+    }
+    for s in subjects.iter_mut() {
+        s.explanation = own.iter().find(|(o, _)| o == s).map(|(_, t)| t.clone());
+    }
+    group::merge_explanations(&texts).or(first)
+}
+
+fn totals(failures: &[&Failure], subjects: usize) -> EvidenceTotals {
+    let mut t = EvidenceTotals {
+        subjects,
+        ..EvidenceTotals::default()
+    };
+    for f in failures {
+        if let Some(h) = f.headline() {
+            t.count = t.count.saturating_add(h.count);
+        }
+        for e in &f.evidence {
+            t.first_seen = [t.first_seen.take(), e.first_seen.clone()].into_iter().flatten().min();
+            t.last_seen = [t.last_seen.take(), e.last_seen.clone()].into_iter().flatten().max();
+        }
+    }
+    t
 }
 
 fn id_number(id: &str) -> usize {

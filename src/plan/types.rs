@@ -209,6 +209,10 @@ pub struct Subject {
     pub tag: Option<String>,
     /// The image as the pod or the tag's `from` names it.
     pub image: String,
+    /// This subject's own explanation, when the finding's subjects differ in detail (the
+    /// finding's `explanation` then lists the differing words in place); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -222,6 +226,22 @@ pub struct FindingEvidence {
     pub conditions: Vec<String>,
     /// What each probe returned, for the first subject (secret values are never included).
     pub probes: BTreeMap<String, Value>,
+    /// Totals over every subject of the finding (not only the messages listed).
+    pub totals: EvidenceTotals,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceTotals {
+    /// Subjects (pods and image streams) the finding covers.
+    pub subjects: usize,
+    /// How often the message naming each subject's cause was seen, summed over the subjects
+    /// (the generic back-off lines are not counted).
+    pub count: u64,
+    #[schemars(required)]
+    pub first_seen: Option<String>,
+    #[schemars(required)]
+    pub last_seen: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -77,8 +77,36 @@ pub(super) fn finding(
             .filter(|x| x.message == m.message)
             .map(|x| x.count)
             .sum();
+        // Several pods: the totals over all of them, not this one message's.
+        let t = &f.evidence.totals;
+        let counted = if t.subjects > 1 && t.count > total {
+            let over = span(t.first_seen.as_deref(), t.last_seen.as_deref())
+                .map(|s| format!(" over {s}"))
+                .unwrap_or_default();
+            let count = |kind: &str| {
+                let names: BTreeSet<(&str, &str)> = f
+                    .subjects
+                    .iter()
+                    .filter(|s| s.kind == kind)
+                    .map(|s| (s.namespace.as_str(), s.name.as_str()))
+                    .collect();
+                names.len()
+            };
+            let what = match (count("Pod"), count("ImageStream")) {
+                (p, 0) => plural(p, "pod", "pods"),
+                (0, i) => plural(i, "image stream", "image streams"),
+                (p, i) => format!(
+                    "{} and {}",
+                    plural(p, "pod", "pods"),
+                    plural(i, "image stream", "image streams")
+                ),
+            };
+            format!("{total}×; {}× from {what}{over}", t.count)
+        } else {
+            format!("{total}×{over}")
+        };
         let text = format!(
-            "{} said \"{}\"  ({total}×{over})",
+            "{} said \"{}\"  ({counted})",
             f.registry,
             cause_fit(core_message(&m.message), 300)
         );
