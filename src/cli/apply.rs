@@ -231,7 +231,7 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
             .await
             .map_err(|_| anyhow::anyhow!("no connection within --timeout"))??;
         let live = Live::with_client(client.clone(), endpoint.clone(), args.connect.request_timeout).await?;
-        let plan = tokio::time::timeout(args.connect.timeout, super::live::plan_from(&rules, &live, &inputs))
+        let plan = tokio::time::timeout(args.connect.timeout, super::live::plan_from(&rules, &live, &inputs, &Default::default()))
             .await
             .map_err(|_| anyhow::anyhow!("the plan did not finish within --timeout"))?
             .with_context(|| format!("planning against {} ({})", endpoint.context, endpoint.server))?;
@@ -254,7 +254,7 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
                     endpoint.context
                 );
             }
-            let text = crate::report::plan_text(&plan, crate::report::Format::Human, Style::default())?;
+            let text = crate::report::plan_text(&plan, crate::report::Format::Human, &crate::report::View::default())?;
             std::io::stdout().lock().write_all(text.as_bytes())?;
             if !confirm(n, &endpoint.context)? {
                 bail!("not confirmed: nothing was applied");

@@ -153,7 +153,6 @@ pub struct ScopeArgs {
     rule: Vec<String>,
 }
 
-
 #[derive(Debug, Args)]
 pub struct GenArgs {
     #[arg(long, default_value_t = 10_000)]

@@ -171,7 +171,15 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), &BTreeSet::new(), false).await
+    evaluate_full(
+        rules,
+        cluster,
+        inputs,
+        &scope::Scope::default(),
+        &BTreeSet::new(),
+        false,
+    )
+    .await
 }
 
 /// Evaluate every rule but those in `skip` (indexes into `rules.rules`: see
@@ -193,7 +201,15 @@ pub async fn evaluate_with<C: ClusterSource>(
     inputs: &Inputs,
     keep_probes: bool,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), &BTreeSet::new(), keep_probes).await
+    evaluate_full(
+        rules,
+        cluster,
+        inputs,
+        &scope::Scope::default(),
+        &BTreeSet::new(),
+        keep_probes,
+    )
+    .await
 }
 
 /// Evaluate every rule but those in `skip` against the failures in `scope` (see
