@@ -128,13 +128,15 @@ pub(super) fn finding(
     if let Some(why) = &f.explanation {
         out.para(&label(style, "why"), LABEL, why);
     }
+    let few = f.candidates.iter().filter(|c| c.outcome != "confirmed").count() <= 4;
     let ruled_out: Vec<String> = f
         .candidates
         .iter()
         .filter(|c| c.outcome != "confirmed")
         .map(|c| match (c.outcome.as_str(), c.detail.as_deref()) {
             // The condition that did not hold, in a few words; `remedy explain` has the rest.
-            ("ruled-out", Some(d)) => {
+            // Past a few rules the reasons would crowd the finding: names only, then.
+            ("ruled-out", Some(d)) if few => {
                 let cond = d.trim_start_matches("condition did not hold: ");
                 let short: String = cond.chars().take(40).collect();
                 let more = if short.len() < cond.len() { "…" } else { "" };
