@@ -419,7 +419,7 @@ fn fifos_in_directories_are_skipped_and_never_block() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("error[empty-input]"), "{}", r.stderr);
     let snap = dir.path().join("snap").display().to_string();
-    let set = format!("ca={}", fifo.display());
+    let set = format!("ca_file={}", fifo.display());
     let r = remedy(&["plan", "--snapshot", &snap, "--set-file", &set, "-o", "json"]);
     sees_the_failing_pod(&r);
 }
@@ -449,7 +449,7 @@ fn every_read_is_capped() {
         r.stderr
     );
     let snap = f.display().to_string();
-    let r = remedy(&["plan", "--snapshot", &snap, "--set-file", "ca=/dev/zero"]);
+    let r = remedy(&["plan", "--snapshot", &snap, "--set-file", "ca_file=/dev/zero"]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr

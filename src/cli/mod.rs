@@ -62,7 +62,7 @@ pub struct RuleArgs {
 enum Command {
     /// Find failing image pulls and print the plan that fixes them.
     #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person.")]
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// Print the least-privilege ClusterRole the loaded rules need (YAML).
     Rbac(apply::RbacArgs),
     /// Work with rules: list, check, test, match messages, print schemas.
@@ -138,7 +138,6 @@ pub struct ScopeArgs {
     #[arg(long, value_name = "PLAYBOOK")]
     rule: Vec<String>,
 }
-
 
 #[derive(Debug, Args)]
 pub struct GenArgs {
