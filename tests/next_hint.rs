@@ -140,7 +140,7 @@ fn the_hint_keeps_rules_no_bundled_and_set_with_secrets_as_placeholders() {
         "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: hint-test, title: t, category: other}\n\
          spec:\n  match:\n    message: { contains: zz-hint }\n  actions:\n    - ensureObject:\n        manifest:\n\
          \x20         {apiVersion: v1, kind: ConfigMap, metadata: {name: cfg, namespace: apps}, data: {mirror: \"{{ params.mirror }}\"}}\n\
-         \x20     requires: [mirror]\n",
+         \x20     requires: [mirror, api_token]\n",
     )
     .unwrap();
     let snap = dir.path().join("snap.yaml").display().to_string();
