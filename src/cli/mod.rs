@@ -63,7 +63,7 @@ pub struct RuleArgs {
 enum Command {
     /// Find failing image pulls and print the plan that fixes them.
     #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 actions pending, 3 needs a person.")]
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// Apply a plan to the live cluster: a fresh one, or a saved one (refused when stale).
     #[command(after_help = "Exit codes: 0 nothing to do, 1 error, 2 applied, 3 partial (a person must act), 4 failed.")]
     Apply(Box<apply::ApplyArgs>),

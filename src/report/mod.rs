@@ -83,10 +83,12 @@ pub fn write_diagnostics(w: &mut dyn Write, diags: &[Diagnostic], style: Style) 
         } else {
             style.yellow(&head)
         };
-        writeln!(w, "{head}: {}", d.message)?;
-        writeln!(w, "  --> {}", d.location)?;
+        // Messages quote snapshot and rule files: credentials and control characters never print.
+        let clean = |t: &str| escape::escape_terminal(&crate::redact::redact(t)).into_owned();
+        writeln!(w, "{head}: {}", clean(&d.message))?;
+        writeln!(w, "  --> {}", clean(&d.location.to_string()))?;
         if let Some(h) = &d.help {
-            writeln!(w, "  {} {h}", style.bold("help:"))?;
+            writeln!(w, "  {} {}", style.bold("help:"), clean(h))?;
         }
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
