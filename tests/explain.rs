@@ -31,7 +31,12 @@ fn first_pod(seed: &str) -> (String, String) {
 fn explain_output_for_each_seed() {
     // Every bundled playbook, however many there are.
     let list: serde_json::Value = serde_json::from_str(&remedy(&["rules", "list", "-o", "json"]).stdout).unwrap();
-    let playbooks = list.as_array().unwrap().iter().filter(|r| r["kind"] == "Playbook").count();
+    let playbooks = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "Playbook")
+        .count();
     assert!(playbooks >= 29);
     for seed in SEEDS {
         let (ns, pod) = first_pod(seed);
