@@ -128,14 +128,16 @@ pub(super) fn finding(
     if let Some(why) = &f.explanation {
         out.para(&label(style, "why"), LABEL, why);
     }
-    let few = f.candidates.iter().filter(|c| c.outcome != "confirmed").count() <= 4;
+    // A finding over several namespaces is printed compactly (unless --expand): the rules it
+    // ruled out are counted or named, the reasons one `remedy explain` away.
+    let compact = namespaces([f]).len() > 1 && !out.expand;
+    let few = !compact;
     let ruled_out: Vec<String> = f
         .candidates
         .iter()
         .filter(|c| c.outcome != "confirmed")
         .map(|c| match (c.outcome.as_str(), c.detail.as_deref()) {
             // The condition that did not hold, in a few words; `remedy explain` has the rest.
-            // Past a few rules the reasons would crowd the finding: names only, then.
             ("ruled-out", Some(d)) if few => {
                 let cond = d.trim_start_matches("condition did not hold: ");
                 let short: String = cond.chars().take(40).collect();
@@ -152,11 +154,12 @@ pub(super) fn finding(
             .find(|s| s.kind == "Pod")
             .map(|s| format!("; why: remedy explain pod/{} -n {}", s.name, s.namespace))
             .unwrap_or_default();
-        out.para(
-            &label(style, "also"),
-            LABEL,
-            &format!("{}{pointer}", ruled_out.join(", ")),
-        );
+        let text = if compact && ruled_out.len() > 3 {
+            format!("{} other rules ruled out{pointer}", ruled_out.len())
+        } else {
+            format!("{}{pointer}", ruled_out.join(", "))
+        };
+        out.para(&label(style, "also"), LABEL, &text);
     }
     let several = namespaces([f]).len() > 1;
     // The headline names up to three namespaces; more are listed here.
