@@ -19,15 +19,7 @@ pub struct Target {
 impl Target {
     pub fn key(&self) -> ObjectKey {
         let kind = GroupKind::from_api_version(&self.api_version, &self.kind);
-        ObjectKey {
-            namespace: if kind.is_cluster_scoped() {
-                None
-            } else {
-                self.namespace.clone()
-            },
-            kind,
-            name: self.name.clone(),
-        }
+        ObjectKey::new(&kind, self.namespace.as_deref(), &self.name)
     }
 
     /// `Kind ns/name` or `Kind name`.

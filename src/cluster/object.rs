@@ -65,6 +65,22 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+impl ObjectKey {
+    /// The key of an object as readers ask for it: a cluster-scoped kind has no namespace,
+    /// whatever the caller passed.
+    pub fn new(kind: &GroupKind, namespace: Option<&str>, name: &str) -> ObjectKey {
+        ObjectKey {
+            kind: kind.clone(),
+            namespace: if kind.is_cluster_scoped() {
+                None
+            } else {
+                namespace.map(str::to_string)
+            },
+            name: name.to_string(),
+        }
+    }
+}
+
 /// Any Kubernetes object, kept dynamic: remedy reads the few fields it needs and keeps
 /// unknown kinds as they are.
 ///

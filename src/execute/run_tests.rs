@@ -87,15 +87,7 @@ impl ClusterSource for Store {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Arc<Object>>, ClusterError> {
-        let key = ObjectKey {
-            kind: kind.clone(),
-            namespace: if kind.is_cluster_scoped() {
-                None
-            } else {
-                namespace.map(str::to_string)
-            },
-            name: name.to_string(),
-        };
+        let key = ObjectKey::new(kind, namespace, name);
         Ok(self.current(&key))
     }
     async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {

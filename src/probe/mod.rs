@@ -90,15 +90,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Arc<Object>>, ClusterError> {
-        let key = ObjectKey {
-            kind: kind.clone(),
-            namespace: if kind.is_cluster_scoped() {
-                None
-            } else {
-                namespace.map(str::to_string)
-            },
-            name: name.to_string(),
-        };
+        let key = ObjectKey::new(kind, namespace, name);
         if let Some(hit) = self.cache.borrow().get(&key) {
             return Ok(hit.clone());
         }

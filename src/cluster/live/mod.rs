@@ -197,15 +197,7 @@ impl Live {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Arc<Object>>, ClusterError> {
-        let key = ObjectKey {
-            kind: kind.clone(),
-            namespace: if kind.is_cluster_scoped() {
-                None
-            } else {
-                namespace.map(str::to_string)
-            },
-            name: name.to_string(),
-        };
+        let key = ObjectKey::new(kind, namespace, name);
         if let Some(hit) = self.gets.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }
