@@ -254,10 +254,17 @@ async fn evaluate_full<C: ClusterSource>(
     let mut classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
 
     let mut evaluated = Vec::new();
+    // Probe results are most of an evaluation's memory, and a plan quotes those of the first
+    // failure of each finding only: without filters that could drop evaluations later, each
+    // failure's are settled (supersedes) and freed as soon as it is evaluated, so memory does
+    // not grow with every failure's probes.
+    let early = !keep_probes && scope.categories.is_empty() && scope.rules.is_empty();
+    let mut seen = BTreeSet::new();
     for (fi, f) in failures.iter().enumerate() {
         if !f.pod_exists {
             continue;
         }
+        let start = evaluated.len();
         let c = &classified[fi];
         let hits: Vec<(String, Arc<Hits>)> = f
             .evidence
@@ -285,16 +292,18 @@ async fn evaluate_full<C: ClusterSource>(
                 .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
             evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await);
         }
+        if early {
+            apply_supersedes(rules, &mut evaluated[start..]);
+            free_probes(&mut evaluated[start..], &mut seen);
+        }
     }
-    apply_supersedes(rules, &mut evaluated);
-    if !scope.categories.is_empty() || !scope.rules.is_empty() {
-        scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
-    }
-    // Plans quote the probes of the first failure of each finding only: free the rest.
-    let mut seen = BTreeSet::new();
-    for ev in evaluated.iter_mut().filter(|_| !keep_probes) {
-        if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
-            ev.probes = BTreeMap::new();
+    if !early {
+        apply_supersedes(rules, &mut evaluated);
+        if !scope.categories.is_empty() || !scope.rules.is_empty() {
+            scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
+        }
+        if !keep_probes {
+            free_probes(&mut evaluated, &mut seen);
         }
     }
 
@@ -327,6 +336,15 @@ async fn evaluate_full<C: ClusterSource>(
 }
 
 /// A confirmed rule that another confirmed rule supersedes, on the same failure, steps aside.
+/// Plans quote the probes of the first failure of each finding only: free the rest.
+fn free_probes(evaluated: &mut [Evaluated], seen: &mut BTreeSet<(usize, String)>) {
+    for ev in evaluated {
+        if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
+            ev.probes = BTreeMap::new();
+        }
+    }
+}
+
 fn apply_supersedes(rules: &RuleSet, evaluated: &mut [Evaluated]) {
     let confirmed: BTreeSet<(usize, &str)> = evaluated
         .iter()
