@@ -601,16 +601,24 @@ fn reference_names_every_template_variable() {
 }
 
 /// Names given to `env.add_filter("NAME"` (or `add_test`, `add_function`, `add_global`) in the
-/// template environment's source: what remedy registers, read from the code itself.
+/// template environment's source (`src/template/`): what remedy registers, read from the code
+/// itself.
 fn registered(root: &Path, call: &str) -> Vec<String> {
-    let src = read(root, "src/template.rs");
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(root.join("src/template")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    files.sort();
     let pat = format!("{call}(\"");
-    src.match_indices(&pat)
-        .map(|(i, _)| {
+    let mut out = Vec::new();
+    for f in files {
+        let src = std::fs::read_to_string(f).unwrap();
+        out.extend(src.match_indices(&pat).map(|(i, _)| {
             let rest = &src[i + pat.len()..];
             rest[..rest.find('"').unwrap()].to_string()
-        })
-        .collect()
+        }));
+    }
+    out
 }
 
 /// `- **`NAME`** (...): meaning. Example: `TEMPLATE` → `RESULT`` entries of a section.
@@ -635,17 +643,48 @@ fn reference_describes_every_template_helper_and_each_example_renders_as_shown()
     let doc = read(root, "docs/reference.md");
     let helpers = section(&doc, "## Template helpers");
     let mut t = remedy::template::Templates::new();
+    // remedy's own filters, and minijinja's that it replaces with a bounded version of its own.
+    let (replaced, own): (Vec<String>, Vec<String>) = registered(root, "add_filter")
+        .into_iter()
+        .partition(|f| remedy::template::BUILTIN_FILTERS.contains(&f.as_str()));
+    let minijinja_filters = section(helpers, "### minijinja's filters");
+    for f in &replaced {
+        let line = minijinja_filters
+            .lines()
+            .find(|l| l.starts_with(&format!("- **`{f}`**")))
+            .unwrap_or_else(|| panic!("`{f}` is not described"));
+        assert!(
+            line.contains("remedy's bounded version"),
+            "`{f}` is replaced by remedy's own: say so"
+        );
+    }
+    // minijinja's filters as the environment offers them: those remedy takes away (they
+    // could build values of any size) are named as not offered.
+    let (offered, withdrawn): (Vec<String>, Vec<String>) = remedy::template::BUILTIN_FILTERS
+        .iter()
+        .map(|f| f.to_string())
+        .partition(|f| {
+            let id = format!("defined-{f}");
+            t.add(&id, &format!("{{{{ 1 | {f} }}}}"), "test").unwrap();
+            !t.render(&id, &minijinja::Value::UNDEFINED)
+                .is_err_and(|e| e.to_string().contains("unknown filter"))
+        });
+    let not_offered = minijinja_filters
+        .lines()
+        .find(|l| l.starts_with("Not offered:"))
+        .unwrap_or_default();
+    for f in &withdrawn {
+        assert!(not_offered.contains(&format!("`{f}`")), "`{f}` is not offered: say so");
+    }
+    assert!(
+        !withdrawn.is_empty() || not_offered.is_empty(),
+        "nothing is withdrawn: drop the line"
+    );
     let wanted: Vec<(&str, Vec<String>)> = vec![
         ("### Functions", t.global_names()),
-        ("### remedy's filters", registered(root, "add_filter")),
+        ("### remedy's filters", own),
         ("### remedy's tests", registered(root, "add_test")),
-        (
-            "### minijinja's filters",
-            remedy::template::BUILTIN_FILTERS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
+        ("### minijinja's filters", offered),
         (
             "### minijinja's tests",
             remedy::template::BUILTIN_TESTS.iter().map(|s| s.to_string()).collect(),
@@ -676,8 +715,21 @@ fn reference_describes_every_template_helper_and_each_example_renders_as_shown()
         );
         for (name, tmpl, want) in entries {
             let id = format!("example-{name}-{checked}");
-            t.add(&id, &tmpl, "docs/reference.md")
+            let compiled = t
+                .add(&id, &tmpl, "docs/reference.md")
                 .unwrap_or_else(|e| panic!("{name}: `{tmpl}` does not compile: {e}"));
+            // What a rule may not use (`unbounded-template`) is said so where it is described.
+            let line = section(helpers, heading)
+                .lines()
+                .find(|l| l.starts_with(&format!("- **`{name}`**")))
+                .unwrap();
+            let refused = !compiled.unbounded.is_empty();
+            if refused != line.contains("Refused in rules") {
+                wrong.push(format!(
+                    "{name}: `{tmpl}` is {}refused at load time (unbounded-template): say so, or not",
+                    if refused { "" } else { "not " }
+                ));
+            }
             let got = t.render(&id, &ctx).unwrap_or_else(|e| panic!("{name}: `{tmpl}`: {e}"));
             if got != want {
                 wrong.push(format!(
