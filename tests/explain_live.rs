@@ -119,6 +119,30 @@ fn explain_live_names_a_pod_without_failing_pulls_and_refuses_all_namespaces() {
     let r = remedy(&["explain", "pod/x", "-A", "--kubeconfig", &kubeconfig]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("not -A/--all-namespaces"), "{}", r.stderr);
+    // Without -n, the kubeconfig context's namespace, as kubectl takes it.
+    let in_shop = front.dir().join("shop-kubeconfig");
+    std::fs::write(
+        &in_shop,
+        support::fake_api::http::kubeconfig_text(&front.url(), "fake", support::fake_api::http::TOKEN)
+            .replace("namespace: default", "namespace: shop"),
+    )
+    .unwrap();
+    let target = "pod/frontend-7c9d6b5f48-2xkqp";
+    let r = remedy(&["explain", target, "--kubeconfig", &in_shop.display().to_string()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("pod shop/frontend-7c9d6b5f48-2xkqp"),
+        "{}",
+        r.stdout
+    );
+    let r = remedy(&["explain", target, "--kubeconfig", &kubeconfig]);
+    assert_eq!(r.code, 1, "the context's namespace is `default`: {}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("pod default/frontend-7c9d6b5f48-2xkqp has no failing image pull"),
+        "{}",
+        r.stderr
+    );
     // A snapshot and a kubeconfig are two sources: clap refuses the pair.
     let ex = example("seed-003-icr-namespace");
     let r = remedy(&["explain", "pod/x", "--snapshot", &ex, "--kubeconfig", &kubeconfig]);

@@ -11,7 +11,7 @@ use super::live::ConnectArgs;
 use super::rules::Output;
 use super::run::{rules as load_rules, style};
 use super::{Cli, RuleArgs};
-use crate::cluster::live::Live;
+use crate::cluster::live::{Live, connect};
 use crate::cluster::{ClusterSource, Snapshot};
 use crate::explain::{Explanation, RuleExplained};
 use crate::inputs::Inputs;
@@ -22,9 +22,10 @@ use crate::report::{self, Style};
 pub struct ExplainArgs {
     /// The pod: `pod/NAME`.
     target: String,
-    /// The pod's namespace.
-    #[arg(short, long, default_value = "default")]
-    namespace: String,
+    /// The pod's namespace. Default: on a cluster, the namespace of the kubeconfig context (as
+    /// kubectl takes it); on a snapshot, `default`.
+    #[arg(short, long)]
+    namespace: Option<String>,
     /// Snapshot file or directory, as for `remedy plan`. Repeatable. Without it, remedy reads
     /// the live cluster (see the connection flags).
     #[arg(long, value_name = "PATH")]
@@ -162,15 +163,18 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let ns = args.namespace.as_str();
-    let (explained, source) = if args.snapshot.is_empty() {
+    let (explained, source, ns) = if args.snapshot.is_empty() {
         let run = async {
-            let live = Live::connect(&args.connect.options()).await?;
-            let endpoint = live.endpoint().clone();
-            let e = explain_from(&rules, &live, &inputs, ns, pod)
+            let (client, endpoint) = connect(&args.connect.options()).await?;
+            let ns = args
+                .namespace
+                .clone()
+                .unwrap_or_else(|| client.default_namespace().to_string());
+            let live = Live::with_client(client, endpoint.clone(), args.connect.request_timeout).await?;
+            let e = explain_from(&rules, &live, &inputs, &ns, pod)
                 .await
                 .with_context(|| format!("explaining against {} ({})", endpoint.context, endpoint.server))?;
-            Ok::<_, anyhow::Error>((e, format!("the cluster ({})", endpoint.context)))
+            Ok::<_, anyhow::Error>((e, format!("the cluster ({})", endpoint.context), ns))
         };
         match runtime.block_on(async { tokio::time::timeout(args.connect.timeout, run).await }) {
             Ok(r) => r?,
@@ -182,8 +186,9 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
             report::write_diagnostics(&mut std::io::stderr().lock(), &diags.into_sorted(), err_style)?;
             bail!("the snapshot files have errors (listed above)");
         }
-        let e = runtime.block_on(explain_from(&rules, &snapshot, &inputs, ns, pod))?;
-        (e, "the snapshot".to_string())
+        let ns = args.namespace.clone().unwrap_or_else(|| "default".to_string());
+        let e = runtime.block_on(explain_from(&rules, &snapshot, &inputs, &ns, pod))?;
+        (e, "the snapshot".to_string(), ns)
     };
     let Some(e) = explained else {
         bail!("pod {ns}/{pod} has no failing image pull in {source} (`remedy plan` lists the failing pods)");
