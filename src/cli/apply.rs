@@ -130,7 +130,7 @@ fn changes(plan: &Plan, only: &[String]) -> usize {
             only.is_empty()
                 || a.findings
                     .iter()
-                    .filter_map(|f| plan.findings.iter().find(|x| &x.id == f))
+                    .filter_map(|f| plan.finding(f))
                     .any(|f| only.contains(&f.rule))
         })
         .count()

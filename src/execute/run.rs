@@ -55,10 +55,7 @@ fn reads(change: &Change) -> Vec<Target> {
 
 /// The rule of an action: that of the first finding it fixes.
 fn rule_of<'a>(plan: &'a Plan, a: &Action) -> Option<&'a str> {
-    a.findings
-        .iter()
-        .find_map(|f| plan.findings.iter().find(|x| &x.id == f))
-        .map(|f| f.rule.as_str())
+    a.findings.iter().find_map(|f| plan.finding(f)).map(|f| f.rule.as_str())
 }
 
 /// Carry out `plan` through `writer`. Never panics on API answers; every action gets a
