@@ -44,6 +44,18 @@ impl ConnectArgs {
     }
 }
 
+/// `-A` (every namespace) with `-n` (only these) asks for two different things: refused,
+/// rather than one of them silently winning.
+pub fn check_namespaces(args: &ConnectArgs, namespaces: &[String]) -> anyhow::Result<()> {
+    if args.all_namespaces && !namespaces.is_empty() {
+        anyhow::bail!(
+            "-A/--all-namespaces and -n/--namespace {} contradict each other: give -n for those namespaces only, or -A (the default) for every one",
+            namespaces.join(" -n ")
+        );
+    }
+    Ok(())
+}
+
 /// `500ms`, `30s`, `5m`, `1h`; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();

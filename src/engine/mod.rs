@@ -193,23 +193,16 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, false).await
 }
 
-/// As `evaluate`; `keep_probes` keeps every evaluation's probe results (for `remedy explain`),
-/// where plans keep only those of the first failure of each finding.
+/// As `evaluate_skipping`; `keep_probes` keeps every evaluation's probe results (for
+/// `remedy explain`), where plans keep only those of the first failure of each finding.
 pub async fn evaluate_with<C: ClusterSource>(
     rules: &RuleSet,
     cluster: &C,
     inputs: &Inputs,
+    skip: &BTreeSet<usize>,
     keep_probes: bool,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(
-        rules,
-        cluster,
-        inputs,
-        &scope::Scope::default(),
-        &BTreeSet::new(),
-        keep_probes,
-    )
-    .await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, keep_probes).await
 }
 
 /// Evaluate every rule but those in `skip` against the failures in `scope` (see
