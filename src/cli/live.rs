@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cluster::ClusterSource;
 use crate::cluster::live::{ConnectOptions, Live};
 use crate::inputs::Inputs;
-use crate::plan::{Plan, SkippedRule};
+use crate::plan::{Plan, PlanScope, SkippedRule};
 use crate::rules::RuleSet;
 use crate::{engine, plan};
 
@@ -41,6 +41,27 @@ impl ConnectArgs {
             context: self.context.clone(),
             request_timeout: self.request_timeout,
         }
+    }
+}
+
+/// The scope flags as a plan records them (`source.scope`); `None` when nothing limits it.
+pub fn scope_record(args: &super::ScopeArgs) -> Option<PlanScope> {
+    let rec = PlanScope {
+        namespaces: args.namespace.iter().map(|n| n.trim().to_string()).collect(),
+        selector: args.selector.clone(),
+        categories: args.category.clone(),
+        rules: args.rule.clone(),
+    };
+    (rec != PlanScope::default()).then_some(rec)
+}
+
+/// A recorded scope as the flags that give it.
+pub fn scope_args(rec: &PlanScope) -> super::ScopeArgs {
+    super::ScopeArgs {
+        namespace: rec.namespaces.clone(),
+        selector: rec.selector.clone(),
+        category: rec.categories.clone(),
+        rule: rec.rules.clone(),
     }
 }
 
@@ -95,7 +116,9 @@ pub async fn plan_live(
     scope: &crate::engine::scope::Scope,
 ) -> anyhow::Result<Plan> {
     let run = async {
-        let live = Live::connect(&args.options()).await?;
+        let live = Live::connect(&args.options())
+            .await?
+            .scoped(scope.namespaces.iter().cloned().collect());
         let endpoint = live.endpoint().clone();
         tracing::info!(context = %endpoint.context, server = %endpoint.server, "connected");
         let mut plan = plan_from(rules, &live, inputs, scope)
