@@ -45,6 +45,14 @@ fn k(f: &HttpFront) -> String {
     f.kubeconfig().display().to_string()
 }
 
+/// `remedy apply --yes` with `extra` (a saved plan, flags), backups under the front's directory.
+fn apply(f: &HttpFront, extra: &[&str]) -> common::Run {
+    let (kc, backups) = (k(f), f.dir().join("b").display().to_string());
+    let mut args = vec!["apply", "--kubeconfig", &kc, "--yes", "--backup-dir", &backups];
+    args.extend_from_slice(extra);
+    common::remedy(&args)
+}
+
 /// Writes (dry runs included) into namespace `ns`.
 fn writes_in(log: &[Logged], ns: &str) -> usize {
     let part = format!("/namespaces/{ns}/");
@@ -63,7 +71,7 @@ fn a_fresh_apply_with_n_writes_only_into_that_namespace() {
     assert_eq!(plan["summary"]["pending"], 18, "9 actions per namespace: {}", r.stdout);
 
     f.api.clear_log();
-    let r = common::remedy(&["apply", "--kubeconfig", &k(&f), "--yes", "-n", B]);
+    let r = apply(&f, &["-n", B]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let log = f.api.log();
     assert_eq!(writes_in(&log, B), 9, "{log:?}");
@@ -72,12 +80,12 @@ fn a_fresh_apply_with_n_writes_only_into_that_namespace() {
 
     // The other namespace is still to fix, and only it.
     f.api.clear_log();
-    let r = common::remedy(&["apply", "--kubeconfig", &k(&f), "--yes"]);
+    let r = apply(&f, &[]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let log = f.api.log();
     assert_eq!((writes_in(&log, A), writes(&log)), (9, 9), "{log:?}");
     f.api.clear_log();
-    let r = common::remedy(&["apply", "--kubeconfig", &k(&f), "--yes"]);
+    let r = apply(&f, &[]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(f.api.writes(), 0);
 }
@@ -90,19 +98,7 @@ fn a_saved_plan_applied_with_n_runs_only_the_actions_of_that_namespace() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     f.api.clear_log();
     let report = f.dir().join("report.json").display().to_string();
-    let r = common::remedy(&[
-        "apply",
-        &plan,
-        "--kubeconfig",
-        &k(&f),
-        "--yes",
-        "-n",
-        A,
-        "--report",
-        &report,
-        "--backup-dir",
-        &f.dir().join("b").display().to_string(),
-    ]);
+    let r = apply(&f, &[&plan, "-n", A, "--report", &report]);
     // The other namespace's actions are skipped (not selected): a partial apply.
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     let log = f.api.log();
@@ -124,7 +120,7 @@ fn a_saved_plan_applied_with_n_runs_only_the_actions_of_that_namespace() {
 fn an_empty_namespace_name_is_refused_before_anything_is_read() {
     let f = front();
     f.api.clear_log();
-    let r = common::remedy(&["apply", "--kubeconfig", &k(&f), "--yes", "-n", ""]);
+    let r = apply(&f, &["-n", ""]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--namespace"), "{}", r.stderr);
     assert!(f.api.log().is_empty());
@@ -167,7 +163,7 @@ fn with_n_a_forbidden_cluster_wide_list_is_read_per_requested_namespace() {
     }
     // Apply works the same way with those rights.
     f.api.clear_log();
-    let r = common::remedy(&["apply", "--kubeconfig", &k(&f), "--yes", "-n", A]);
+    let r = apply(&f, &["-n", A]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let log = f.api.log();
     assert_eq!((writes_in(&log, A), writes(&log)), (9, 9), "{log:?}");
@@ -191,7 +187,7 @@ fn without_n_a_forbidden_cluster_wide_list_is_an_error_that_suggests_n() {
     );
     // A 403 is an answer, not a transient failure: asked once, never per namespace.
     assert_eq!(lists(&f.api.log(), "pods"), [("/api/v1/pods".to_string(), 403)]);
-    let r = common::remedy(&["apply", "--kubeconfig", &k(&f), "--yes"]);
+    let r = apply(&f, &[]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("-n NAMESPACE"), "{}", r.stderr);
     assert_eq!(f.api.writes(), 0);
@@ -221,15 +217,7 @@ fn a_plan_saved_with_n_is_applied_within_the_same_scope_and_is_not_stale() {
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     assert_eq!(saved["source"]["scope"], json!({"namespaces": [B]}));
     f.api.clear_log();
-    let r = common::remedy(&[
-        "apply",
-        &plan,
-        "--kubeconfig",
-        &k(&f),
-        "--yes",
-        "--backup-dir",
-        &f.dir().join("b").display().to_string(),
-    ]);
+    let r = apply(&f, &[&plan]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let log = f.api.log();
     assert_eq!((writes_in(&log, B), writes(&log)), (9, 9), "{log:?}");

@@ -46,10 +46,26 @@ fn apply_as(f: &HttpFront, manager: &str, body: &Value) {
     assert!(resp.status().is_success(), "{}", resp.status());
 }
 
-fn rule_file(f: &HttpFront) -> String {
-    let p = f.dir().join("rule.yaml");
-    std::fs::write(&p, RULE).unwrap();
-    p.display().to_string()
+/// `remedy apply --yes` with the rule above only: the run, and its report.
+fn apply(f: &HttpFront) -> (common::Run, Value) {
+    let rules = f.dir().join("rule.yaml");
+    std::fs::write(&rules, RULE).unwrap();
+    let report = f.dir().join("report.json");
+    let r = common::remedy(&[
+        "apply",
+        "--kubeconfig",
+        &f.kubeconfig().display().to_string(),
+        "--no-bundled",
+        "--rules",
+        &rules.display().to_string(),
+        "--yes",
+        "--report",
+        &report.display().to_string(),
+        "--backup-dir",
+        &f.dir().join("b").display().to_string(),
+    ]);
+    let rep = serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default()).unwrap_or(Value::Null);
+    (r, rep)
 }
 
 #[test]
@@ -58,25 +74,9 @@ fn a_field_another_manager_owns_fails_the_action_names_the_owner_and_writes_noth
     let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "mirror", "namespace": "apps"}, "data": {"registry": "other.local:5000"}});
     apply_as(&f, "platform-team", &theirs);
-    let rules = rule_file(&f);
-    let kc = f.kubeconfig().display().to_string();
-    let report = f.dir().join("report.json");
     f.api.clear_log();
-    let r = common::remedy(&[
-        "apply",
-        "--kubeconfig",
-        &kc,
-        "--no-bundled",
-        "--rules",
-        &rules,
-        "--yes",
-        "--report",
-        &report.display().to_string(),
-        "--backup-dir",
-        &f.dir().join("b").display().to_string(),
-    ]);
+    let (r, rep) = apply(&f);
     assert_eq!(r.code, 4, "failed: {}\n{}", r.stdout, r.stderr);
-    let rep: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let a = &rep["actions"][0];
     assert_eq!(
         (&a["type"], &a["result"]),
@@ -110,19 +110,7 @@ fn a_field_another_manager_owns_fails_the_action_names_the_owner_and_writes_noth
 #[test]
 fn without_another_owner_the_same_apply_creates_the_object() {
     let f = front();
-    let rules = rule_file(&f);
-    let kc = f.kubeconfig().display().to_string();
-    let r = common::remedy(&[
-        "apply",
-        "--kubeconfig",
-        &kc,
-        "--no-bundled",
-        "--rules",
-        &rules,
-        "--yes",
-        "--backup-dir",
-        &f.dir().join("b").display().to_string(),
-    ]);
+    let (r, _) = apply(&f);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let now = f
         .block_on(f.api.get("v1", "ConfigMap", Some("apps"), "mirror"))

@@ -56,21 +56,6 @@ fn the_human_plan_names_the_rules_skipped_and_why() {
     );
 }
 
-/// A rule whose conditions hold without the probe it could not read.
-const RULE: &str = r#"apiVersion: remedy.dev/v1alpha1
-kind: Playbook
-metadata: {name: needs-global-secret, title: The global pull secret is needed, category: auth}
-spec:
-  match:
-    message: { regex: 'unauthorized' }
-  probes:
-    - name: global
-      object: { apiVersion: v1, kind: Secret, namespace: openshift-config, name: pull-secret }
-  explain: "global secret read: {{ global is not none }}"
-  actions:
-    - copySecret: { from: "openshift-config/pull-secret", to: "{{ failure.namespace }}/pull-secret" }
-"#;
-
 #[test]
 fn the_human_plan_shows_a_finding_note_and_the_blocked_action() {
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pull-secret", "namespace": "openshift-config"},
@@ -84,8 +69,7 @@ fn the_human_plan_shows_a_finding_note_and_the_blocked_action() {
             .token(TOKEN),
     );
     f.api.forbid("get", "", "secrets", Some("openshift-config"));
-    let rule = f.dir().join("rule.yaml");
-    std::fs::write(&rule, RULE).unwrap();
+    let rule = common::root().join("tests/data/playbooks/needs-global-secret.yaml");
     let (code, out) = human(&f, &["--no-bundled", "--rules", &rule.display().to_string()]);
     assert_eq!(code, 3, "only a blocked action: a person must act\n{out}");
     let note = "probe `global`: cannot get secrets in openshift-config: forbidden (needs get on secrets)";

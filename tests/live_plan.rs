@@ -382,19 +382,12 @@ fn a_forbidden_probe_read_is_a_note_and_the_plan_goes_on() {
 }
 
 /// A rule whose conditions hold without the probe it could not read.
-const RULE: &str = r#"apiVersion: remedy.dev/v1alpha1
-kind: Playbook
-metadata: {name: needs-global-secret, title: The global pull secret is needed, category: auth}
-spec:
-  match:
-    message: { regex: 'unauthorized' }
-  probes:
-    - name: global
-      object: { apiVersion: v1, kind: Secret, namespace: openshift-config, name: pull-secret }
-  explain: "global secret read: {{ global is not none }}"
-  actions:
-    - copySecret: { from: "openshift-config/pull-secret", to: "{{ failure.namespace }}/pull-secret" }
-"#;
+fn rule_file() -> String {
+    common::root()
+        .join("tests/data/playbooks/needs-global-secret.yaml")
+        .display()
+        .to_string()
+}
 
 #[test]
 fn a_forbidden_probe_read_blocks_the_actions_of_its_finding() {
@@ -410,8 +403,7 @@ fn a_forbidden_probe_read_blocks_the_actions_of_its_finding() {
             .token(support::fake_api::http::TOKEN),
     );
     front.api.forbid("get", "", "secrets", Some("openshift-config"));
-    let rule = front.dir().join("rule.yaml");
-    std::fs::write(&rule, RULE).unwrap();
+    let rule = rule_file();
     let kc = front.kubeconfig().display().to_string();
     let (_, plan, stderr) = plan_json(&[
         "plan",
@@ -419,7 +411,7 @@ fn a_forbidden_probe_read_blocks_the_actions_of_its_finding() {
         &kc,
         "--no-bundled",
         "--rules",
-        &rule.display().to_string(),
+        &rule,
         "-o",
         "json",
     ]);
@@ -446,7 +438,7 @@ fn a_forbidden_probe_read_blocks_the_actions_of_its_finding() {
         &front2.kubeconfig().display().to_string(),
         "--no-bundled",
         "--rules",
-        &rule.display().to_string(),
+        &rule,
         "-o",
         "json",
     ]);
