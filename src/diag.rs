@@ -88,6 +88,8 @@ pub enum Code {
     SupersedesCycle,
     /// A template or condition that uses a filter or test minijinja and remedy do not define.
     UnknownFilter,
+    /// A template that could build a value of unbounded size (`set`, a long concatenation, ...).
+    UnboundedTemplate,
     /// An input over its size limit (snapshot file, archive, rule file, `--set-file`).
     InputTooLarge,
     /// A directory entry that is not a regular file (FIFO, device, socket): skipped.
@@ -124,6 +126,7 @@ impl Code {
             Code::EmptyInput => "empty-input",
             Code::SupersedesCycle => "supersedes-cycle",
             Code::UnknownFilter => "unknown-filter",
+            Code::UnboundedTemplate => "unbounded-template",
             Code::InputTooLarge => "input-too-large",
             Code::NotRegularFile => "not-a-regular-file",
             Code::SkippedObject => "skipped-object",
@@ -154,6 +157,7 @@ impl Code {
         Code::EmptyInput,
         Code::SupersedesCycle,
         Code::UnknownFilter,
+        Code::UnboundedTemplate,
         Code::InputTooLarge,
         Code::NotRegularFile,
         Code::SkippedObject,

@@ -366,6 +366,40 @@ fn duplicates_keep_the_newer_copy_whatever_the_order() {
     assert!(diags.is_empty(), "{diags:?}");
 }
 
+/// One uid under two names is one object: the newer copy is kept, whatever the order and
+/// whether the copies are YAML or JSON.
+#[test]
+fn one_uid_under_two_names_keeps_the_newer_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_uid = SA_OLD.replace(
+        "  resourceVersion: \"99\"\n",
+        "  resourceVersion: \"99\"\n  uid: 7d1c9a52-0f1e-4c63-9d0a-2b8e5f0c1a11\n",
+    );
+    let renamed = with_uid
+        .replace("name: default", "name: builder")
+        .replace("\"99\"", "\"100\"");
+    let old = write(dir.path(), "old.yaml", with_uid.as_bytes());
+    let new = write(dir.path(), "new.json", to_json(&renamed).as_bytes());
+    for order in [[&old, &new], [&new, &old]] {
+        let (snap, diags) = Snapshot::load(&[order[0].clone(), order[1].clone()]);
+        let sa = |name: &str| {
+            futures::executor::block_on(snap.get(&GroupKind::core("ServiceAccount"), Some("shop"), name)).unwrap()
+        };
+        assert!(sa("builder").is_some(), "the newer copy is kept");
+        assert!(sa("default").is_none(), "the older copy is dropped");
+        let warnings: Vec<_> = diags.iter().filter(|d| d.code.as_str() == "duplicate-object").collect();
+        assert_eq!(warnings.len(), 1, "{diags:?}");
+        let w = &warnings[0];
+        assert!(w.message.contains("one object under two names"), "{}", w.message);
+        assert!(
+            w.message.contains("resourceVersion 100 is newer than 99"),
+            "{}",
+            w.message
+        );
+        assert!(w.location.to_string().contains("old.yaml"), "{}", w.location);
+    }
+}
+
 #[test]
 fn duplicate_keys_in_a_yaml_mapping_are_errors() {
     let dir = tempfile::tempdir().unwrap();

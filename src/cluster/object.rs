@@ -107,6 +107,8 @@ pub struct Object {
 pub struct Version {
     pub resource_version: Option<Box<str>>,
     pub managed_time: Option<Box<str>>,
+    /// `metadata.uid`: two copies with one uid are one object even when their names differ.
+    pub uid: Option<Box<str>>,
 }
 
 impl Version {
@@ -121,6 +123,7 @@ impl Version {
                 .filter_map(|m| m.get("time").and_then(Value::as_str))
                 .max()
                 .map(Into::into),
+            uid: meta.get("uid").and_then(Value::as_str).map(Into::into),
         }
     }
 }
@@ -239,6 +242,7 @@ impl Object {
             version: Version {
                 resource_version: meta.resource_version.as_deref().map(Into::into),
                 managed_time: None,
+                uid: meta.uid.as_deref().map(Into::into),
             },
         })
     }
@@ -438,6 +442,14 @@ impl EventRaw {
 impl EventRecord {
     /// Whether the event is kubelet's word on a failed image pull (the only events detection
     /// reads, so the only ones a backend needs to keep).
+    /// False only for an event's JSON text that `is_about_image_pull` would certainly refuse:
+    /// every reason it accepts contains one of these words (and `\u` escapes could hide one).
+    pub fn may_be_about_image_pull(json: &str) -> bool {
+        ["Fail", "BackOff", "InvalidImageName", "ErrImage", "\\u"]
+            .iter()
+            .any(|w| json.contains(w))
+    }
+
     pub fn is_about_image_pull(&self) -> bool {
         let e = self;
         if e.involved_kind != "Pod" {

@@ -58,19 +58,12 @@ fn reads(change: &Change) -> Vec<Target> {
 
 /// The rule of an action: that of the first finding it fixes.
 fn rule_of<'a>(plan: &'a Plan, a: &Action) -> Option<&'a str> {
-    a.findings
-        .iter()
-        .find_map(|f| plan.findings.iter().find(|x| &x.id == f))
-        .map(|f| f.rule.as_str())
+    a.findings.iter().find_map(|f| plan.finding(f)).map(|f| f.rule.as_str())
 }
 
 /// Why `a` is not among what `--only` and `-n` select; `None` when it is.
 pub fn not_selected(plan: &Plan, a: &Action, only: &[String], namespaces: &[String]) -> Option<String> {
-    let findings = || {
-        a.findings
-            .iter()
-            .filter_map(|f| plan.findings.iter().find(|x| &x.id == f))
-    };
+    let findings = || a.findings.iter().filter_map(|f| plan.finding(f));
     if !only.is_empty() {
         let rule = rule_of(plan, a).unwrap_or_default();
         if !findings().any(|f| only.contains(&f.rule)) {

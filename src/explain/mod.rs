@@ -296,7 +296,7 @@ pub fn explain(rules: &RuleSet, ev: &Evaluation, plan: &Plan, namespace: &str, p
                             .any(|s| s.kind == "Pod" && s.namespace == namespace && s.name == pod)
                 }) {
                     for id in &finding.actions {
-                        if let Some(a) = plan.actions.iter().find(|a| &a.id == id) {
+                        if let Some(a) = plan.action(id) {
                             r.actions.push(ActionExplained {
                                 id: a.id.clone(),
                                 action_type: a.action_type.clone(),

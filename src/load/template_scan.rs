@@ -65,6 +65,13 @@ pub(super) fn scan(parsed: &Parsed, si: usize, di: usize, value: &serde_yaml::Va
                 ),
             ),
             Ok(c) => {
+                for u in c.unbounded {
+                    diags.push(
+                        Diagnostic::error(Code::UnboundedTemplate, loc.clone(), u.message).with_help(
+                            "rule templates are bounded so that no rule can build a value of unbounded size: see docs/limits.md",
+                        ),
+                    );
+                }
                 for u in c.unknown {
                     let d = Diagnostic::error(
                         Code::UnknownFilter,

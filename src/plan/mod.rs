@@ -2,6 +2,7 @@
 //! findings, ordered by dependency, each with a status computed against observed state.
 
 mod group;
+mod lookup;
 pub mod patch;
 pub mod record;
 pub mod rerun;

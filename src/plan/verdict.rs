@@ -20,7 +20,7 @@ pub mod exit {
 
 impl Plan {
     pub fn exit_code(&self) -> u8 {
-        let action = |id: &String| self.actions.iter().find(|a| &a.id == id);
+        let action = |id: &String| self.action(id);
         // A finding is settled when it has fixes and every one is already in place (an
         // alternative way to the same end does not count); a diagnosis-only finding (no
         // actions) always needs a person.

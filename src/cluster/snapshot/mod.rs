@@ -7,6 +7,7 @@
 //! Every read is capped (`docs/limits.md`).
 
 mod archive;
+mod dedupe;
 mod fast;
 mod json;
 mod pool;
@@ -206,7 +207,7 @@ impl Snapshot {
     /// Files with errors are left out whole; duplicates across the rest keep the newer copy.
     fn merge(name: String, results: Vec<FileResult>, diags: &mut Diagnostics) -> Snapshot {
         let mut skipped = Vec::new();
-        let mut kept: HashMap<ObjectKey, (Object, usize)> = HashMap::new();
+        let mut kept = dedupe::Kept::default();
         let mut events = Vec::new();
         let mut names = Vec::new();
         for (fi, r) in results.into_iter().enumerate() {
@@ -234,11 +235,11 @@ impl Snapshot {
             }
             events.extend(sink.events);
             for o in sink.objects {
-                keep_newer(&mut kept, o, fi, &names, diags);
+                kept.add(o, fi, &names, diags);
             }
         }
         let files_read = names.len() - skipped.len();
-        let objects = kept.into_values().map(|(o, _)| o).collect();
+        let objects = kept.into_objects();
         let mut snapshot = Snapshot::from_parts(name, objects, sink::merge_events(events));
         snapshot.skipped = skipped;
         snapshot.files_read = files_read;
@@ -306,66 +307,6 @@ impl Snapshot {
                 .then(|| self.objects.get(&ObjectKey { namespace: None, ..key }).cloned())
                 .flatten()
         })
-    }
-}
-
-/// Keep the newer of two copies of one object, warning when they differ.
-fn keep_newer(
-    kept: &mut HashMap<ObjectKey, (Object, usize)>,
-    o: Object,
-    file: usize,
-    names: &[String],
-    diags: &mut Diagnostics,
-) {
-    use std::collections::hash_map::Entry;
-    match kept.entry(o.key()) {
-        Entry::Vacant(e) => {
-            e.insert((o, file));
-        }
-        Entry::Occupied(mut e) => {
-            let (old, old_file) = e.get();
-            if old.raw() == o.raw() {
-                return;
-            }
-            let newer = o.newer_than(old);
-            let (win, win_file, lose, lose_file) = if newer {
-                (&o, file, old, *old_file)
-            } else {
-                (old, *old_file, &o, file)
-            };
-            let why = match (&win.version().resource_version, &lose.version().resource_version) {
-                (Some(a), Some(b)) if a != b => format!("resourceVersion {a} is newer than {b}"),
-                (Some(a), None) => format!("only it has a resourceVersion ({a})"),
-                _ if win.version().managed_time != lose.version().managed_time => format!(
-                    "same resourceVersion; its last managedFields change ({}) is later",
-                    win.version().managed_time.as_deref().unwrap_or("")
-                ),
-                _ => "same version: the choice is made by content, so it does not depend on the order of files".into(),
-            };
-            let id = match &o.namespace {
-                Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
-                None => format!("{} {}", o.kind, o.name),
-            };
-            diags.push(
-                Diagnostic::warning(
-                    Code::DuplicateObject,
-                    file_loc(&names[lose_file]),
-                    format!(
-                        "{id} is also in {}, and the copies differ: kept the one from {} ({why})",
-                        if lose_file == win_file {
-                            "this file"
-                        } else {
-                            &names[win_file]
-                        },
-                        names[win_file]
-                    ),
-                )
-                .with_help("give each object once, or the capture taken last"),
-            );
-            if newer {
-                e.insert((o, file));
-            }
-        }
     }
 }
 

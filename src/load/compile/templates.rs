@@ -90,6 +90,13 @@ impl Compiler<'_> {
             };
             self.diags.push(d);
         }
+        for u in &c.unbounded {
+            let at = self.template_pos(si, di, path, src, u.line, u.column, "");
+            self.diags.push(
+                Diagnostic::error(Code::UnboundedTemplate, at, u.message.clone())
+                    .with_help("rule templates are bounded so that no rule can build a value of unbounded size: see docs/limits.md"),
+            );
+        }
     }
 
     /// Compile a template field, checking the variables it reads against `vars`.

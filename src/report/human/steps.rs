@@ -164,10 +164,7 @@ impl Columns {
 }
 
 pub(super) fn finding_actions<'a>(plan: &'a Plan, f: &Finding) -> Vec<&'a Action> {
-    f.actions
-        .iter()
-        .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
-        .collect()
+    f.actions.iter().filter_map(|id| plan.action(id)).collect()
 }
 
 /// The width of the id column: the same for every finding, so the columns line up.

@@ -9,6 +9,11 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 use crate::refs::{cakey, image::ImageRef};
 
+mod bound;
+mod capped;
+
+pub use bound::{MAX_WEIGHT, Unbounded};
+
 /// Filters remedy adds to minijinja's built-ins.
 pub const OWN_FILTERS: &[&str] = &["ca_key", "registry_host", "host", "port"];
 
@@ -123,6 +128,9 @@ pub struct Compiled {
     pub vars: HashSet<String>,
     /// Filters and tests nothing defines (minijinja only finds out when it renders them).
     pub unknown: Vec<UnknownName>,
+    /// Constructs that could build a value of unbounded size (`bound.rs`): the template is
+    /// refused.
+    pub unbounded: Vec<Unbounded>,
 }
 
 /// All templates of all loaded rules, compiled once.
@@ -187,6 +195,12 @@ impl Templates {
         // Rules come from files anyone may hand over: rendering is bounded in steps and in
         // output (`docs/limits.md`).
         env.set_fuel(Some(FUEL));
+        env.add_filter("replace", capped::replace);
+        env.add_filter("join", capped::join);
+        for f in bound::REFUSED_FILTERS {
+            env.remove_filter(f);
+        }
+        env.remove_global("namespace");
         env.add_filter("ca_key", |registry: &str| cakey::ca_key(registry));
         env.add_filter("registry_host", |image: &str| {
             ImageRef::parse(image)
@@ -228,6 +242,7 @@ impl Templates {
         Ok(Compiled {
             vars: tmpl.undeclared_variables(true),
             unknown: self.unknown_names(&tmpl, source, 0),
+            unbounded: unbounded(source, 0),
         })
     }
 
@@ -243,6 +258,7 @@ impl Templates {
         Ok(Compiled {
             vars: tmpl.undeclared_variables(true),
             unknown: self.unknown_names(&tmpl, &source, CONDITION_PREFIX.len()),
+            unbounded: unbounded(&source, CONDITION_PREFIX.len()),
         })
     }
 
@@ -286,6 +302,7 @@ impl Templates {
                     _ => None,
                 };
                 if let Some((what, name)) = found
+                    && !(what == "filter" && bound::REFUSED_FILTERS.contains(&name))
                     && !self.defines(what, name)
                     && !out.iter().any(|u: &UnknownName| u.what == what && u.name == name)
                 {
@@ -317,6 +334,7 @@ impl Templates {
 
     /// Render; an error names where the template was written, not its internal name.
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Error> {
+        capped::reset_budget();
         let mut out = Capped {
             buf: Vec::new(),
             exceeded: false,
@@ -430,7 +448,16 @@ impl Templates {
 
     /// Render a standalone string (used for `rules match` captures and tests).
     pub fn render_str(&self, source: &str, ctx: &Value) -> Result<String, Error> {
+        capped::reset_budget();
         self.env.render_str(source, ctx)
+    }
+}
+
+/// What `bound::check` refuses in a template that compiled (so it parses).
+fn unbounded(source: &str, skip: usize) -> Vec<Unbounded> {
+    match machinery::parse(source, "<rule>", Default::default()) {
+        Ok(ast) => bound::check(&ast, skip),
+        Err(_) => Vec::new(),
     }
 }
 
