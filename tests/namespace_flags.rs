@@ -27,8 +27,13 @@ fn all_namespaces_with_namespace_is_a_usage_error() {
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert!(r.stderr.contains("not -A/--all-namespaces"), "{}", r.stderr);
     }
-    // apply acts on the whole plan: it takes no -n at all.
+    // apply takes -n as plan does, and refuses it with -A before connecting anywhere.
     let r = remedy(&["apply", "-A", "-n", "shop", "--dry-run"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("'-n'"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("-A/--all-namespaces and -n/--namespace shop contradict each other"),
+        "{}",
+        r.stderr
+    );
 }

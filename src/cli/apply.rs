@@ -13,7 +13,7 @@ use crate::execute::api::KubeWriter;
 use crate::execute::rbac::{self, Purpose};
 use crate::execute::{self, Options, Report, Verification, backup, verify};
 use crate::plan::record::{self, SavedPlan};
-use crate::plan::{Plan, Status, exit};
+use crate::plan::{Plan, PlanScope, Status, exit};
 use crate::report::Style;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -67,6 +67,12 @@ pub struct ApplyArgs {
     /// Apply only the actions of this rule's findings. Repeatable.
     #[arg(long = "only", value_name = "RULE_ID")]
     only: Vec<String>,
+    /// Only failures in this namespace, as for `plan -n`: a fresh plan looks at no other, and
+    /// of a saved plan only the actions of findings with a failing pod there run (wherever
+    /// they write: a secret copied from openshift-config counts for the namespace it fixes).
+    /// A cluster-wide list RBAC forbids is then read namespace by namespace. Repeatable.
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    namespace: Vec<String>,
     /// Give an input a value: `--set name=value`. Repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
@@ -94,9 +100,21 @@ pub struct ApplyArgs {
     wait: Option<Duration>,
 }
 
-fn load_saved(path: &Path) -> anyhow::Result<SavedPlan> {
+/// A saved plan, and the scope it was made in (`source.scope`).
+fn load_saved(path: &Path) -> anyhow::Result<(SavedPlan, Option<PlanScope>)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the saved plan {}", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
+    let saved = parse_saved(path, &text)?;
+    let scope = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.pointer("/source/scope").cloned())
+        .map(serde_json::from_value::<PlanScope>)
+        .transpose()
+        .with_context(|| format!("{}: source.scope is not a plan's scope", path.display()))?;
+    Ok((saved, scope))
+}
+
+fn parse_saved(path: &Path, text: &str) -> anyhow::Result<SavedPlan> {
+    let saved: SavedPlan = serde_json::from_str(text).with_context(|| {
         format!(
             "{} is not a plan saved with `remedy plan -o json --out FILE`",
             path.display()
@@ -121,18 +139,12 @@ fn load_saved(path: &Path) -> anyhow::Result<SavedPlan> {
     Ok(saved)
 }
 
-/// Actions apply would try: pending ones of the selected rules.
-fn changes(plan: &Plan, only: &[String]) -> usize {
+/// Actions apply would try: pending ones that `--only` and `-n` select.
+fn changes(plan: &Plan, only: &[String], namespaces: &[String]) -> usize {
     plan.actions
         .iter()
         .filter(|a| a.status == Status::Pending)
-        .filter(|a| {
-            only.is_empty()
-                || a.findings
-                    .iter()
-                    .filter_map(|f| plan.finding(f))
-                    .any(|f| only.contains(&f.rule))
-        })
+        .filter(|a| execute::not_selected(plan, a, only, namespaces).is_none())
         .count()
 }
 
@@ -203,6 +215,7 @@ pub fn report_text(r: &Report) -> String {
 }
 
 pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
+    super::live::check_namespaces(&args.connect, &args.namespace)?;
     if !args.snapshot.is_empty() {
         bail!(
             "remedy apply changes a live cluster and a snapshot cannot be changed: drop --snapshot (use it with `remedy plan`)"
@@ -210,7 +223,29 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
     }
     let rules = super::run::rules(&args.rules, err_style)?;
     let inputs = super::run::inputs_from(&args.set, &args.set_file, &rules)?;
-    let saved = args.plan.as_deref().map(load_saved).transpose()?;
+    let scope_args = super::ScopeArgs {
+        namespace: args.namespace.clone(),
+        ..Default::default()
+    };
+    let scope = super::scope::resolve(&scope_args, &rules)?;
+    let namespaces: Vec<String> = scope.namespaces.iter().cloned().collect();
+    let (saved, saved_scope) = match args.plan.as_deref().map(load_saved).transpose()? {
+        Some((s, scope)) => (Some(s), scope),
+        None => (None, None),
+    };
+    // A saved plan is made again within its own scope, to be compared whole; `-n` then selects
+    // among its actions. A fresh plan is made within `-n`.
+    let plan_scope = match (&saved, &saved_scope) {
+        (Some(_), Some(rec)) => super::scope::resolve(&super::live::scope_args(rec), &rules)?,
+        (Some(_), None) => Default::default(),
+        (None, _) => scope.clone(),
+    };
+    // Namespaces to list one by one should a cluster-wide list be forbidden.
+    let fallback: Vec<String> = if namespaces.is_empty() {
+        plan_scope.namespaces.iter().cloned().collect()
+    } else {
+        namespaces.clone()
+    };
     if let Some(s) = &saved {
         let missing = record::missing_inputs(s, &inputs);
         if !missing.is_empty() {
@@ -230,8 +265,10 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
         let (client, endpoint) = tokio::time::timeout(args.connect.timeout, connect(&opts))
             .await
             .map_err(|_| anyhow::anyhow!("no connection within --timeout"))??;
-        let live = Live::with_client(client.clone(), endpoint.clone(), args.connect.request_timeout).await?;
-        let plan = tokio::time::timeout(args.connect.timeout, super::live::plan_from(&rules, &live, &inputs, &Default::default()))
+        let live = Live::with_client(client.clone(), endpoint.clone(), args.connect.request_timeout)
+            .await?
+            .scoped(fallback);
+        let plan = tokio::time::timeout(args.connect.timeout, super::live::plan_from(&rules, &live, &inputs, &plan_scope))
             .await
             .map_err(|_| anyhow::anyhow!("the plan did not finish within --timeout"))?
             .with_context(|| format!("planning against {} ({})", endpoint.context, endpoint.server))?;
@@ -246,7 +283,7 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
                 );
             }
         }
-        let n = changes(&plan, &args.only);
+        let n = changes(&plan, &args.only, &namespaces);
         if n > 0 && !args.yes {
             if !stdin_tty {
                 bail!(
@@ -281,6 +318,7 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
             dry_run: args.dry_run,
             allow_disruptive: args.allow_disruptive,
             only: args.only.clone(),
+            namespaces: namespaces.clone(),
             done: args.done.clone(),
             attempts: 3,
             backups,

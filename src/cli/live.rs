@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cluster::ClusterSource;
 use crate::cluster::live::{ConnectOptions, Live};
 use crate::inputs::Inputs;
-use crate::plan::{Plan, SkippedRule};
+use crate::plan::{Plan, PlanScope, SkippedRule};
 use crate::rules::RuleSet;
 use crate::{engine, plan};
 
@@ -54,6 +54,27 @@ pub fn check_namespaces(args: &ConnectArgs, namespaces: &[String]) -> anyhow::Re
         );
     }
     Ok(())
+}
+
+/// The scope flags as a plan records them (`source.scope`); `None` when nothing limits it.
+pub fn scope_record(args: &super::ScopeArgs) -> Option<PlanScope> {
+    let rec = PlanScope {
+        namespaces: args.namespace.iter().map(|n| n.trim().to_string()).collect(),
+        selector: args.selector.clone(),
+        categories: args.category.clone(),
+        rules: args.rule.clone(),
+    };
+    (rec != PlanScope::default()).then_some(rec)
+}
+
+/// A recorded scope as the flags that give it.
+pub fn scope_args(rec: &PlanScope) -> super::ScopeArgs {
+    super::ScopeArgs {
+        namespace: rec.namespaces.clone(),
+        selector: rec.selector.clone(),
+        category: rec.categories.clone(),
+        rule: rec.rules.clone(),
+    }
 }
 
 /// `500ms`, `30s`, `5m`, `1h`; a bare number is seconds.
@@ -107,7 +128,9 @@ pub async fn plan_live(
     scope: &crate::engine::scope::Scope,
 ) -> anyhow::Result<Plan> {
     let run = async {
-        let live = Live::connect(&args.options()).await?;
+        let live = Live::connect(&args.options())
+            .await?
+            .scoped(scope.namespaces.iter().cloned().collect());
         let endpoint = live.endpoint().clone();
         tracing::info!(context = %endpoint.context, server = %endpoint.server, "connected");
         let mut plan = plan_from(rules, &live, inputs, scope)

@@ -163,6 +163,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         plan
     };
     plan.rerun = Some(super::rerun::of(args));
+    plan.source.scope = super::live::scope_record(&args.scope);
     let out_style = if args.out.is_some() {
         Style::default()
     } else {

@@ -200,7 +200,10 @@ impl KubeWriter {
             200..=299 => Ok(serde_json::from_slice(&bytes).ok()),
             404 if method == http::Method::GET => Ok(None),
             404 => Err(WriteError::NotFound(format!("{what}: {message}"))),
-            409 if is_apply => Err(WriteError::FieldConflict(format!("{what}: {message}"))),
+            409 if is_apply => Err(WriteError::FieldConflict(format!(
+                "{what}: {}",
+                field_conflicts(&bytes).unwrap_or(message)
+            ))),
             409 => Err(WriteError::Conflict(format!("{what}: {message}"))),
             // A failed JSON-patch `test` (the value changed since it was read).
             422 if patch && !is_apply => Err(WriteError::Conflict(format!("{what}: {message}"))),
@@ -214,6 +217,26 @@ impl KubeWriter {
             ))),
         })
     }
+}
+
+/// Who owns which field, from a server-side apply conflict's `details.causes`
+/// (`.data.key owned by "kubectl-edit"`); `None` when the answer names no field.
+fn field_conflicts(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let fields: Vec<String> = v
+        .pointer("/details/causes")?
+        .as_array()?
+        .iter()
+        .filter(|c| c["reason"] == "FieldManagerConflict")
+        .filter_map(|c| {
+            let field = c["field"].as_str()?;
+            // `conflict with "M" using v1` (or `conflict with "M" with subresource "status" using v1`).
+            let msg = c["message"].as_str().unwrap_or("");
+            let manager = msg.split('"').nth(1).unwrap_or("another manager");
+            Some(format!("{field} owned by \"{manager}\""))
+        })
+        .collect();
+    (!fields.is_empty()).then(|| format!("{} (never forced: settle it with that manager)", fields.join(", ")))
 }
 
 impl KubeWriter {
@@ -312,6 +335,23 @@ mod tests {
             object_path(&t("config.openshift.io/v1", "Image", Some("ignored"), "cluster")),
             "/apis/config.openshift.io/v1/images/cluster"
         );
+    }
+
+    #[test]
+    fn field_conflicts_name_the_field_and_its_manager() {
+        let body = json!({"kind": "Status", "code": 409, "reason": "Conflict",
+        "message": "Apply failed with 2 conflicts: ...",
+        "details": {"causes": [
+            {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-edit\" using v1", "field": ".data.key"},
+            {"reason": "FieldManagerConflict", "message": "conflict with \"helm\" with subresource \"status\" using v1", "field": ".status.x"},
+            {"reason": "Other", "message": "m", "field": ".no"},
+        ]}});
+        let text = field_conflicts(body.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            text,
+            ".data.key owned by \"kubectl-edit\", .status.x owned by \"helm\" (never forced: settle it with that manager)"
+        );
+        assert_eq!(field_conflicts(br#"{"message": "Apply failed"}"#), None);
     }
 
     #[test]

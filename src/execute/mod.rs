@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod backup;
+mod dockerjson;
 pub mod rbac;
 pub mod report;
 mod run;
@@ -16,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use report::{ActionReport, FindingReport, Outcome, Report, ReportSummary, Verification, WriteReport};
-pub use run::{Options, execute};
+pub use run::{Options, execute, not_selected};
 pub use writes::{ANNOTATION, FIELD_MANAGER, Stamp, Write};
 
 use crate::cluster::Object;
@@ -27,6 +28,9 @@ pub enum ExecuteError {
     /// The state does not allow the write (an object vanished, an input is missing).
     #[error("{0}")]
     Precondition(String),
+    /// The object is in a state a write could not keep whole (re-reading will not help).
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("backup: {0}")]

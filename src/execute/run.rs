@@ -21,6 +21,9 @@ pub struct Options {
     pub allow_disruptive: bool,
     /// Only actions of findings of these rules (all when empty).
     pub only: Vec<String>,
+    /// Only actions of findings with a failing pod (or image stream) in these namespaces
+    /// (all when empty): where the failure is, not where the action writes.
+    pub namespaces: Vec<String>,
     /// Manual steps the user says are done (`--done a1`): actions behind them may run.
     pub done: Vec<String>,
     /// Reads and tries per action: a conflict re-reads, re-assesses and tries again.
@@ -58,6 +61,39 @@ fn rule_of<'a>(plan: &'a Plan, a: &Action) -> Option<&'a str> {
     a.findings.iter().find_map(|f| plan.finding(f)).map(|f| f.rule.as_str())
 }
 
+/// Why `a` is not among what `--only` and `-n` select; `None` when it is.
+pub fn not_selected(plan: &Plan, a: &Action, only: &[String], namespaces: &[String]) -> Option<String> {
+    let findings = || a.findings.iter().filter_map(|f| plan.finding(f));
+    if !only.is_empty() {
+        let rule = rule_of(plan, a).unwrap_or_default();
+        if !findings().any(|f| only.contains(&f.rule)) {
+            return Some(format!("not selected: rule {rule} is not among --only"));
+        }
+    }
+    if namespaces.is_empty() {
+        return None;
+    }
+    let failing: BTreeSet<&str> = findings()
+        .flat_map(|f| f.subjects.iter().map(|s| s.namespace.as_str()))
+        .collect();
+    let listed = |ns: &str| namespaces.iter().any(|n| n == ns);
+    if !failing.iter().any(|ns| listed(ns)) {
+        return Some(format!(
+            "not selected: it fixes no failure in {} (-n)",
+            namespaces.join(", ")
+        ));
+    }
+    // A finding may span namespaces: its action in another failing namespace is that
+    // namespace's (a shared object elsewhere, like openshift-config's, is not).
+    if let Some(ns) = a.target.as_ref().and_then(|t| t.namespace.as_deref())
+        && failing.contains(ns)
+        && !listed(ns)
+    {
+        return Some(format!("not selected: it changes namespace {ns}, not among -n"));
+    }
+    None
+}
+
 /// Carry out `plan` through `writer`. Never panics on API answers; every action gets a
 /// result, and the report says exactly what was sent.
 pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: &Options) -> Report {
@@ -87,11 +123,8 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
             .iter()
             .find(|d| !ok(results.get(*d)) && !opts.done.contains(d));
         let desired: Option<&Desired> = plan.desired.get(i);
-        let (result, reason) = if !opts.only.is_empty() && !opts.only.contains(&rule) {
-            (
-                Outcome::Skipped,
-                Some(format!("not selected: rule {rule} is not among --only")),
-            )
+        let (result, reason) = if let Some(why) = not_selected(plan, a, &opts.only, &opts.namespaces) {
+            (Outcome::Skipped, Some(why))
         } else if a.action_type == "manual" {
             if opts.done.contains(&a.id) {
                 (

@@ -375,3 +375,43 @@ fn backups_hold_the_prior_state_and_the_report_names_them() {
     let text = serde_json::to_string(&report).unwrap();
     assert!(!text.contains("dockerconfigjson\":\""), "no secret data in the report");
 }
+
+#[test]
+fn n_selects_by_the_failures_namespace_and_leaves_other_failing_namespaces_their_own_actions() {
+    let store = Store::new("seed-004-marketplace");
+    let mut plan = plan_of(&store, &Inputs::default());
+    let ns = "openshift-marketplace";
+    let all = |plan: &crate::plan::Plan, namespaces: &[&str]| -> Vec<Option<String>> {
+        let n: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
+        plan.actions.iter().map(|a| not_selected(plan, a, &[], &n)).collect()
+    };
+    assert!(
+        all(&plan, &[ns]).iter().all(Option::is_none),
+        "every action fixes a failure there"
+    );
+    let elsewhere = all(&plan, &["apps"]);
+    assert!(
+        elsewhere
+            .iter()
+            .all(|r| r.as_deref() == Some("not selected: it fixes no failure in apps (-n)")),
+        "{elsewhere:?}"
+    );
+    // One finding over two namespaces: -n apps takes none of the actions that write into the
+    // other failing namespace.
+    let mut extra = plan.findings[0].subjects[0].clone();
+    extra.namespace = "apps".into();
+    plan.findings[0].subjects.push(extra);
+    let apps = all(&plan, &["apps"]);
+    assert!(
+        apps.iter()
+            .all(|r| r.as_deref() == Some("not selected: it changes namespace openshift-marketplace, not among -n")),
+        "{apps:?}"
+    );
+    let o = Options {
+        namespaces: vec!["apps".into()],
+        ..opts()
+    };
+    let report = futures::executor::block_on(execute(&plan, &Inputs::default(), &store, &o));
+    assert!(report.actions.iter().all(|a| a.result == Outcome::Skipped));
+    assert_eq!(store.writes.get(), 0);
+}

@@ -5,9 +5,9 @@
 //! apply never forces, and deletes carry the pod's uid.
 
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::ExecuteError;
+use super::{ExecuteError, dockerjson};
 use crate::cluster::Object;
 use crate::desired::{Change, ListItem, Target};
 use crate::inputs::Inputs;
@@ -154,10 +154,11 @@ fn has_item(obj: &Value, i: &ListItem) -> bool {
         || (list.is_none() && i.only_if_list_exists)
 }
 
-/// A pull secret's `.dockerconfigjson` replaced by `merged`, guarded by a test of its exact
-/// current value.
-fn replace_config(secret: &Object, merged: &DockerConfig, stamp: &Stamp) -> Result<Vec<Value>, ExecuteError> {
-    if secret.str_field("type") != Some(dockercfg::TYPE_DOCKERCONFIGJSON) {
+/// A pull secret's `.dockerconfigjson` with the registries `add` put into its `auths` (see
+/// [`dockerjson::merged`]: nothing else in it changes), guarded by a test of its exact current
+/// value.
+fn replace_config(secret: &Object, add: &Map<String, Value>, stamp: &Stamp) -> Result<Vec<Value>, ExecuteError> {
+    if !dockerjson::is_dockerconfigjson(secret) {
         return Err(ExecuteError::Precondition(format!(
             "Secret {}/{} is not of type {}: remedy only rewrites .dockerconfigjson",
             secret.namespace.as_deref().unwrap_or(""),
@@ -167,9 +168,23 @@ fn replace_config(secret: &Object, merged: &DockerConfig, stamp: &Stamp) -> Resu
     }
     let path = format!("/data/{}", escape(dockercfg::KEY_DOCKERCONFIGJSON));
     let current = secret.value().pointer(&path).cloned().unwrap_or(Value::Null);
+    let merged = dockerjson::merged(secret, add)?;
     let mut ops = guard(secret, stamp);
-    ops.push(json!({"op": "test", "path": path, "value": current}));
-    ops.push(json!({"op": "replace", "path": path, "value": B64.encode(merged.to_json())}));
+    if current.is_null() {
+        // No key yet: `test` cannot name an absent member, so the data map is tested whole.
+        let data = secret.value().pointer("/data").cloned().unwrap_or(Value::Null);
+        ops.push(json!({"op": "test", "path": "/data", "value": data}));
+        if data.is_object() {
+            ops.push(json!({"op": "add", "path": path, "value": B64.encode(merged)}));
+        } else {
+            ops.push(
+                json!({"op": "add", "path": "/data", "value": {(dockercfg::KEY_DOCKERCONFIGJSON): B64.encode(merged)}}),
+            );
+        }
+    } else {
+        ops.push(json!({"op": "test", "path": path, "value": current}));
+        ops.push(json!({"op": "replace", "path": path, "value": B64.encode(merged)}));
+    }
     Ok(ops)
 }
 
@@ -196,12 +211,14 @@ pub fn writes(
                     }),
                 }),
                 Some(dst) => {
+                    // Registries the target lacks, copied as the source writes them.
                     let mut have = summary::docker_config(dst).unwrap_or_default();
                     let theirs = summary::docker_config(src).unwrap_or_default();
-                    have.merge_from(&theirs);
+                    let keys = have.merge_from(&theirs);
+                    let add = dockerjson::pick(&dockerjson::secret_entries(src).unwrap_or_default(), &keys);
                     one(Write::JsonPatch {
                         target: to.clone(),
-                        ops: Value::Array(replace_config(dst, &have, stamp)?),
+                        ops: Value::Array(replace_config(dst, &add, stamp)?),
                     })
                 }
             }
@@ -249,10 +266,11 @@ pub fn writes(
                     only.entries.insert(k, e);
                 }
             }
-            have.merge_from(&only);
+            let keys = have.merge_from(&only);
+            let add = dockerjson::pick(&dockerjson::raw_entries(&given.text).unwrap_or_default(), &keys);
             one(Write::JsonPatch {
                 target: secret.clone(),
-                ops: Value::Array(replace_config(obj, &have, stamp)?),
+                ops: Value::Array(replace_config(obj, &add, stamp)?),
             })
         }
         Change::EnsureListItem { target, items } => {

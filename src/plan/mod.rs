@@ -518,6 +518,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             skipped_files: Vec::new(),
             context: None,
             server: None,
+            scope: None,
         },
         cluster: ClusterInfo {
             openshift: ev.cluster["openshift"].as_bool().unwrap_or(false),

@@ -287,6 +287,7 @@ mod tests {
                 skipped_files: vec![],
                 context: None,
                 server: None,
+                scope: None,
             },
             cluster: crate::plan::ClusterInfo {
                 openshift: false,

@@ -103,6 +103,26 @@ pub struct PlanSource {
     /// The API server's URL of a live plan; absent for a snapshot.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub server: Option<String>,
+    /// What the plan was limited to (`-n`, `-l`, `--category`, `--rule`); absent when it looked
+    /// at everything. `remedy apply PLAN` plans again within it before comparing.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<PlanScope>,
+}
+
+/// The limits of a plan, as given on the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanScope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// A label selector in kubectl's syntax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// Playbook ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -5,6 +5,11 @@
 //! owners, ...), each read at most once. Secrets and ConfigMaps are the exception: they are
 //! read one by one, by name, so remedy never holds every credential of the cluster and needs
 //! only `get` on them.
+//!
+//! Namespace-scoped rights: with `-n`, a cluster-wide list that RBAC forbids (403) is read
+//! again as one list per requested namespace, and only those namespaces are then known: a
+//! read elsewhere is forbidden, as it would be for that user. Without `-n`, a forbidden
+//! list of pods or events stops the run and says to name the namespaces.
 
 mod connect;
 mod discovery;
@@ -40,13 +45,58 @@ pub fn read_verb(kind: &GroupKind) -> &'static str {
 struct Listed {
     all: Vec<Arc<Object>>,
     index: HashMap<ObjectKey, Arc<Object>>,
+    /// Set when the cluster-wide list was forbidden and these namespaces were listed instead.
+    only: Option<Vec<String>>,
+    /// The resource's name in errors (`serviceaccounts`).
+    resource: String,
+}
+
+impl Listed {
+    /// Whether objects of `namespace` were read (always, after a cluster-wide list).
+    fn covers(&self, namespace: Option<&str>) -> bool {
+        match (&self.only, namespace) {
+            (None, _) => true,
+            (Some(list), Some(ns)) => list.iter().any(|n| n == ns),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// A read outside the namespaces a forbidden cluster-wide list was replaced by: forbidden,
+    /// as the cluster-wide list was (a probe turns that into a note).
+    fn forbidden(&self, namespace: Option<&str>) -> ClusterError {
+        ClusterError::Forbidden {
+            verb: "list".into(),
+            resource: self.resource.clone(),
+            namespace: namespace.map(str::to_string),
+        }
+    }
+}
+
+/// The error of a list RBAC forbids, for the lists a run cannot go without (pods, events,
+/// image streams): which list, and what to do about it.
+fn forbidden_list(e: ClusterError) -> ClusterError {
+    match e {
+        ClusterError::Forbidden {
+            resource,
+            namespace: None,
+            ..
+        } => ClusterError::Read {
+            message: format!(
+                "the cluster-wide list is forbidden (needs list on {resource} in every namespace); \
+                 with rights in some namespaces only, name them: -n NAMESPACE (repeatable)"
+            ),
+            kind: resource,
+        },
+        other => other,
+    }
 }
 
 pub struct Live {
     t: Transport,
     endpoint: Endpoint,
     discovery: Discovery,
-    /// Only these namespaces' pods and events, when set (`-n`); everywhere otherwise.
+    /// The namespaces asked for (`-n`): listed one by one when a cluster-wide list is
+    /// forbidden. `None`: every namespace, and a forbidden list is an error.
     namespaces: Option<Vec<String>>,
     lists: Mutex<HashMap<GroupKind, Arc<Listed>>>,
     gets: Mutex<HashMap<ObjectKey, Option<Arc<Object>>>>,
@@ -95,9 +145,10 @@ impl Live {
         })
     }
 
-    /// Look only at the pods and events of these namespaces.
+    /// The namespaces the run is about (`-n`): a cluster-wide list RBAC forbids is read as
+    /// one list per namespace of these instead. Empty: no fallback.
     pub fn scoped(mut self, namespaces: Vec<String>) -> Self {
-        self.namespaces = Some(namespaces);
+        self.namespaces = (!namespaces.is_empty()).then_some(namespaces);
         self
     }
 
@@ -114,50 +165,64 @@ impl Live {
         self.discovery.resource(&self.t, kind).await
     }
 
-    /// Every item of a collection, cluster-wide or in the scoped namespaces, converted.
+    /// Every item of a collection, converted: one cluster-wide list, or, when RBAC forbids
+    /// that and `fallback` names namespaces, one list per namespace of those (then returned
+    /// as `Some(namespaces)`).
     async fn read_all<T>(
         &self,
         r: &Resource,
         field_selector: Option<&str>,
-        scope: Option<&[String]>,
+        fallback: Option<&[String]>,
         mut convert: impl FnMut(Value) -> Option<T>,
+    ) -> Result<(Vec<T>, Option<Vec<String>>), ClusterError> {
+        match self.read_one(r, field_selector, None, &mut convert).await {
+            Err(ClusterError::Forbidden { namespace: None, .. }) if r.namespaced && fallback.is_some() => {
+                let list = fallback.unwrap_or_default();
+                tracing::info!(resource = %r.display_name(), "the cluster-wide list is forbidden: listing the namespaces given with -n");
+                let mut out = Vec::new();
+                for ns in list {
+                    out.append(&mut self.read_one(r, field_selector, Some(ns), &mut convert).await?);
+                }
+                Ok((out, Some(list.to_vec())))
+            }
+            other => other.map(|items| (items, None)),
+        }
+    }
+
+    /// One list (cluster-wide, or of one namespace), every page of it.
+    async fn read_one<T>(
+        &self,
+        r: &Resource,
+        field_selector: Option<&str>,
+        ns: Option<&str>,
+        convert: &mut impl FnMut(Value) -> Option<T>,
     ) -> Result<Vec<T>, ClusterError> {
         let name = r.display_name();
-        let namespaces: Vec<Option<&str>> = match scope.filter(|_| r.namespaced) {
-            Some(list) => list.iter().map(|n| Some(n.as_str())).collect(),
-            None => vec![None],
+        let what = Target {
+            verb: "list",
+            resource: &name,
+            namespace: ns,
         };
-        let mut out = Vec::new();
-        for ns in namespaces {
-            let what = Target {
-                verb: "list",
-                resource: &name,
-                namespace: ns,
+        // A list whose continue token expired is read again from the start, once.
+        let mut page_items: Vec<T> = Vec::new();
+        for round in 0..2 {
+            page_items.clear();
+            let mut take = |v: Value| {
+                if let Some(x) = convert(v) {
+                    page_items.push(x);
+                }
             };
-            // A list whose continue token expired is read again from the start, once.
-            let mut page_items: Vec<T> = Vec::new();
-            for round in 0..2 {
-                page_items.clear();
-                let mut take = |v: Value| {
-                    if let Some(x) = convert(v) {
-                        page_items.push(x);
-                    }
-                };
-                match self.t.list(&r.path(ns), field_selector, &what, &mut take).await {
-                    Err(ClusterError::Read { message, .. })
-                        if round == 0 && message.starts_with(transport::EXPIRED) =>
-                    {
-                        tracing::debug!(resource = %name, "list expired; reading it again");
-                    }
-                    other => {
-                        other?;
-                        break;
-                    }
+            match self.t.list(&r.path(ns), field_selector, &what, &mut take).await {
+                Err(ClusterError::Read { message, .. }) if round == 0 && message.starts_with(transport::EXPIRED) => {
+                    tracing::debug!(resource = %name, "list expired; reading it again");
+                }
+                other => {
+                    other?;
+                    break;
                 }
             }
-            out.append(&mut page_items);
         }
-        Ok(out)
+        Ok(page_items)
     }
 
     /// The whole kind, read once.
@@ -165,26 +230,41 @@ impl Live {
         if let Some(hit) = self.lists.lock().ok().and_then(|m| m.get(kind).cloned()) {
             return Ok(hit);
         }
-        let mut all: Vec<Arc<Object>> = match self.resource(kind).await? {
-            None => Vec::new(),
+        let mut resource = kind.kind.to_lowercase();
+        let (mut all, only): (Vec<Arc<Object>>, _) = match self.resource(kind).await? {
+            None => (Vec::new(), None),
             Some(r) => {
+                resource = r.display_name();
                 let is_pod = kind.group.is_empty() && kind.kind == "Pod";
                 let selector = is_pod.then_some(POD_FIELD_SELECTOR);
-                let scope = if is_pod { self.namespaces.as_deref() } else { None };
                 let api_version = r.api_version();
-                self.read_all(&r, selector, scope, |mut v| {
-                    if let Some(m) = v.as_object_mut() {
-                        m.insert("kind".into(), Value::String(r.kind.clone()));
-                        m.insert("apiVersion".into(), Value::String(api_version.clone()));
-                    }
-                    Object::from_value(v).ok().map(Arc::new)
-                })
-                .await?
+                let read = self
+                    .read_all(&r, selector, self.namespaces.as_deref(), |mut v| {
+                        if let Some(m) = v.as_object_mut() {
+                            m.insert("kind".into(), Value::String(r.kind.clone()));
+                            m.insert("apiVersion".into(), Value::String(api_version.clone()));
+                        }
+                        Object::from_value(v).ok().map(Arc::new)
+                    })
+                    .await;
+                // The lists every run starts from (failures are found in them): no way on
+                // without them. Other kinds are read by probes, which make a 403 a note.
+                let failures_in = is_pod || (kind.group == "image.openshift.io" && kind.kind == "ImageStream");
+                if failures_in {
+                    read.map_err(forbidden_list)?
+                } else {
+                    read?
+                }
             }
         };
         all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let index = all.iter().map(|o| (o.key(), o.clone())).collect();
-        let listed = Arc::new(Listed { all, index });
+        let listed = Arc::new(Listed {
+            all,
+            index,
+            only,
+            resource,
+        });
         if let Ok(mut m) = self.lists.lock() {
             m.insert(kind.clone(), listed.clone());
         }
@@ -239,6 +319,9 @@ impl ClusterSource for Live {
 
     async fn list(&self, kind: &GroupKind, namespace: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
         let listed = self.listed(kind).await?;
+        if namespace.is_some() && !listed.covers(namespace) {
+            return Err(listed.forbidden(namespace));
+        }
         Ok(match namespace {
             None => listed.all.clone(),
             Some(ns) => listed
@@ -261,6 +344,9 @@ impl ClusterSource for Live {
         }
         let listed = self.listed(kind).await?;
         let ns = if kind.is_cluster_scoped() { None } else { namespace };
+        if !listed.covers(ns) {
+            return Err(listed.forbidden(ns));
+        }
         let key = ObjectKey {
             kind: kind.clone(),
             namespace: ns.map(str::to_string),
@@ -282,7 +368,7 @@ impl ClusterSource for Live {
             None => Vec::new(),
             Some(r) => {
                 let mut ids = std::collections::HashSet::new();
-                let mut events = self
+                let (mut events, _) = self
                     .read_all(&r, Some(EVENT_FIELD_SELECTOR), self.namespaces.as_deref(), |v| {
                         let e = EventRecord::from_value(&v).ok()?;
                         if !e.is_about_image_pull() {
@@ -297,7 +383,8 @@ impl ClusterSource for Live {
                         }
                         Some(e)
                     })
-                    .await?;
+                    .await
+                    .map_err(forbidden_list)?;
                 events.sort();
                 events
             }

@@ -128,6 +128,10 @@ pub(super) fn finding(
     if let Some(why) = &f.explanation {
         out.para(&label(style, "why"), LABEL, why);
     }
+    // What could not be read (RBAC): the finding rests on the rest, its actions wait for it.
+    for n in &f.notes {
+        out.para(&label(style, "note"), LABEL, n);
+    }
     // A finding over several namespaces is printed compactly (unless --expand): the rules it
     // ruled out are counted or named, the reasons one `remedy explain` away.
     let compact = namespaces([f]).len() > 1 && !out.expand;

@@ -69,6 +69,38 @@ fn header(out: &mut Out, plan: &Plan, style: Style) {
             &format!("user rules replace bundled: {}", plan.rules.overridden.join(", ")),
         );
     }
+    skipped_rules(out, plan);
+}
+
+/// Rules not evaluated (their APIs are absent): one line per reason, the rules that share it
+/// together; `--expand` gives each rule its full reason.
+fn skipped_rules(out: &mut Out, plan: &Plan) {
+    let mut by_reason: Vec<(String, Vec<&str>)> = Vec::new();
+    for s in &plan.rules.skipped {
+        // `the cluster does not serve the API group G (probe `p` reads K)`: the part before the
+        // parenthesis is what rules share.
+        let reason = if out.expand {
+            s.reason.clone()
+        } else {
+            s.reason.split(" (").next().unwrap_or(&s.reason).to_string()
+        };
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, rules)) => rules.push(&s.rule),
+            None => by_reason.push((reason, vec![&s.rule])),
+        }
+    }
+    for (reason, rules) in by_reason {
+        let list = if out.expand {
+            rules.join(", ")
+        } else {
+            group::compact_list(rules.iter().copied(), 4)
+        };
+        out.para(
+            "         ",
+            9,
+            &format!("{} skipped, {reason}: {list}", plural(rules.len(), "rule", "rules")),
+        );
+    }
 }
 
 pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> String {

@@ -3,17 +3,19 @@
 //! The store is `kube-fake-client` 0.3.0 (kube 4). In front of it, this module adds what the
 //! store lacks and remedy relies on (see docs/testing.md): discovery, `limit`/`continue`
 //! pagination with a consistent snapshot per list, field selectors with `!=`, cluster-scoped
-//! custom kinds, delete preconditions, `dryRun`, a request log, permissions and scripted
-//! faults. It is reachable two ways:
+//! custom kinds, delete preconditions, `dryRun`, server-side apply conflicts that name their
+//! fields, a request log, permissions and scripted faults. It is reachable two ways:
 //! - in process, as a kube 5 `kube::Client` ([`FakeApi::client`]);
 //! - over HTTP on 127.0.0.1 with a generated kubeconfig ([`http::HttpFront`]), so the real
 //!   binary runs with `--kubeconfig`.
 
+pub mod controller;
 mod dryrun;
 pub mod http;
 pub mod kinds;
 mod query;
 pub mod seed;
+mod ssa;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -175,6 +177,9 @@ struct State {
     next_list: u64,
     token: Option<String>,
     expire_continue: bool,
+    /// The simulated ReplicaSet controller, when on: what its replacement pods show.
+    controller: Option<controller::Replacement>,
+    replacements: u64,
     /// Namespaces, kept here: the store cannot route `/api/v1/namespaces[/NAME]` at all.
     namespaces: std::collections::BTreeMap<String, Value>,
     namespace_uids: u64,
@@ -444,6 +449,11 @@ impl FakeApi {
     /// Allow exactly these rules; every other request gets 403.
     pub fn allow_only(&self, rules: Vec<Rule>) {
         self.state.lock().unwrap().permissions.only = Some(rules);
+    }
+    /// Recreate each deleted pod that a ReplicaSet controls, as its controller would (see
+    /// [`controller`]); `None` turns it off (the default: nothing comes back).
+    pub fn simulate_replica_sets(&self, how: Option<controller::Replacement>) {
+        self.state.lock().unwrap().controller = how;
     }
     /// Answer every later `continue` token with 410 Gone (an expired list).
     pub fn expire_continue_tokens(&self, on: bool) {
@@ -869,6 +879,13 @@ impl FakeApi {
         {
             return resp;
         }
+        let how = self.state.lock().unwrap().controller.clone();
+        let deleted_pod = match (&how, &route.name) {
+            (Some(_), Some(name)) if method == "DELETE" && route.res.kind == "Pod" && route.subresource.is_none() => {
+                self.get("v1", "Pod", route.namespace.as_deref(), name).await
+            }
+            _ => None,
+        };
         let mut body = body;
         if !route.res.namespaced
             && !route.res.builtin
@@ -884,9 +901,39 @@ impl FakeApi {
             .iter()
             .filter_map(|k| q.get(k).map(|v| format!("{k}={}", query::encode(v))))
             .collect();
+        let applied =
+            (method == "PATCH" && ct.is_some_and(|c| c.starts_with("application/apply-patch"))).then(|| body.clone());
         let resp = self
             .store_send(method, &route.store_path(), &pass.join("&"), ct, body)
             .await;
+        if resp.status().is_success()
+            && let (Some(pod), Some(how)) = (&deleted_pod, &how)
+        {
+            let n = {
+                let mut s = self.state.lock().unwrap();
+                s.replacements += 1;
+                s.replacements
+            };
+            if let Some(new) = controller::replacement(pod, n, how) {
+                self.create(new)
+                    .await
+                    .unwrap_or_else(|e| panic!("the replacement pod: {e}"));
+            }
+        }
+        if resp.status().as_u16() == 409
+            && let (Some(applied), Some(name)) = (&applied, &route.name)
+            && let Some(current) = self
+                .get(
+                    &route.res.api_version(),
+                    route.res.kind,
+                    route.namespace.as_deref(),
+                    name,
+                )
+                .await
+            && let Some(r) = ssa::conflict(&current, applied, q.get("fieldManager").unwrap_or(""))
+        {
+            return r;
+        }
         let (p, b) = resp.into_parts();
         let b = match serde_json::from_slice::<Value>(&b) {
             Ok(v) => Bytes::from(unreserve(v).to_string()),
