@@ -32,6 +32,11 @@ fn scenarios(lab: &Lab, stall: &Stall, dns: Option<(&Dns, &Dns)>) -> Vec<Scenari
     let tls = lab.registry(Kind::Tls);
     let basic = lab.registry(Kind::Basic);
     let plain = lab.registry(Kind::Plain);
+    let token = lab.registry(Kind::Token);
+    let over_http = Pull {
+        plain: true,
+        ..Pull::default()
+    };
     let mut v = vec![
         Scenario {
             name: "no credentials",
@@ -90,6 +95,31 @@ fn scenarios(lab: &Lab, stall: &Stall, dns: Option<(&Dns, &Dns)>) -> Vec<Scenari
             pull: Pull {
                 creds: creds(USER, PASSWORD),
                 ..trusted.clone()
+            },
+            want: "not-found",
+        },
+        // Token auth (plain HTTP, the token endpoint on the registry's address).
+        Scenario {
+            name: "token auth, no credentials",
+            image: token.image(REPO, "1.0"),
+            pull: over_http.clone(),
+            want: "auth",
+        },
+        Scenario {
+            name: "token auth, wrong credentials",
+            image: token.image(REPO, "1.0"),
+            pull: Pull {
+                creds: creds(USER, "not-the-password"),
+                ..over_http.clone()
+            },
+            want: "auth",
+        },
+        Scenario {
+            name: "token auth, missing tag",
+            image: token.image(REPO, "9.9"),
+            pull: Pull {
+                creds: creds(USER, PASSWORD),
+                ..over_http.clone()
             },
             want: "not-found",
         },
@@ -166,6 +196,16 @@ fn capture_all() -> Option<(Vec<Captured>, Vec<String>)> {
     clients::skopeo(&lab, &good, &ok).expect("skopeo pulls a pushed image with the right credentials");
     ctd.pull(&lab, &good, &ok)
         .expect("ctr pulls a pushed image with the right credentials");
+    // Through the token endpoint too: the registry accepts the lab's signed tokens.
+    let good = lab.registry(Kind::Token).image(REPO, "1.1");
+    let ok = Pull {
+        creds: creds(USER, PASSWORD),
+        plain: true,
+        ..Pull::default()
+    };
+    clients::skopeo(&lab, &good, &ok).expect("skopeo pulls through token auth with the right credentials");
+    ctd.pull(&lab, &good, &ok)
+        .expect("ctr pulls through token auth with the right credentials");
 
     let mut out = Vec::new();
     let mut raw = Vec::new();

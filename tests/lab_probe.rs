@@ -46,10 +46,10 @@ impl Probe {
     }
 }
 
-#[test]
-fn every_verdict_against_the_lab_registries() {
+/// The lab and a probe runner, or None when the lab's binaries are missing.
+fn start() -> Option<(Lab, Probe)> {
     if !registry_lab::require(&["docker-registry", "skopeo", "htpasswd", "openssl"]) {
-        return;
+        return None;
     }
     let lab = Lab::start();
     let p = Probe {
@@ -59,6 +59,12 @@ fn every_verdict_against_the_lab_registries() {
             .unwrap(),
         ca: std::fs::read_to_string(&lab.pki.ca).unwrap(),
     };
+    Some((lab, p))
+}
+
+#[test]
+fn every_verdict_against_the_lab_registries() {
+    let Some((lab, p)) = start() else { return };
     let host = |k: Kind| lab.registry(k).host();
 
     // Plain HTTP: found by the TLS handshake failing on a non-TLS answer.
@@ -146,6 +152,60 @@ fn every_verdict_against_the_lab_registries() {
         .verdict;
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
     assert_eq!((v.reachable, v.tls), (false, None), "{v:?}");
+}
+
+/// The distribution spec's token flow against a real token-auth registry: 401 with a Bearer
+/// challenge, the token endpoint (credentials checked there), then the manifest with the token.
+#[test]
+fn token_auth_credentials_accepted_rejected_missing() {
+    let Some((lab, p)) = start() else { return };
+    let reg = lab.registry(Kind::Token);
+    let issued = &reg.front.as_ref().unwrap().issued;
+    let count = |i: usize| issued[i].load(std::sync::atomic::Ordering::Relaxed);
+    let host = reg.host();
+
+    // None: an anonymous token that grants nothing; the registry refuses the manifest.
+    let v = p.run(target(&host, REPO, "1.0"), false, None).verdict;
+    assert_eq!(
+        (v.reachable, v.scheme, v.tls, v.credentials, v.tag),
+        (
+            true,
+            Some(Scheme::Http),
+            Some(Tls::None),
+            Some(Credentials::Missing),
+            Presence::Unknown
+        ),
+        "{v:?}"
+    );
+    assert_eq!(
+        (count(0), count(1), count(2)),
+        (0, 0, 1),
+        "the token endpoint was asked anonymously"
+    );
+
+    // Wrong: the token endpoint refuses them.
+    let v = p
+        .run(target(&host, REPO, "1.0"), false, Some((USER, "not-the-password")))
+        .verdict;
+    assert_eq!(v.credentials, Some(Credentials::Rejected), "{v:?}");
+    assert_eq!(count(1), 1);
+
+    // Right: a token, then the manifest.
+    let v = p.run(target(&host, REPO, "2.0"), false, Some((USER, PASSWORD))).verdict;
+    assert_eq!(
+        (v.credentials, v.repository, v.tag),
+        (Some(Credentials::Accepted), Presence::Exists, Presence::Exists),
+        "{v:?}"
+    );
+    // And a missing tag behind it, with the nearest ones from the tag list the token reads.
+    let v = p.run(target(&host, REPO, "2.1"), false, Some((USER, PASSWORD))).verdict;
+    assert_eq!(
+        (v.credentials, v.repository, v.tag),
+        (Some(Credentials::Accepted), Presence::Exists, Presence::Missing),
+        "{v:?}"
+    );
+    assert!(v.nearest_tags[..2].contains(&"2.0".to_string()), "{v:?}");
+    assert!(count(0) >= 2, "the right credentials went to the token endpoint");
 }
 
 mod common;
@@ -241,15 +301,7 @@ fn plan_shows_the_registry_verdicts_only_with_the_flag() {
         );
         serde_json::from_str(&r.stdout).unwrap()
     };
-    let finding = |p: &Value, rule: &str, ns: &str| -> Value {
-        p["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["rule"] == rule && f["subjects"].as_array().unwrap().iter().any(|s| s["namespace"] == ns))
-            .unwrap_or_else(|| panic!("no {rule} finding in {ns}: {:#}", p["findings"]))
-            .clone()
-    };
+    let finding = registry_lab::finding;
 
     let without = plan(&[]);
     let f = finding(&without, "image-not-found", "tags");

@@ -47,13 +47,7 @@ fn plan_reports_a_failing_pod_of_a_real_cluster() {
         .unwrap();
     let c = rt.block_on(client(&kc));
     rt.block_on(async {
-        let nss: Api<Namespace> = Api::all(c.clone());
-        nss.create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-        )
-        .await
-        .unwrap();
+        create_namespace(&c, &ns).await;
         let pods: Api<Pod> = Api::namespaced(c.clone(), &ns);
         let pod = json!({"metadata": {"name": "cannot-pull"},
             "spec": {"containers": [{"name": "c", "image": "registry.invalid/remedy-test/none:1"}]}});
@@ -126,13 +120,7 @@ fn apply_fixes_a_real_pull_failure_and_the_pod_recovers() {
     rt.block_on(async {
         use k8s_openapi::api::apps::v1::Deployment;
         use k8s_openapi::api::core::v1::Secret;
-        let nss: Api<Namespace> = Api::all(c.clone());
-        nss.create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-        )
-        .await
-        .unwrap();
+        create_namespace(&c, &ns).await;
         let secrets: Api<Secret> = Api::namespaced(c.clone(), "default");
         let secret = json!({
             "metadata": {"name": registry.replace('.', "-"), "labels": {"remedy-test": ns}},
@@ -187,6 +175,16 @@ fn apply_fixes_a_real_pull_failure_and_the_pod_recovers() {
         "{report:#}"
     );
     assert!(!r.stdout.contains(&String::from_utf8_lossy(&config).to_string()));
+}
+
+async fn create_namespace(c: &kube::Client, ns: &str) {
+    let nss: Api<Namespace> = Api::all(c.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn wait_for_pull_failure(c: &kube::Client, ns: &str) {

@@ -4,7 +4,7 @@
 mod common;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use support::fake_api::http::HttpFront;
@@ -20,21 +20,7 @@ fn examples() -> Vec<PathBuf> {
     dirs
 }
 
-/// A test API holding an example's objects; OpenShift's groups are all served when the
-/// example is of an OpenShift cluster, as a real one serves them.
-fn front_for(example: &Path) -> HttpFront {
-    let objects = support::fake_api::seed::load(example).unwrap();
-    let openshift = objects
-        .iter()
-        .any(|o| o["apiVersion"].as_str().is_some_and(|a| a.contains(".openshift.io/")));
-    let mut b = Builder::default()
-        .objects(objects)
-        .token(support::fake_api::http::TOKEN);
-    if openshift {
-        b = b.openshift();
-    }
-    HttpFront::start(b)
-}
+use support::front_for;
 
 fn plan_json(args: &[&str]) -> (i32, Value, String) {
     let r = common::remedy(args);
@@ -66,13 +52,7 @@ fn every_example_plans_the_same_live_as_from_a_snapshot_of_the_same_objects() {
         assert_eq!(live["source"]["server"], json!(front.url()), "{name}");
 
         // The same objects, as the store holds them, written as a snapshot.
-        let dump = front.dir().join("state.json");
-        let items = front.block_on(front.api.all_objects());
-        std::fs::write(
-            &dump,
-            json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
-        )
-        .unwrap();
+        let dump = support::dump_state(&front);
         let (code_snap, snap, stderr) = plan_json(&["plan", "--snapshot", &dump.display().to_string(), "-o", "json"]);
         assert!(snap.is_object(), "{name}: no snapshot plan: {stderr}");
 

@@ -125,7 +125,8 @@ fn rules_explain_tells_a_rule_in_prose() {
         r.stdout
     );
     assert!(r.stdout.contains("  - not imageCfg.registryInsecure"), "{}", r.stdout);
-    assert!(r.stdout.contains("DISRUPTIVE (registrySources"), "{}", r.stdout);
+    // Marked `disruptive: true` in the rule (the engine would infer it from registrySources too).
+    assert!(r.stdout.contains("lists {{ failure.registry }}; blocked unless not imageCfg.degradedPools; DISRUPTIVE (drains and reboots nodes)"), "{}", r.stdout);
     assert!(r.stdout.contains("of them can drain and reboot nodes"), "{}", r.stdout);
     let r = remedy(&["rules", "explain", "plain-http-registry-openshfit"]);
     assert_eq!(r.code, 1);

@@ -229,6 +229,7 @@ pub fn report_text(r: &Report) -> String {
 }
 
 pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
+    super::live::check_namespaces(&args.connect, &args.namespace)?;
     if !args.snapshot.is_empty() {
         bail!(
             "remedy apply changes a live cluster and a snapshot cannot be changed: drop --snapshot (use it with `remedy plan`)"

@@ -1,4 +1,5 @@
-//! `remedy explain pod/NAME -n NS --snapshot S`: every rule considered for one pod, and why.
+//! `remedy explain pod/NAME -n NS [--snapshot S | --kubeconfig K]`: every rule considered for
+//! one pod, and why; from a snapshot or the live cluster, with the connection flags of `plan`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -6,9 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use super::live::ConnectArgs;
 use super::rules::Output;
 use super::run::{rules as load_rules, style};
 use super::{Cli, RuleArgs};
+use crate::cluster::live::{Live, connect};
 use crate::cluster::{ClusterSource, Snapshot};
 use crate::explain::{Explanation, RuleExplained};
 use crate::inputs::Inputs;
@@ -19,12 +22,16 @@ use crate::report::{self, Style};
 pub struct ExplainArgs {
     /// The pod: `pod/NAME`.
     target: String,
-    /// The pod's namespace.
-    #[arg(short, long, default_value = "default")]
-    namespace: String,
-    /// Snapshot file or directory, as for `remedy plan`. Repeatable.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// The pod's namespace. Default: on a cluster, the namespace of the kubeconfig context (as
+    /// kubectl takes it); on a snapshot, `default`.
+    #[arg(short, long)]
+    namespace: Option<String>,
+    /// Snapshot file or directory, as for `remedy plan`. Repeatable. Without it, remedy reads
+    /// the live cluster (see the connection flags).
+    #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     #[command(flatten)]
     rules: RuleArgs,
     /// Give an input a value, as for `remedy plan`.
@@ -55,6 +62,7 @@ fn rule_text(r: &RuleExplained, style: Style, out: &mut String) {
     let mark = match outcome {
         "confirmed" => style.green("✓"),
         "error" => style.red("!"),
+        "skipped" => style.dim("-"),
         _ => style.yellow("✗"),
     };
     let detail = r.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
@@ -111,11 +119,37 @@ pub fn text(e: &Explanation, style: Style) -> String {
     out
 }
 
+/// Evaluate every rule on `cluster` as `plan` does (rules whose APIs it does not serve are
+/// skipped), keeping every probe result, and explain one pod.
+async fn explain_from<C: ClusterSource>(
+    rules: &crate::rules::RuleSet,
+    cluster: &C,
+    inputs: &Inputs,
+    namespace: &str,
+    pod: &str,
+) -> anyhow::Result<Option<Explanation>> {
+    let skipped = crate::engine::apis::skipped_rules(rules, cluster).await?;
+    let skip = skipped.iter().map(|(i, _)| *i).collect();
+    let evaluation = crate::engine::evaluate_with(rules, cluster, inputs, &skip, true).await?;
+    let plan = crate::plan::build(rules, &evaluation, inputs, &cluster.info());
+    Ok(crate::explain::explain(
+        rules,
+        &evaluation,
+        &plan,
+        namespace,
+        pod,
+        &skipped,
+    ))
+}
+
 pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
     let err_style = style(cli, std::io::stderr().is_terminal());
     let Some(pod) = args.target.strip_prefix("pod/").filter(|p| !p.is_empty()) else {
         bail!("explain takes `pod/NAME` (got `{}`)", args.target);
     };
+    if args.connect.all_namespaces {
+        bail!("explain looks at one pod in one namespace: give it with -n/--namespace, not -A/--all-namespaces");
+    }
     let mut inputs = Inputs::default();
     for s in &args.set {
         let (k, v) = s
@@ -124,21 +158,40 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
         inputs.insert_plain(k, v);
     }
     let rules = load_rules(&args.rules, err_style)?;
-    let (snapshot, diags) = Snapshot::load(&args.snapshot);
-    if diags.has_errors() {
-        report::write_diagnostics(&mut std::io::stderr().lock(), &diags.into_sorted(), err_style)?;
-        bail!("the snapshot files have errors (listed above)");
-    }
+    // Timers and sockets: the live client connects with timeouts.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("starting the runtime")?;
-    let evaluation = runtime.block_on(crate::engine::evaluate_with(&rules, &snapshot, &inputs, true))?;
-    let plan = crate::plan::build(&rules, &evaluation, &inputs, &snapshot.info());
-    let Some(e) = crate::explain::explain(&rules, &evaluation, &plan, &args.namespace, pod) else {
-        bail!(
-            "pod {}/{pod} has no failing image pull in the snapshot (`remedy plan` lists the failing pods)",
-            args.namespace
-        );
+    let (explained, source, ns) = if args.snapshot.is_empty() {
+        let run = async {
+            let (client, endpoint) = connect(&args.connect.options()).await?;
+            let ns = args
+                .namespace
+                .clone()
+                .unwrap_or_else(|| client.default_namespace().to_string());
+            let live = Live::with_client(client, endpoint.clone(), args.connect.request_timeout).await?;
+            let e = explain_from(&rules, &live, &inputs, &ns, pod)
+                .await
+                .with_context(|| format!("explaining against {} ({})", endpoint.context, endpoint.server))?;
+            Ok::<_, anyhow::Error>((e, format!("the cluster ({})", endpoint.context), ns))
+        };
+        match runtime.block_on(async { tokio::time::timeout(args.connect.timeout, run).await }) {
+            Ok(r) => r?,
+            Err(_) => bail!("explain did not finish within --timeout: the API server answers too slowly"),
+        }
+    } else {
+        let (snapshot, diags) = Snapshot::load(&args.snapshot);
+        if diags.has_errors() {
+            report::write_diagnostics(&mut std::io::stderr().lock(), &diags.into_sorted(), err_style)?;
+            bail!("the snapshot files have errors (listed above)");
+        }
+        let ns = args.namespace.clone().unwrap_or_else(|| "default".to_string());
+        let e = runtime.block_on(explain_from(&rules, &snapshot, &inputs, &ns, pod))?;
+        (e, "the snapshot".to_string(), ns)
+    };
+    let Some(e) = explained else {
+        bail!("pod {ns}/{pod} has no failing image pull in {source} (`remedy plan` lists the failing pods)");
     };
     let mut out = std::io::stdout().lock();
     match args.output {

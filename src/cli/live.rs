@@ -44,6 +44,18 @@ impl ConnectArgs {
     }
 }
 
+/// `-A` (every namespace) with `-n` (only these) asks for two different things: refused,
+/// rather than one of them silently winning.
+pub fn check_namespaces(args: &ConnectArgs, namespaces: &[String]) -> anyhow::Result<()> {
+    if args.all_namespaces && !namespaces.is_empty() {
+        anyhow::bail!(
+            "-A/--all-namespaces and -n/--namespace {} contradict each other: give -n for those namespaces only, or -A (the default) for every one",
+            namespaces.join(" -n ")
+        );
+    }
+    Ok(())
+}
+
 /// The scope flags as a plan records them (`source.scope`); `None` when nothing limits it.
 pub fn scope_record(args: &super::ScopeArgs) -> Option<PlanScope> {
     let rec = PlanScope {

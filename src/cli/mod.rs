@@ -86,7 +86,7 @@ enum Command {
     /// Why a pod's pull failure got the plan it did: every rule considered, which matcher
     /// matched or why not, probe results, condition values, action statuses and reasons.
     #[command(
-        after_help = "Example:\n  remedy explain pod/frontend-7c9d6b5f48-2xkqp -n shop --snapshot examples/seed-003-icr-namespace"
+        after_help = "Examples:\n  remedy explain pod/frontend-7c9d6b5f48-2xkqp -n shop --snapshot examples/seed-003-icr-namespace\n  remedy explain pod/frontend-7c9d6b5f48-2xkqp -n shop --kubeconfig ~/.kube/config"
     )]
     Explain(explain::ExplainArgs),
     /// Write a synthetic snapshot (for benchmarks).

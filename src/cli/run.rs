@@ -123,6 +123,7 @@ pub(super) fn inputs_from(set: &[String], set_file: &[String], rules: &RuleSet) 
 }
 
 fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
+    super::live::check_namespaces(&args.connect, &args.scope.namespace)?;
     let err_style = style(cli, std::io::stderr().is_terminal());
     let rules = rules(&args.rules, err_style)?;
     let inputs = parse_inputs(args, &rules)?;

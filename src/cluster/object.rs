@@ -508,7 +508,10 @@ pub fn wrong_field<T: serde::de::DeserializeOwned>(v: &Value) -> Option<(String,
         }
         break;
     }
-    Some((format_path(&path), msg))
+    let at = format_path(&path);
+    let kind = v.get("kind").and_then(Value::as_str);
+    let msg = super::hidden::type_error(kind, &at, get_at(v, &path), msg);
+    Some((at, msg))
 }
 
 /// A snapshot object remedy cannot read: which field (a dotted path, empty for the whole

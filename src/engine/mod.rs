@@ -193,23 +193,16 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, false).await
 }
 
-/// As `evaluate`; `keep_probes` keeps every evaluation's probe results (for `remedy explain`),
-/// where plans keep only those of the first failure of each finding.
+/// As `evaluate_skipping`; `keep_probes` keeps every evaluation's probe results (for
+/// `remedy explain`), where plans keep only those of the first failure of each finding.
 pub async fn evaluate_with<C: ClusterSource>(
     rules: &RuleSet,
     cluster: &C,
     inputs: &Inputs,
+    skip: &BTreeSet<usize>,
     keep_probes: bool,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(
-        rules,
-        cluster,
-        inputs,
-        &scope::Scope::default(),
-        &BTreeSet::new(),
-        keep_probes,
-    )
-    .await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, keep_probes).await
 }
 
 /// Evaluate every rule but those in `skip` against the failures in `scope` (see
@@ -254,10 +247,17 @@ async fn evaluate_full<C: ClusterSource>(
     let mut classified: Vec<Classified> = failures.iter().map(|f| classify(rules, &mut table, f)).collect();
 
     let mut evaluated = Vec::new();
+    // Probe results are most of an evaluation's memory, and a plan quotes those of the first
+    // failure of each finding only: without filters that could drop evaluations later, each
+    // failure's are settled (supersedes) and freed as soon as it is evaluated, so memory does
+    // not grow with every failure's probes.
+    let early = !keep_probes && scope.categories.is_empty() && scope.rules.is_empty();
+    let mut seen = BTreeSet::new();
     for (fi, f) in failures.iter().enumerate() {
         if !f.pod_exists {
             continue;
         }
+        let start = evaluated.len();
         let c = &classified[fi];
         let hits: Vec<(String, Arc<Hits>)> = f
             .evidence
@@ -285,16 +285,18 @@ async fn evaluate_full<C: ClusterSource>(
                 .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
             evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await);
         }
+        if early {
+            apply_supersedes(rules, &mut evaluated[start..]);
+            free_probes(&mut evaluated[start..], &mut seen);
+        }
     }
-    apply_supersedes(rules, &mut evaluated);
-    if !scope.categories.is_empty() || !scope.rules.is_empty() {
-        scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
-    }
-    // Plans quote the probes of the first failure of each finding only: free the rest.
-    let mut seen = BTreeSet::new();
-    for ev in evaluated.iter_mut().filter(|_| !keep_probes) {
-        if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
-            ev.probes = BTreeMap::new();
+    if !early {
+        apply_supersedes(rules, &mut evaluated);
+        if !scope.categories.is_empty() || !scope.rules.is_empty() {
+            scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
+        }
+        if !keep_probes {
+            free_probes(&mut evaluated, &mut seen);
         }
     }
 
@@ -327,6 +329,15 @@ async fn evaluate_full<C: ClusterSource>(
 }
 
 /// A confirmed rule that another confirmed rule supersedes, on the same failure, steps aside.
+/// Plans quote the probes of the first failure of each finding only: free the rest.
+fn free_probes(evaluated: &mut [Evaluated], seen: &mut BTreeSet<(usize, String)>) {
+    for ev in evaluated {
+        if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
+            ev.probes = BTreeMap::new();
+        }
+    }
+}
+
 fn apply_supersedes(rules: &RuleSet, evaluated: &mut [Evaluated]) {
     let confirmed: BTreeSet<(usize, &str)> = evaluated
         .iter()

@@ -44,7 +44,8 @@ pub struct RuleExplained {
     /// For a rule whose matcher did not match: the parts that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub why_not: Vec<String>,
-    /// confirmed, ruled-out, superseded or error (absent when the matcher did not match).
+    /// confirmed, ruled-out, superseded, error, or skipped (the cluster does not serve an API
+    /// the rule needs); absent when the matcher did not match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,8 +198,17 @@ fn target_label(t: &crate::plan::ActionTarget) -> String {
     }
 }
 
-/// Explain pod `namespace/pod`; `None` when the pod has no failing pull.
-pub fn explain(rules: &RuleSet, ev: &Evaluation, plan: &Plan, namespace: &str, pod: &str) -> Option<Explanation> {
+/// Explain pod `namespace/pod`; `None` when the pod has no failing pull. `skipped` holds the
+/// rules (by index) left out of the evaluation because the cluster does not serve an API they
+/// need, with why (`engine::apis::skipped_rules`).
+pub fn explain(
+    rules: &RuleSet,
+    ev: &Evaluation,
+    plan: &Plan,
+    namespace: &str,
+    pod: &str,
+    skipped: &[(usize, String)],
+) -> Option<Explanation> {
     let mut table = MessageTable::new();
     let mut failures = Vec::new();
     for (fi, f) in ev.failures.iter().enumerate() {
@@ -247,6 +257,16 @@ pub fn explain(rules: &RuleSet, ev: &Evaluation, plan: &Plan, namespace: &str, p
                 conditions: Vec::new(),
                 actions: Vec::new(),
             };
+            let skip = skipped.iter().find(|(i, _)| *i == ri);
+            if let Some((_, reason)) = skip
+                && rule.matcher.eval(&facts, &rules.fields)
+            {
+                r.matched = true;
+                r.outcome = Some("skipped".to_string());
+                r.detail = Some(reason.clone());
+                explained.push(r);
+                continue;
+            }
             let Some(e) = evaluated else {
                 r.why_not = why_not(rules, &rule.matcher, &facts);
                 explained.push(r);

@@ -11,6 +11,8 @@ use crate::model::{ActionSpec, Category, ObjectRefSpec};
 
 /// The corpus of real pull-failure messages, as users posted them.
 const CORPUS: &str = include_str!("../../tests/data/corpus/pull-errors.yaml");
+/// The project's corrections of the corpus's categories (each with its reason).
+const CORRECTIONS: &str = include_str!("../../tests/data/corpus/corrections.yaml");
 
 #[derive(Deserialize)]
 struct CorpusEntry {
@@ -19,8 +21,20 @@ struct CorpusEntry {
     message: String,
 }
 
+#[derive(Deserialize)]
+struct Correction {
+    id: String,
+    category: String,
+}
+
 fn corpus() -> Vec<(String, Category, String)> {
-    let entries: Vec<CorpusEntry> = serde_yaml::from_str(CORPUS).unwrap_or_default();
+    let mut entries: Vec<CorpusEntry> = serde_yaml::from_str(CORPUS).unwrap_or_default();
+    let corrections: Vec<Correction> = serde_yaml::from_str(CORRECTIONS).unwrap_or_default();
+    for c in corrections {
+        if let Some(e) = entries.iter_mut().find(|e| e.id == c.id) {
+            e.category = c.category;
+        }
+    }
     entries
         .into_iter()
         .filter_map(|e| {

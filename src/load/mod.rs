@@ -3,7 +3,6 @@
 
 mod compile;
 mod position;
-mod template_scan;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -11,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use compile::{BUILTIN_VARS, CLUSTER_FIELDS, FAILURE_FIELDS, probe_result_fields};
 pub use position::PositionIndex;
 use validate::Problem;
 
@@ -51,6 +51,10 @@ pub(crate) struct Parsed {
     pub positions: Vec<PositionIndex>,
     pub playbooks: Vec<Doc<PlaybookSpec>>,
     pub symptoms: Vec<Doc<SymptomSpec>>,
+    /// Playbook documents that do not deserialise, as data: their templates are still
+    /// checked (syntax, filters, variables), so one run reports them with the structural
+    /// problems.
+    pub broken: Vec<Doc<serde_json::Value>>,
 }
 
 impl Parsed {
@@ -214,6 +218,7 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
         positions,
         playbooks: Vec::new(),
         symptoms: Vec::new(),
+        broken: Vec::new(),
     };
     for si in 0..parsed.sources.len() {
         let text = parsed.sources[si].text.clone();
@@ -309,7 +314,13 @@ fn parse_all(sources: Vec<RuleSource>, diags: &mut Diagnostics) -> Parsed {
                     }),
                     Err(e) => {
                         shape_errors(&parsed, si, di, value, true, &e, diags);
-                        template_scan::scan(&parsed, si, di, value, diags);
+                        if let Ok(spec) = serde_json::to_value(value) {
+                            parsed.broken.push(Doc {
+                                spec,
+                                source: si,
+                                doc: di,
+                            });
+                        }
                     }
                 },
                 Some("Symptom") => match SymptomSpec::deserialize(doc) {

@@ -224,6 +224,12 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         }
     }
     let explained: BTreeSet<usize> = groups.values().flatten().map(|&i| ev.evaluated[i].failure).collect();
+    // Every evaluation of each failure, so a finding reads only its own failures' (a scan of
+    // all evaluations per finding was quadratic on a large cluster).
+    let mut by_failure: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, e) in ev.evaluated.iter().enumerate() {
+        by_failure.entry(e.failure).or_default().push(i);
+    }
 
     let mut findings = Vec::new();
     let mut actions: BTreeMap<String, PendingAction> = BTreeMap::new();
@@ -244,7 +250,11 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         let totals = totals(&failures, subjects.len());
         let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
         let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
-        for e in ev.evaluated.iter().filter(|e| failure_ids.contains(&e.failure)) {
+        for e in failure_ids
+            .iter()
+            .flat_map(|f| by_failure.get(f).into_iter().flatten())
+            .map(|&i| &ev.evaluated[i])
+        {
             let r = &rules.rules[e.rule];
             let (outcome, detail) = match &e.outcome {
                 Outcome::Confirmed => ("confirmed", None),
@@ -270,6 +280,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             .collect();
         let finding_id = format!("f{}", fi + 1);
         let mut action_keys = Vec::new();
+        let mut action_keys_seen: BTreeSet<String> = BTreeSet::new();
         for &m in &members {
             // (key, phase) of the rule's actions declared so far, alternatives left out.
             let mut earlier: Vec<(String, u8)> = Vec::new();
@@ -302,7 +313,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                     );
                     earlier.push((key.clone(), phase));
                 }
-                if !action_keys.contains(&key) {
+                if action_keys_seen.insert(key.clone()) {
                     action_keys.push(key);
                 }
             }
@@ -537,22 +548,21 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
 /// words in place; each subject keeps its own when they differ.
 fn group_explanation(ev: &Evaluation, members: &[usize], subjects: &mut [Subject]) -> Option<String> {
     let first = ev.evaluated[members[0]].explanation.clone();
-    let own: Vec<(Subject, String)> = members
-        .iter()
-        .filter_map(|&m| {
-            let e = &ev.evaluated[m];
-            Some((subject(&ev.failures[e.failure]), e.explanation.clone()?))
-        })
-        .collect();
-    let texts: Vec<&str> = subjects
-        .iter()
-        .filter_map(|s| own.iter().find(|(o, _)| o == s).map(|(_, t)| t.as_str()))
-        .collect();
+    // Each subject's explanation (the first member's, when several share one subject).
+    let mut own: BTreeMap<Subject, String> = BTreeMap::new();
+    for &m in members {
+        let e = &ev.evaluated[m];
+        if let Some(text) = &e.explanation {
+            own.entry(subject(&ev.failures[e.failure]))
+                .or_insert_with(|| text.clone());
+        }
+    }
+    let texts: Vec<&str> = subjects.iter().filter_map(|s| own.get(s).map(String::as_str)).collect();
     if texts.iter().all(|t| Some(*t) == first.as_deref()) {
         return first;
     }
     for s in subjects.iter_mut() {
-        s.explanation = own.iter().find(|(o, _)| o == s).map(|(_, t)| t.clone());
+        s.explanation = own.get(s).cloned();
     }
     group::merge_explanations(&texts).or(first)
 }

@@ -130,8 +130,19 @@ fn compare<T: serde::Serialize>(what: &str, want: &[T], got: &[T], fits: fn(&T, 
     out.push(msg);
 }
 
-/// Plan the case's state with `rules`; problems are returned as text.
-pub fn plan_case(rules: &RuleSet, tf: &TestFile, c: &CaseSpec) -> Result<Plan, String> {
+/// A case's cluster state and inputs, as `plan_case` plans them. The snapshot's files may be
+/// in `tmp`, which must outlive its use.
+pub struct CaseState {
+    /// The files the snapshot was read from, in order.
+    pub paths: Vec<std::path::PathBuf>,
+    pub snapshot: Snapshot,
+    pub inputs: Inputs,
+    pub tmp: tempfile::TempDir,
+}
+
+/// Load the case's state (snapshot paths, inline objects, the pod made for `message`) and
+/// its inputs; problems are returned as text.
+pub fn case_state(tf: &TestFile, c: &CaseSpec) -> Result<CaseState, String> {
     let tmp = tempfile::tempdir().map_err(|e| format!("creating a temporary directory: {e}"))?;
     let mut paths = Vec::new();
     for s in c.snapshot.iter().flat_map(|s| s.paths()) {
@@ -148,6 +159,7 @@ pub fn plan_case(rules: &RuleSet, tf: &TestFile, c: &CaseSpec) -> Result<Plan, S
         paths.push(file);
     }
     let (snapshot, diags) = Snapshot::load(&paths);
+    let paths_read = paths.clone();
     if diags.has_errors() {
         let lines: Vec<String> = diags
             .into_sorted()
@@ -170,6 +182,22 @@ pub fn plan_case(rules: &RuleSet, tf: &TestFile, c: &CaseSpec) -> Result<Plan, S
             std::fs::read_to_string(&path).map_err(|e| format!("input {k}: cannot read {}: {e}", path.display()))?;
         inputs.insert(k, text, p);
     }
+    Ok(CaseState {
+        paths: paths_read,
+        snapshot,
+        inputs,
+        tmp,
+    })
+}
+
+/// Plan the case's state with `rules`; problems are returned as text.
+pub fn plan_case(rules: &RuleSet, tf: &TestFile, c: &CaseSpec) -> Result<Plan, String> {
+    let CaseState {
+        snapshot,
+        inputs,
+        tmp: _tmp,
+        ..
+    } = case_state(tf, c)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;

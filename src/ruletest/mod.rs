@@ -3,6 +3,7 @@
 //! findings, its actions, or (`recordPlan`) the full plan against a recorded one.
 
 mod case;
+pub use case::{CaseState, case_state};
 mod record;
 pub mod spec;
 

@@ -17,9 +17,10 @@ pub use bound::{MAX_WEIGHT, Unbounded};
 /// Filters remedy adds to minijinja's built-ins.
 pub const OWN_FILTERS: &[&str] = &["ca_key", "registry_host", "host", "port"];
 
-/// minijinja's built-in filter and test names, only for "did you mean" help: whether a name
+/// minijinja's built-in filter and test names, for "did you mean" help and the reference
+/// (docs/reference.md documents each, tests/docs.rs renders its example): whether a name
 /// exists is asked of the environment itself.
-const BUILTIN_FILTERS: &[&str] = &[
+pub const BUILTIN_FILTERS: &[&str] = &[
     "abs",
     "attr",
     "batch",
@@ -69,7 +70,7 @@ const BUILTIN_FILTERS: &[&str] = &[
     "upper",
     "zip",
 ];
-const BUILTIN_TESTS: &[&str] = &[
+pub const BUILTIN_TESTS: &[&str] = &[
     "boolean",
     "defined",
     "divisibleby",

@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod net;
 pub mod pki;
+pub mod token;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -111,6 +112,17 @@ pub fn wait_for_port(port: u16, proc: &Proc) {
     panic!("{} never listened on {port}:\n{}", proc.name, proc.log_text());
 }
 
+/// The finding of `rule` about a pod in namespace `ns` of a JSON plan.
+pub fn finding(plan: &serde_json::Value, rule: &str, ns: &str) -> serde_json::Value {
+    plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule && f["subjects"].as_array().unwrap().iter().any(|s| s["namespace"] == ns))
+        .unwrap_or_else(|| panic!("no {rule} finding in {ns}: {:#}", plan["findings"]))
+        .clone()
+}
+
 pub fn run(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
@@ -131,11 +143,15 @@ pub enum Kind {
     WrongHost,
     /// TLS from the lab CA, with htpasswd basic auth.
     Basic,
+    /// Plain HTTP, token auth: a token endpoint on the same address ([`token::Front`]).
+    Token,
 }
 
 pub struct Registry {
     pub kind: Kind,
+    /// Where clients connect (for [`Kind::Token`], the token endpoint in front of it).
     pub port: u16,
+    pub front: Option<token::Front>,
     _proc: Proc,
 }
 
@@ -144,7 +160,11 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
     pub fn scheme(&self) -> &'static str {
-        if self.kind == Kind::Plain { "http" } else { "https" }
+        if matches!(self.kind, Kind::Plain | Kind::Token) {
+            "http"
+        } else {
+            "https"
+        }
     }
     pub fn image(&self, repo: &str, tag: &str) -> String {
         format!("{}/{repo}:{tag}", self.host())
@@ -173,8 +193,16 @@ impl Lab {
             pki,
             registries: Vec::new(),
         };
-        for kind in [Kind::Plain, Kind::Tls, Kind::Expired, Kind::WrongHost, Kind::Basic] {
-            let r = lab.start_registry(kind, &storage, &htpasswd);
+        let signer = token::Signer::create(&lab.pki_dir());
+        for kind in [
+            Kind::Plain,
+            Kind::Tls,
+            Kind::Expired,
+            Kind::WrongHost,
+            Kind::Basic,
+            Kind::Token,
+        ] {
+            let r = lab.start_registry(kind, &storage, &htpasswd, &signer);
             lab.registries.push(r);
         }
         let layout = lab.dir.path().join("oci");
@@ -200,11 +228,15 @@ impl Lab {
         self.dir.path().join(name)
     }
 
-    fn start_registry(&self, kind: Kind, storage: &Path, htpasswd: &Path) -> Registry {
+    fn pki_dir(&self) -> PathBuf {
+        self.path("pki")
+    }
+
+    fn start_registry(&self, kind: Kind, storage: &Path, htpasswd: &Path, signer: &token::Signer) -> Registry {
         let port = free_port();
         let name = format!("registry-{kind:?}").to_lowercase();
         let tls = match kind {
-            Kind::Plain => None,
+            Kind::Plain | Kind::Token => None,
             Kind::Tls | Kind::Basic => Some(&self.pki.good),
             Kind::Expired => Some(&self.pki.expired),
             Kind::WrongHost => Some(&self.pki.wrong_host),
@@ -223,6 +255,11 @@ impl Lab {
         if kind == Kind::Basic {
             cfg += &format!("auth:\n  htpasswd: {{realm: lab, path: {}}}\n", htpasswd.display());
         }
+        // The token endpoint's address is bound before the registry starts: its realm names it.
+        let front_listener = (kind == Kind::Token).then(|| TcpListener::bind("127.0.0.1:0").unwrap());
+        if let Some(l) = &front_listener {
+            cfg += &token::auth_config(l.local_addr().unwrap().port(), signer);
+        }
         let path = self.path(&format!("{name}.yml"));
         std::fs::write(&path, cfg).unwrap();
         let proc = Proc::spawn(
@@ -231,9 +268,11 @@ impl Lab {
             self.path(&format!("{name}.log")),
         );
         wait_for_port(port, &proc);
+        let front = front_listener.map(|l| token::Front::start(l, port, signer.clone()));
         Registry {
             kind,
-            port,
+            port: front.as_ref().map_or(port, |f| f.port),
+            front,
             _proc: proc,
         }
     }

@@ -30,13 +30,27 @@ struct P<'t> {
     out: String,
     times: Vec<Option<String>>,
     pending: Option<String>,
+    /// Write an Event that cannot be about a pull as `{"kind":"Event"}` instead of converting
+    /// it (the sink passes it over, as it would the whole event; `convert_snapshot`).
+    skip_events: bool,
 }
 
 type R<T = ()> = Option<T>;
 
 /// Convert one document (no `---` inside but an optional first line). `None`: not in the
 /// layout this reader knows, or a repeated key (the general parser reports it).
+#[cfg(test)]
 pub fn convert(doc: &str) -> Option<Converted> {
+    convert_with(doc, false)
+}
+
+/// `convert` for a snapshot: events that cannot be about a pull (nine in ten of a capture) are
+/// not converted, only marked, so list positions stay what they are.
+pub fn convert_snapshot(doc: &str) -> Option<Converted> {
+    convert_with(doc, true)
+}
+
+fn convert_with(doc: &str, skip_events: bool) -> Option<Converted> {
     let mut lines = Vec::new();
     for raw in doc.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -55,6 +69,7 @@ pub fn convert(doc: &str) -> Option<Converted> {
         out: String::with_capacity(doc.len()),
         times: Vec::new(),
         pending: None,
+        skip_events,
     };
     p.skip_blank();
     if p.i < p.lines.len() && p.lines[p.i].indent == 0 && p.lines[p.i].text == "---" {
@@ -171,7 +186,36 @@ impl<'t> P<'t> {
         (!deeper).then_some(())
     }
 
+    /// Where an object at `indent` (from the current line) ends, when it is an `Event` none of
+    /// whose lines holds a word of a pull event's reason (or an escape that could hide one).
+    fn unpulled_event_end(&self, indent: usize) -> Option<usize> {
+        let mut is_event = false;
+        let mut j = self.i;
+        while let Some(l) = self.lines.get(j) {
+            if !(l.text.is_empty() || l.text.starts_with('#')) {
+                if l.indent < indent || (l.indent == indent && is_seq_entry(l.text)) {
+                    break;
+                }
+                if l.text.contains('\\') || crate::cluster::EventRecord::may_be_about_image_pull(l.text) {
+                    return None;
+                }
+                is_event |= l.indent == indent && l.text == "kind: Event";
+            }
+            j += 1;
+        }
+        is_event.then_some(j)
+    }
+
     fn map(&mut self, indent: usize, ctx: Ctx) -> R {
+        if self.skip_events
+            && ctx == Ctx::Root
+            && let Some(end) = self.unpulled_event_end(indent)
+        {
+            self.out.push_str("{\"kind\":\"Event\"}");
+            self.times.push(None);
+            self.i = end;
+            return Some(());
+        }
         let outer_pending = if ctx == Ctx::Root { self.pending.take() } else { None };
         self.out.push('{');
         let mut seen: Vec<&'t str> = Vec::new();
@@ -541,6 +585,31 @@ mod tests {
             "---\nmetadata:\n  name: m\n  managedFields:\n  - manager: kubectl\n    time: \"2026-01-01T00:00:00Z\"\n  - manager: x\n    time: \"2026-02-01T00:00:00Z\"\n    fieldsV1:\n      f:metadata: {}\n",
         );
         same("message: \"tab\\there \\\"q\\\" \\u00e9\"\n# a comment\nargs:\n- --flag\n- -v\n");
+    }
+
+    #[test]
+    fn snapshot_reading_marks_events_that_cannot_be_about_a_pull() {
+        let doc = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Event\n  metadata:\n    name: a.1\n  reason: Started\n  message: Started container web\n- apiVersion: v1\n  kind: Event\n  metadata:\n    name: a.2\n  reason: Failed\n  message: 'Failed to pull image \"x\": not found'\n- apiVersion: v1\n  kind: Event\n  metadata:\n    name: a.3\n  reason: Pulling\n  message: \"Pulling image \\\"x\\u0022\"\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n";
+        let full = convert(doc).unwrap();
+        let marked = convert_snapshot(doc).unwrap();
+        let items = |c: &Converted| -> Vec<serde_json::Value> {
+            let v: serde_json::Value = serde_json::from_str(&c.json).unwrap();
+            v["items"].as_array().unwrap().clone()
+        };
+        let (full_items, marked_items) = (items(&full), items(&marked));
+        assert_eq!(marked_items.len(), 4, "positions are kept");
+        assert_eq!(
+            marked_items[0],
+            serde_json::json!({"kind": "Event"}),
+            "a Started event is only marked"
+        );
+        assert_eq!(marked_items[1], full_items[1], "a pull event is converted whole");
+        assert_eq!(
+            marked_items[2], full_items[2],
+            "an escape could hide a reason: converted"
+        );
+        assert_eq!(marked_items[3], full_items[3], "other kinds are converted whole");
+        assert_eq!(marked.times.len(), full.times.len());
     }
 
     #[test]

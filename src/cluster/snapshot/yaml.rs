@@ -424,7 +424,7 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
     };
     let defaults = list_item_defaults(head.kind.as_deref(), head.api_version.as_deref());
     let parse = |piece: &(&str, usize, usize)| -> Option<Sink> {
-        let c = match super::fast::convert(piece.0) {
+        let c = match super::fast::convert_snapshot(piece.0) {
             Some(c) => c,
             None => {
                 let mut docs = serde_yaml::Deserializer::from_str(piece.0);
@@ -459,7 +459,7 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
 
 fn load_sequential(text: &str, loc: &Location, sink: &mut Sink) {
     // The usual layout, one document: the fast reader (it gives up on anything else).
-    if let Some(c) = super::fast::convert(text) {
+    if let Some(c) = super::fast::convert_snapshot(text) {
         if let Ok(raw) = serde_json::from_str::<&RawValue>(&c.json) {
             load_value(raw, loc, "", sink, &c.times, 1);
         }

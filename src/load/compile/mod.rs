@@ -1,6 +1,7 @@
 //! Spec → runtime: validation with located diagnostics, then compiled rules.
 
 mod actions;
+mod broken;
 mod matchers;
 mod templates;
 
@@ -12,6 +13,7 @@ use crate::matcher::PatternSetBuilder;
 use crate::model::{PlaybookSpec, SymptomSpec};
 use crate::rules::{Condition, Origin, Probe, Rule, RuleSet, Symptom};
 use crate::template::Templates;
+pub use broken::probe_result_fields;
 use matchers::build_set;
 
 /// Fields of the `failure` template variable.
@@ -160,6 +162,9 @@ pub(super) fn compile(parsed: &Parsed, left_out: &BTreeSet<String>, diags: &mut 
         c.test_captures(&s.test, true, &mut names);
         c.symptom_captures.push(names);
         symptoms.push(s);
+    }
+    for d in &parsed.broken {
+        c.broken(d);
     }
     let mut rules = Vec::new();
     // The document of each compiled rule (a playbook with errors compiles to nothing).
