@@ -221,4 +221,13 @@ fn a_plan_saved_with_n_is_applied_within_the_same_scope_and_is_not_stale() {
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let log = f.api.log();
     assert_eq!((writes_in(&log, B), writes(&log)), (9, 9), "{log:?}");
+    // Applied, the plan is stale now; the way to re-plan keeps its scope.
+    let r = apply(&f, &[&plan]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains(&format!("re-plan: remedy plan -n {B} -o json --out {plan}")),
+        "{}",
+        r.stderr
+    );
 }

@@ -126,7 +126,7 @@ fn the_hint_keeps_set_file() {
 }
 
 #[test]
-fn the_hint_keeps_rules_no_bundled_and_set_with_secrets_as_placeholders() {
+fn the_hint_keeps_rules_no_bundled_and_set_with_every_value_a_placeholder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("snap.yaml"),
@@ -158,12 +158,16 @@ fn the_hint_keeps_rules_no_bundled_and_set_with_secrets_as_placeholders() {
             "--set",
             "api_token=PLANTED-HINT",
         ],
-        &[("api_token=VALUE", "api_token=PLANTED-HINT")],
+        &[
+            ("api_token=VALUE", "api_token=PLANTED-HINT"),
+            ("mirror=VALUE", "mirror=mirror.example:5000"),
+        ],
     );
     assert!(hint.contains("--no-bundled"), "{hint}");
-    assert!(hint.contains("--set mirror=mirror.example:5000"), "{hint}");
+    // No --set value is ever printed, whether or not its name looks like a credential's.
+    assert!(hint.contains("--set mirror=VALUE"), "{hint}");
     assert!(hint.contains("--set api_token=VALUE"), "{hint}");
-    assert!(!hint.contains("PLANTED"), "{hint}");
+    assert!(!hint.contains("PLANTED") && !hint.contains("mirror.example"), "{hint}");
 }
 
 /// A rule whose plan has a pending action (so the hint has a command) and whose explanation

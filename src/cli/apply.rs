@@ -139,6 +139,20 @@ fn parse_saved(path: &Path, text: &str) -> anyhow::Result<SavedPlan> {
     Ok(saved)
 }
 
+/// The flags of a recorded scope, each word shell-quoted (` -n apps -l 'a in (b)'`).
+fn scope_flags(rec: &PlanScope) -> String {
+    use crate::plan::rerun::quote;
+    let mut out = String::new();
+    let mut add = |flag: &str, v: &str| out.push_str(&format!(" {flag} {}", quote(v)));
+    rec.namespaces.iter().for_each(|n| add("-n", n));
+    if let Some(sel) = &rec.selector {
+        add("-l", sel);
+    }
+    rec.categories.iter().for_each(|c| add("--category", c));
+    rec.rules.iter().for_each(|r| add("--rule", r));
+    out
+}
+
 /// Actions apply would try: pending ones that `--only` and `-n` select.
 fn changes(plan: &Plan, only: &[String], namespaces: &[String]) -> usize {
     plan.actions
@@ -276,9 +290,10 @@ pub fn apply_cmd(args: &ApplyArgs, err_style: Style) -> anyhow::Result<u8> {
             let drift = record::drift(s, &plan);
             if !drift.is_empty() {
                 bail!(
-                    "{} is stale: the cluster changed since it was made, so it is not applied:\n  - {}\nre-plan: remedy plan -o json --out {}",
+                    "{} is stale: the cluster changed since it was made, so it is not applied:\n  - {}\nre-plan: remedy plan{} -o json --out {}",
                     path.display(),
                     drift.join("\n  - "),
+                    saved_scope.as_ref().map(scope_flags).unwrap_or_default(),
                     path.display()
                 );
             }

@@ -47,9 +47,10 @@ pub fn of(args: &PlanArgs) -> Rerun {
     if args.rules.no_bundled {
         r = r.switch("--no-bundled");
     }
+    // Never a value: any may be a credential, whatever its name says. `VALUE` stands for it.
     for s in &args.set {
-        let (name, value) = s.split_once('=').unwrap_or((s, ""));
-        r = r.set(name, value);
+        let (name, _) = s.split_once('=').unwrap_or((s, ""));
+        r = r.flag("--set", &format!("{name}=VALUE"));
     }
     for s in &args.set_file {
         let (name, path) = s.split_once('=').unwrap_or((s, ""));
