@@ -40,13 +40,15 @@ pub fn merge_explanations(texts: &[&str]) -> Option<String> {
         // The run's punctuation is the first subject's (the same words around it).
         let (_, punct) = split_punct(words[0][i - 1]);
         let mut values: Vec<String> = Vec::new();
+        // Distinct values in first-seen order; a set keeps that linear for many subjects.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for w in &words {
             let mut run: Vec<&str> = w[start..i].to_vec();
             if let Some(last) = run.last_mut() {
                 *last = split_punct(last).0;
             }
             let v = run.join(" ");
-            if !values.contains(&v) {
+            if seen.insert(v.clone()) {
                 values.push(v);
             }
         }
