@@ -92,3 +92,15 @@ pub trait ClusterSource {
         false
     }
 }
+
+/// The objects of one namespace, or all of them: how both backends answer `list`.
+pub(crate) fn in_namespace(all: &[Arc<Object>], namespace: Option<&str>) -> Vec<Arc<Object>> {
+    match namespace {
+        None => all.to_vec(),
+        Some(ns) => all
+            .iter()
+            .filter(|o| o.namespace.as_deref() == Some(ns))
+            .cloned()
+            .collect(),
+    }
+}

@@ -163,6 +163,15 @@ fn results(r: &Report) -> Vec<(&str, &str, Outcome)> {
         .collect()
 }
 
+/// The service account seed 004's fixes write to.
+fn certified_operators_sa() -> ObjectKey {
+    ObjectKey::new(
+        &GroupKind::core("ServiceAccount"),
+        Some("openshift-marketplace"),
+        "certified-operators",
+    )
+}
+
 #[test]
 fn seed_004_applies_then_a_second_run_writes_nothing() {
     let store = Store::new("seed-004-marketplace");
@@ -177,13 +186,7 @@ fn seed_004_applies_then_a_second_run_writes_nothing() {
     assert_eq!(report.summary.writes, 9);
     assert_eq!(store.writes.get(), 9);
     assert_eq!(report.exit_code, exit::APPLIED);
-    let sa = store
-        .current(&ObjectKey {
-            kind: GroupKind::core("ServiceAccount"),
-            namespace: Some("openshift-marketplace".into()),
-            name: "certified-operators".into(),
-        })
-        .unwrap();
+    let sa = store.current(&certified_operators_sa()).unwrap();
     let names: Vec<&str> = sa.value()["imagePullSecrets"]
         .as_array()
         .unwrap()
@@ -213,11 +216,7 @@ fn seed_004_applies_then_a_second_run_writes_nothing() {
 fn a_concurrent_edit_between_read_and_write_is_kept() {
     let store = Store::new("seed-004-marketplace");
     let plan = plan_of(&store, &Inputs::default());
-    let sa_key = ObjectKey {
-        kind: GroupKind::core("ServiceAccount"),
-        namespace: Some("openshift-marketplace".into()),
-        name: "certified-operators".into(),
-    };
+    let sa_key = certified_operators_sa();
     // Another writer adds an entry to the service account the moment apply first writes.
     let k = sa_key.clone();
     *store.before_write.borrow_mut() = Some(Box::new(move |s: &Store| {
@@ -297,11 +296,7 @@ fn a_conflict_that_persists_fails_the_action_and_what_depends_on_it_does_not_run
 fn an_object_deleted_since_the_plan_is_reported_not_written() {
     let store = Store::new("seed-004-marketplace");
     let plan = plan_of(&store, &Inputs::default());
-    let sa = ObjectKey {
-        kind: GroupKind::core("ServiceAccount"),
-        namespace: Some("openshift-marketplace".into()),
-        name: "certified-operators".into(),
-    };
+    let sa = certified_operators_sa();
     store.overlay.borrow_mut().insert(sa, None);
     let report = futures::executor::block_on(execute(&plan, &Inputs::default(), &store, &opts()));
     let a = report

@@ -107,7 +107,8 @@ impl Checker {
             Stmt::EmitRaw(_) | Stmt::Continue(_) | Stmt::Break(_) => {}
             Stmt::ForLoop(f) => {
                 let w = self.expr(&f.iter);
-                self.else_body_first(&f.else_body);
+                // A loop's `else` runs with none of its variables bound.
+                self.body(&f.else_body);
                 let before = self.loop_vars.len();
                 bind_targets(&f.target, w, &mut self.loop_vars);
                 if let Some(e) = &f.filter_expr {
@@ -138,11 +139,6 @@ impl Checker {
             Stmt::Extends(s) => self.refuse(s.span(), binds("{% extends %}")),
             Stmt::Include(s) => self.refuse(s.span(), binds("{% include %}")),
         }
-    }
-
-    /// A loop's `else` runs with none of its variables bound.
-    fn else_body_first(&mut self, stmts: &[Stmt<'_>]) {
-        self.body(stmts);
     }
 
     fn args(&mut self, args: &[CallArg<'_>]) -> u64 {

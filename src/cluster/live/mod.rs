@@ -322,15 +322,7 @@ impl ClusterSource for Live {
         if namespace.is_some() && !listed.covers(namespace) {
             return Err(listed.forbidden(namespace));
         }
-        Ok(match namespace {
-            None => listed.all.clone(),
-            Some(ns) => listed
-                .all
-                .iter()
-                .filter(|o| o.namespace.as_deref() == Some(ns))
-                .cloned()
-                .collect(),
-        })
+        Ok(crate::cluster::in_namespace(&listed.all, namespace))
     }
 
     async fn get(

@@ -345,14 +345,7 @@ impl ClusterSource for Snapshot {
 
     async fn list(&self, kind: &GroupKind, namespace: Option<&str>) -> Result<Vec<Arc<Object>>, ClusterError> {
         let all = self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default();
-        Ok(match namespace {
-            None => all.to_vec(),
-            Some(ns) => all
-                .iter()
-                .filter(|o| o.namespace.as_deref() == Some(ns))
-                .cloned()
-                .collect(),
-        })
+        Ok(super::in_namespace(all, namespace))
     }
 
     async fn get(
