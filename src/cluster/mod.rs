@@ -2,6 +2,7 @@
 //! (the Kubernetes API through `kube`) implements the same trait. The engine never
 //! knows which one it has.
 
+mod fields;
 mod hidden;
 pub mod live;
 mod object;

@@ -97,6 +97,8 @@ pub struct Object {
     /// last-applied annotation (it can hold secret data and is never needed).
     raw: Box<str>,
     parsed: std::sync::OnceLock<Value>,
+    /// Fields read by path before (or instead of) the whole object (see `fields`).
+    fields: super::fields::Node,
     /// Which of two copies of one object is newer: `metadata.resourceVersion`, then the
     /// newest `managedFields` time (read before they are dropped).
     version: Version,
@@ -204,7 +206,10 @@ impl Object {
 
     /// A field by dotted path (`spec.serviceAccountName`).
     pub fn field(&self, path: &str) -> Option<&Value> {
-        path.split('.').try_fold(self.value(), |v, part| v.get(part))
+        match self.parsed.get() {
+            Some(whole) => path.split('.').try_fold(whole, |v, part| v.get(part)),
+            None => self.fields.field(&self.raw, path),
+        }
     }
 
     pub fn str_field(&self, path: &str) -> Option<&str> {
@@ -239,6 +244,7 @@ impl Object {
             name,
             raw: raw.into(),
             parsed: std::sync::OnceLock::new(),
+            fields: super::fields::Node::root(raw.len()),
             version: Version {
                 resource_version: meta.resource_version.as_deref().map(Into::into),
                 managed_time: None,
@@ -282,6 +288,7 @@ impl Object {
             kind,
             namespace,
             name,
+            fields: super::fields::Node::root(raw.len()),
             raw,
             parsed: std::sync::OnceLock::new(),
             version,

@@ -3,6 +3,7 @@
 //! Everything that reads the cluster goes through `probe::Reader`.
 
 pub mod apis;
+pub mod considered;
 mod context;
 mod render;
 pub mod scope;
@@ -48,7 +49,8 @@ pub struct Evaluated {
     pub group: String,
     pub probes: BTreeMap<String, Value>,
     pub explanation: Option<String>,
-    pub actions: Vec<Desired>,
+    /// Shared: the failures of one finding usually render the same actions.
+    pub actions: Vec<Arc<Desired>>,
     /// What could not be read (a forbidden probe read): such probes are `null`, and every
     /// action of the rule is blocked with the note as its reason.
     pub notes: Vec<String>,
@@ -66,7 +68,11 @@ pub struct Evaluation {
     pub cluster: Value,
     pub failures: Vec<Failure>,
     pub classified: Vec<Classified>,
+    /// Confirmed rules and rule errors; every outcome too when probes are kept (`explain`)
+    /// or a filter applies. The rest of what rules made of a finding's failures is in
+    /// `considered`.
     pub evaluated: Vec<Evaluated>,
+    pub considered: considered::Considered,
     /// Current state of every object an action targets or reads.
     pub observed: BTreeMap<ObjectKey, Option<Arc<Object>>>,
     pub pods_scanned: usize,
@@ -74,6 +80,9 @@ pub struct Evaluation {
     /// missing from any other may only be missing from the capture.
     pub pod_namespaces: std::collections::BTreeSet<String>,
 }
+
+/// How many messages' scans `MessageTable` keeps.
+const MESSAGES_KEPT: usize = 4096;
 
 /// Message → which patterns of the shared set it hits, computed once per distinct message.
 pub struct MessageTable {
@@ -88,6 +97,10 @@ impl MessageTable {
     pub fn hits(&mut self, rules: &RuleSet, message: &str) -> Arc<Hits> {
         if let Some(h) = self.hits.get(message) {
             return h.clone();
+        }
+        // Bounded: a scan is cheap to redo, and a cluster can hold any number of messages.
+        if self.hits.len() >= MESSAGES_KEPT {
+            self.hits.clear();
         }
         let h = Arc::new(rules.messages.scan(message));
         self.hits.insert(message.to_string(), h.clone());
@@ -253,6 +266,8 @@ async fn evaluate_full<C: ClusterSource>(
     // not grow with every failure's probes.
     let early = !keep_probes && scope.categories.is_empty() && scope.rules.is_empty();
     let mut seen = BTreeSet::new();
+    let mut considered = considered::Considered::default();
+    let mut interned = considered::Interned::default();
     for (fi, f) in failures.iter().enumerate() {
         if !f.pod_exists {
             continue;
@@ -283,11 +298,21 @@ async fn evaluate_full<C: ClusterSource>(
             let symptom_test = |s: usize| rules.symptoms.get(s).map(|s| &s.test);
             rule.matcher
                 .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
-            evaluated.push(render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await);
+            let mut ev = render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await;
+            interned.share(&mut ev.actions);
+            evaluated.push(ev);
         }
         if early {
             apply_supersedes(rules, &mut evaluated[start..]);
             free_probes(&mut evaluated[start..], &mut seen);
+            // What the plan reads of the other outcomes is folded in now: memory then grows
+            // with the confirmed rules, not with every rule that matched every failure.
+            considered.add(&evaluated[start..]);
+            let tail = evaluated.split_off(start);
+            evaluated.extend(
+                tail.into_iter()
+                    .filter(|e| matches!(e.outcome, Outcome::Confirmed | Outcome::Error(_))),
+            );
         }
     }
     if !early {
@@ -298,6 +323,7 @@ async fn evaluate_full<C: ClusterSource>(
         if !keep_probes {
             free_probes(&mut evaluated, &mut seen);
         }
+        considered.add_all(&evaluated);
     }
 
     let mut observed = BTreeMap::new();
@@ -322,6 +348,7 @@ async fn evaluate_full<C: ClusterSource>(
         failures,
         classified,
         evaluated,
+        considered,
         observed,
         pods_scanned: pods.len(),
         pod_namespaces: pods.iter().filter_map(|p| p.namespace.clone()).collect(),
@@ -431,5 +458,45 @@ mod tests {
         );
         // The alternative that did not match gives nothing.
         assert_eq!(got["cap-fields"], "redhat-operator registry ErrImage unauthorized []");
+    }
+
+    #[test]
+    fn only_confirmed_outcomes_are_kept_and_actions_are_shared() {
+        let rules = rules(
+            "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: kept, title: t, category: auth}\nspec:\n  match:\n    message: { contains: 'unauthorized' }\n  groupBy: \"{{ failure.registry }}\"\n  actions:\n    - manual:\n        title: \"log in to {{ failure.registry }}\"\n        steps: [\"ask for access\"]\n---\napiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: dropped, title: t, category: auth}\nspec:\n  match:\n    message: { contains: 'unauthorized' }\n  when: [\"failure.registry == 'elsewhere'\"]\n",
+        );
+        let pods: Vec<Object> = (0..3)
+            .map(|i| {
+                Object::from_value(serde_json::json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("p{i}"), "namespace": "apps"},
+                    "spec": {"containers": [{"name": "c", "image": format!("quay.io/a/b{i}:1")}]},
+                    "status": {"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "ErrImagePull", "message": "unauthorized"}}}]}
+                }))
+                .unwrap()
+            })
+            .collect();
+        let snap = Snapshot::from_parts("test".into(), pods, vec![]);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ev = rt.block_on(evaluate(&rules, &snap, &Inputs::default())).unwrap();
+        let kept = rules.rules.iter().position(|r| r.id == "kept").unwrap();
+        let dropped = rules.rules.iter().position(|r| r.id == "dropped").unwrap();
+        // Ruled-out outcomes are not kept per failure...
+        assert_eq!(ev.evaluated.len(), 3, "{:?}", ev.evaluated);
+        assert!(
+            ev.evaluated
+                .iter()
+                .all(|e| e.rule == kept && e.outcome == Outcome::Confirmed)
+        );
+        // ...but what the plan lists of them is.
+        let seen: BTreeMap<usize, &Outcome> = ev.considered.of(kept, "quay.io").collect();
+        assert_eq!(seen[&kept], &Outcome::Confirmed);
+        assert!(
+            matches!(seen[&dropped], Outcome::RuledOut(c) if c.contains("elsewhere")),
+            "{seen:?}"
+        );
+        // One copy of the action every failure rendered alike.
+        let first = &ev.evaluated[0].actions[0];
+        assert!(ev.evaluated.iter().all(|e| Arc::ptr_eq(&e.actions[0], first)));
     }
 }

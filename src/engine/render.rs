@@ -99,7 +99,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
             {
                 continue;
             }
-            ev.actions.push(render_action(a, t, &mctx)?);
+            ev.actions.push(std::sync::Arc::new(render_action(a, t, &mctx)?));
         }
         Ok(())
     })();
@@ -113,7 +113,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
     }
     if let Some(note) = ev.notes.first() {
         for a in &mut ev.actions {
-            a.blocked.get_or_insert_with(|| note.clone());
+            std::sync::Arc::make_mut(a).blocked.get_or_insert_with(|| note.clone());
         }
     }
     ev

@@ -10,7 +10,7 @@ pub mod status;
 mod types;
 mod verdict;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub use crate::desired::{Change, Desired, ListItem, Target};
 pub use types::*;
@@ -102,12 +102,20 @@ fn unexplained(f: &Failure, category: Option<Category>) -> Unexplained {
     }
 }
 
-/// Messages of a group of failures, deduplicated, counts summed, most frequent first.
+/// Messages of a group of failures, deduplicated, counts summed, most frequent first. Counted
+/// on borrowed text, and only the ones shown are copied: a group can have any number.
 fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
-    type Key = (String, String, String);
-    let mut by: BTreeMap<Key, MessageEvidence> = BTreeMap::new();
+    #[derive(Default)]
+    struct Tally<'a> {
+        count: u64,
+        first_seen: Option<&'a str>,
+        last_seen: Option<&'a str>,
+        pods: usize,
+        image_streams: usize,
+    }
+    let mut by: HashMap<(&str, &str, &str), Tally> = HashMap::new();
     // Which pods and which image streams showed each message.
-    let mut seen: BTreeMap<Key, BTreeSet<(bool, String)>> = BTreeMap::new();
+    let mut seen: HashSet<(&str, &str, &str, bool, &str, &str)> = HashSet::new();
     for f in failures {
         for e in &f.evidence {
             let source = match e.source {
@@ -115,43 +123,43 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
                 EvidenceSource::ContainerStatus => "containerStatus",
                 EvidenceSource::ImportStatus => "importStatus",
             };
-            let key = (source.to_string(), e.reason.clone(), e.message.clone());
-            let m = by.entry(key.clone()).or_insert_with(|| MessageEvidence {
-                source: source.into(),
-                reason: e.reason.clone(),
-                message: e.message.clone(),
-                count: 0,
-                pods: 0,
-                image_streams: 0,
-                first_seen: None,
-                last_seen: None,
-            });
+            let key = (source, e.reason.as_str(), e.message.as_str());
+            let m = by.entry(key).or_default();
             m.count = m.count.saturating_add(e.count);
-            m.first_seen = [m.first_seen.clone(), e.first_seen.clone()].into_iter().flatten().min();
-            m.last_seen = [m.last_seen.clone(), e.last_seen.clone()].into_iter().flatten().max();
-            seen.entry(key)
-                .or_default()
-                .insert((f.kind == "ImageStream", format!("{}/{}", f.namespace, f.pod)));
+            m.first_seen = [m.first_seen, e.first_seen.as_deref()].into_iter().flatten().min();
+            m.last_seen = [m.last_seen, e.last_seen.as_deref()].into_iter().flatten().max();
+            let stream = f.kind == "ImageStream";
+            if seen.insert((key.0, key.1, key.2, stream, &f.namespace, &f.pod)) {
+                if stream {
+                    m.image_streams += 1;
+                } else {
+                    m.pods += 1;
+                }
+            }
         }
     }
-    let mut out: Vec<MessageEvidence> = by
-        .into_iter()
-        .map(|(k, mut m)| {
-            let who = seen.get(&k);
-            m.pods = who.map_or(0, |s| s.iter().filter(|(stream, _)| !stream).count());
-            m.image_streams = who.map_or(0, |s| s.iter().filter(|(stream, _)| *stream).count());
-            m
-        })
-        .collect();
+    let mut out: Vec<((&str, &str, &str), Tally)> = by.into_iter().collect();
     // Messages that name a cause first, then by frequency.
-    out.sort_by(|a, b| {
-        crate::detect::is_generic(&a.message)
-            .cmp(&crate::detect::is_generic(&b.message))
-            .then(b.count.cmp(&a.count))
-            .then_with(|| a.message.cmp(&b.message))
+    out.sort_by(|(a, ta), (b, tb)| {
+        crate::detect::is_generic(a.2)
+            .cmp(&crate::detect::is_generic(b.2))
+            .then(tb.count.cmp(&ta.count))
+            .then_with(|| a.2.cmp(b.2))
+            .then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
     });
     out.truncate(MAX_MESSAGES);
-    out
+    out.into_iter()
+        .map(|((source, reason, message), t)| MessageEvidence {
+            source: source.into(),
+            reason: reason.into(),
+            message: message.into(),
+            count: t.count,
+            pods: t.pods,
+            image_streams: t.image_streams,
+            first_seen: t.first_seen.map(str::to_string),
+            last_seen: t.last_seen.map(str::to_string),
+        })
+        .collect()
 }
 
 struct PendingAction {
@@ -173,8 +181,8 @@ fn action_key(d: &Desired) -> String {
 /// Several `ensureListItem` actions of one rule on one object become one change: one patch
 /// (and, for `image.config.openshift.io/cluster`, one MachineConfig rollout instead of one per
 /// list, so a rollout cut short cannot leave the nodes with half of it).
-fn coalesce(actions: &[Desired]) -> Vec<Desired> {
-    let mut out: Vec<Desired> = Vec::with_capacity(actions.len());
+fn coalesce<'a>(actions: impl IntoIterator<Item = &'a Desired>) -> Vec<Desired> {
+    let mut out: Vec<Desired> = Vec::new();
     for d in actions {
         if let Change::EnsureListItem { target, items } = &d.change {
             let same = out.iter_mut().find(|o| {
@@ -224,12 +232,6 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         }
     }
     let explained: BTreeSet<usize> = groups.values().flatten().map(|&i| ev.evaluated[i].failure).collect();
-    // Every evaluation of each failure, so a finding reads only its own failures' (a scan of
-    // all evaluations per finding was quadratic on a large cluster).
-    let mut by_failure: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, e) in ev.evaluated.iter().enumerate() {
-        by_failure.entry(e.failure).or_default().push(i);
-    }
 
     let mut findings = Vec::new();
     let mut actions: BTreeMap<String, PendingAction> = BTreeMap::new();
@@ -249,31 +251,27 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         let explanation = group_explanation(ev, &members, &mut subjects);
         let totals = totals(&failures, subjects.len());
         let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
-        let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
-        for e in failure_ids
-            .iter()
-            .flat_map(|f| by_failure.get(f).into_iter().flatten())
-            .map(|&i| &ev.evaluated[i])
-        {
-            let r = &rules.rules[e.rule];
-            let (outcome, detail) = match &e.outcome {
-                Outcome::Confirmed => ("confirmed", None),
-                Outcome::RuledOut(c) => ("ruled-out", Some(format!("condition did not hold: {c}"))),
-                Outcome::Superseded(by) => ("superseded", Some(format!("superseded by {by}"))),
-                Outcome::Error(err) => ("error", Some(err.clone())),
-            };
-            // One line per rule; a confirmation on any subject wins over other outcomes.
-            let entry = candidates.entry(r.id.clone()).or_insert_with(|| Candidate {
-                rule: r.id.clone(),
-                category: r.category,
-                outcome: outcome.into(),
-                detail: detail.clone(),
-            });
-            if outcome == "confirmed" {
-                entry.outcome = outcome.into();
-                entry.detail = None;
-            }
-        }
+        // One line per rule; a confirmation on any subject wins over other outcomes.
+        let candidates: BTreeMap<&str, Candidate> = ev
+            .considered
+            .of(first.rule, &first.group)
+            .map(|(ri, o)| {
+                let r = &rules.rules[ri];
+                let (outcome, detail) = match o {
+                    Outcome::Confirmed => ("confirmed", None),
+                    Outcome::RuledOut(c) => ("ruled-out", Some(format!("condition did not hold: {c}"))),
+                    Outcome::Superseded(by) => ("superseded", Some(format!("superseded by {by}"))),
+                    Outcome::Error(err) => ("error", Some(err.clone())),
+                };
+                let c = Candidate {
+                    rule: r.id.clone(),
+                    category: r.category,
+                    outcome: outcome.into(),
+                    detail,
+                };
+                (r.id.as_str(), c)
+            })
+            .collect();
         let symptoms: BTreeSet<String> = failure_ids
             .iter()
             .flat_map(|&f| ev.classified[f].symptoms.iter().map(|&s| rules.symptoms[s].id.clone()))
@@ -284,7 +282,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         for &m in &members {
             // (key, phase) of the rule's actions declared so far, alternatives left out.
             let mut earlier: Vec<(String, u8)> = Vec::new();
-            for d in coalesce(&ev.evaluated[m].actions) {
+            for d in coalesce(ev.evaluated[m].actions.iter().map(|d| &**d)) {
                 let key = action_key(&d);
                 let manual = matches!(d.change, Change::Manual { .. });
                 // A manual step declared after other actions follows all of them.
@@ -360,6 +358,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         .collect();
     let mut out_actions: Vec<Action> = Vec::new();
     let mut out_desired: Vec<Desired> = Vec::new();
+    let mut listed: HashMap<&String, usize> = HashMap::new();
     for k in &sorted {
         let pa = &actions[*k];
         let d = &pa.desired;
@@ -387,25 +386,21 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             a.status = Status::Blocked;
             a.reason = Some(reason.clone());
         }
-        // Only dependencies listed before it (always the case unless rules declare a cycle).
-        let depends_on: Vec<String> = {
-            let mut v: Vec<&Action> = out_actions
-                .iter()
-                .filter(|o| pa.after.iter().any(|k| ids[k] == o.id))
-                .collect();
-            v.sort_by_key(|o| id_number(&o.id));
-            v.into_iter().map(|o| o.id.clone()).collect()
-        };
+        // Only dependencies listed before it (always the case unless rules declare a cycle),
+        // by their position: a plan can have any number of actions.
+        let mut before: Vec<usize> = pa.after.iter().filter_map(|k| listed.get(k).copied()).collect();
+        before.sort_unstable();
+        before.dedup();
         // An action cannot go ahead while one it follows is not done and apply cannot do it:
         // a manual step, a value only the user has, or something blocked.
         if a.status == Status::Pending
-            && let Some(dep) = out_actions
-                .iter()
-                .find(|o| depends_on.contains(&o.id) && holds_back(o.status))
+            && let Some(dep) = before.iter().map(|&i| &out_actions[i]).find(|o| holds_back(o.status))
         {
             a.status = Status::Blocked;
             a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
         }
+        let depends_on: Vec<String> = before.iter().map(|&i| out_actions[i].id.clone()).collect();
+        listed.insert(*k, out_actions.len());
         let (steps, commands) = match &d.change {
             Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
             _ => (Vec::new(), Vec::new()),
@@ -547,24 +542,64 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
 /// The finding's explanation: the one its subjects share, or theirs merged with the differing
 /// words in place; each subject keeps its own when they differ.
 fn group_explanation(ev: &Evaluation, members: &[usize], subjects: &mut [Subject]) -> Option<String> {
-    let first = ev.evaluated[members[0]].explanation.clone();
-    // Each subject's explanation (the first member's, when several share one subject).
-    let mut own: BTreeMap<Subject, String> = BTreeMap::new();
+    let first = ev.evaluated[members[0]].explanation.as_deref();
+    // Each subject's explanation (the first member's, when several share one subject), looked
+    // up by the subject's fields without copying them: a finding can have any number.
+    let mut own: HashMap<SubjectKey, &str> = HashMap::new();
     for &m in members {
         let e = &ev.evaluated[m];
         if let Some(text) = &e.explanation {
-            own.entry(subject(&ev.failures[e.failure]))
-                .or_insert_with(|| text.clone());
+            own.entry(SubjectKey::of(&ev.failures[e.failure])).or_insert(text);
         }
     }
-    let texts: Vec<&str> = subjects.iter().filter_map(|s| own.get(s).map(String::as_str)).collect();
-    if texts.iter().all(|t| Some(*t) == first.as_deref()) {
-        return first;
+    let texts: Vec<&str> = subjects
+        .iter()
+        .filter_map(|s| own.get(&SubjectKey::subject(s)).copied())
+        .collect();
+    if texts.iter().all(|t| Some(*t) == first) {
+        return first.map(str::to_string);
     }
+    let merged = group::merge_explanations(&texts);
     for s in subjects.iter_mut() {
-        s.explanation = own.get(s).cloned();
+        s.explanation = own.get(&SubjectKey::subject(s)).map(|t| t.to_string());
     }
-    group::merge_explanations(&texts).or(first)
+    merged.or(first.map(str::to_string))
+}
+
+/// A subject's fields, borrowed (see `subject`).
+#[derive(PartialEq, Eq, Hash)]
+struct SubjectKey<'a> {
+    kind: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+    container: Option<&'a str>,
+    tag: Option<&'a str>,
+    image: &'a str,
+}
+
+impl<'a> SubjectKey<'a> {
+    fn of(f: &'a Failure) -> Self {
+        let stream = f.kind == "ImageStream";
+        SubjectKey {
+            kind: &f.kind,
+            namespace: &f.namespace,
+            name: &f.pod,
+            container: if stream { None } else { f.container.as_deref() },
+            tag: if stream { f.container.as_deref() } else { None },
+            image: &f.image,
+        }
+    }
+
+    fn subject(s: &'a Subject) -> Self {
+        SubjectKey {
+            kind: &s.kind,
+            namespace: &s.namespace,
+            name: &s.name,
+            container: s.container.as_deref(),
+            tag: s.tag.as_deref(),
+            image: &s.image,
+        }
+    }
 }
 
 fn totals(failures: &[&Failure], subjects: usize) -> EvidenceTotals {

@@ -52,6 +52,9 @@ pub fn split_ref(s: &str) -> Result<(String, String), ProbeError> {
     }
 }
 
+/// How many `pullSecrets` results are kept for reuse.
+const PULL_SECRETS_KEPT: usize = 256;
+
 /// Cached reads. Not `Sync`: one run evaluates on one task.
 pub struct Reader<'c, C: ClusterSource> {
     cluster: &'c C,
@@ -59,7 +62,12 @@ pub struct Reader<'c, C: ClusterSource> {
     /// Whole lists by kind: probes run per failure and rule, and a live backend would
     /// otherwise list the same kind from the API server each time.
     lists: RefCell<HashMap<GroupKind, Arc<Vec<Arc<Object>>>>>,
+    /// Registry verdicts by pod and image: each costs a connection.
     results: RefCell<HashMap<String, Value>>,
+    /// `pullSecrets` results of the latest pods and images (several rules read the same one
+    /// on one failure). Bounded: they are recomputed from cached reads, and a cluster can have
+    /// any number of pods and images.
+    pull_secrets: RefCell<HashMap<String, Value>>,
     /// Whether the `registry` probe may contact registries (`plan --probe-registries`).
     probe_registries: Cell<bool>,
 }
@@ -71,6 +79,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
             cache: RefCell::new(HashMap::new()),
             lists: RefCell::new(HashMap::new()),
             results: RefCell::new(HashMap::new()),
+            pull_secrets: RefCell::new(HashMap::new()),
             probe_registries: Cell::new(false),
         }
     }
@@ -232,7 +241,7 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 let registry = registry.render(t, ctx)?;
                 let image = image.as_ref().map(|i| i.render(t, ctx)).transpose()?;
                 let cache_key = format!("pullSecrets {ns}/{name} {registry} {}", image.as_deref().unwrap_or(""));
-                if let Some(v) = self.results.borrow().get(&cache_key) {
+                if let Some(v) = self.pull_secrets.borrow().get(&cache_key) {
                     return Ok(v.clone());
                 }
                 let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else {
@@ -268,7 +277,11 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                     image.as_deref(),
                     template.as_deref(),
                 );
-                self.results.borrow_mut().insert(cache_key, v.clone());
+                let mut kept = self.pull_secrets.borrow_mut();
+                if kept.len() >= PULL_SECRETS_KEPT {
+                    kept.clear();
+                }
+                kept.insert(cache_key, v.clone());
                 Ok(v)
             }
             ProbeKind::FirstCovering {

@@ -1,0 +1,74 @@
+//! What each rule made of the failures a confirmed rule groups together: the plan lists it
+//! as a finding's candidates. Gathered failure by failure, as each is evaluated, so a run need
+//! not keep every rule's outcome on every failure (most are ruled out, and a cluster can have
+//! any number of failures).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::{Evaluated, Outcome};
+use crate::desired::Desired;
+
+/// (confirmed rule, its group key) → rule → outcome: a confirmation on any of the group's
+/// failures wins, otherwise the first outcome met.
+#[derive(Debug, Default)]
+pub struct Considered {
+    by: HashMap<(usize, String), BTreeMap<usize, Outcome>>,
+}
+
+impl Considered {
+    /// Fold in the evaluations of one failure (every rule that matched it).
+    pub(super) fn add(&mut self, evaluations: &[Evaluated]) {
+        for c in evaluations.iter().filter(|e| e.outcome == Outcome::Confirmed) {
+            let key = (c.rule, c.group.clone());
+            let slot = self.by.entry(key).or_default();
+            for e in evaluations {
+                match slot.get_mut(&e.rule) {
+                    None => {
+                        slot.insert(e.rule, e.outcome.clone());
+                    }
+                    Some(o) if e.outcome == Outcome::Confirmed => *o = Outcome::Confirmed,
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Fold in evaluations listed failure by failure (as the engine lists them).
+    pub(super) fn add_all(&mut self, evaluated: &[Evaluated]) {
+        for run in evaluated.chunk_by(|a, b| a.failure == b.failure) {
+            self.add(run);
+        }
+    }
+
+    /// The outcomes of every rule on the failures `rule` confirmed with `group`.
+    pub fn of(&self, rule: usize, group: &str) -> impl Iterator<Item = (usize, &Outcome)> {
+        self.by
+            .get(&(rule, group.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|(r, o)| (*r, o))
+    }
+}
+
+/// One copy of each distinct action: every failure of a finding usually renders the same
+/// ones, and a run can have any number of failures.
+#[derive(Default)]
+pub(super) struct Interned {
+    seen: HashMap<String, Arc<Desired>>,
+}
+
+impl Interned {
+    pub(super) fn share(&mut self, actions: &mut [Arc<Desired>]) {
+        for a in actions {
+            let key = serde_json::to_string(&**a).unwrap_or_default();
+            match self.seen.get(&key) {
+                Some(same) if **same == **a => *a = same.clone(),
+                Some(_) => {}
+                None => {
+                    self.seen.insert(key, a.clone());
+                }
+            }
+        }
+    }
+}
