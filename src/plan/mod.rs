@@ -11,6 +11,7 @@ mod types;
 mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 pub use crate::desired::{Change, Desired, ListItem, Target};
 pub use types::*;
@@ -163,10 +164,10 @@ fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
 }
 
 struct PendingAction {
-    desired: Desired,
+    desired: Arc<Desired>,
     findings: BTreeSet<usize>,
-    /// Keys of actions this one follows.
-    after: BTreeSet<String>,
+    /// Actions this one follows (their first appearance).
+    after: BTreeSet<usize>,
     /// Execution phase (data, references, restarts); a manual step takes the phase of the action
     /// declared before it.
     phase: u8,
@@ -174,15 +175,63 @@ struct PendingAction {
     seen: usize,
 }
 
-fn action_key(d: &Desired) -> String {
-    serde_json::to_string(&(&d.change, &d.blocked, d.alternative)).unwrap_or_default()
+/// Actions that are one action in the plan: same change, same reason to block it, same role.
+fn same_action(a: &Desired, b: &Desired) -> bool {
+    a.change == b.change && a.blocked == b.blocked && a.alternative == b.alternative
+}
+
+/// A hash of what `same_action` compares, computed without building the text: a plan can
+/// have any number of actions, each renders large, and only the hash needs keeping.
+fn action_hash(d: &Desired) -> u64 {
+    use std::hash::Hasher;
+    struct Feed(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Feed {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut feed = Feed(Default::default());
+    // Writing to a hasher cannot fail; the hash is only a first sort before `same_action`.
+    let _ = serde_json::to_writer(&mut feed, &(&d.change, &d.blocked, d.alternative));
+    feed.0.finish()
+}
+
+/// The actions met so far, by first appearance, found by `action_hash` then `same_action`.
+#[derive(Default)]
+struct Pending {
+    list: Vec<PendingAction>,
+    by_hash: HashMap<u64, Vec<usize>>,
+}
+
+impl Pending {
+    /// The index of `d`'s action, added (with `phase`) when new.
+    fn index(&mut self, d: &Arc<Desired>, phase: u8) -> usize {
+        let slot = self.by_hash.entry(action_hash(d)).or_default();
+        if let Some(&i) = slot.iter().find(|&&i| same_action(&self.list[i].desired, d)) {
+            return i;
+        }
+        let i = self.list.len();
+        slot.push(i);
+        self.list.push(PendingAction {
+            desired: d.clone(),
+            findings: BTreeSet::new(),
+            after: BTreeSet::new(),
+            phase,
+            seen: i,
+        });
+        i
+    }
 }
 
 /// Several `ensureListItem` actions of one rule on one object become one change: one patch
 /// (and, for `image.config.openshift.io/cluster`, one MachineConfig rollout instead of one per
 /// list, so a rollout cut short cannot leave the nodes with half of it).
-fn coalesce<'a>(actions: impl IntoIterator<Item = &'a Desired>) -> Vec<Desired> {
-    let mut out: Vec<Desired> = Vec::new();
+fn coalesce(actions: &[Arc<Desired>]) -> Vec<Arc<Desired>> {
+    let mut out: Vec<Arc<Desired>> = Vec::new();
     for d in actions {
         if let Change::EnsureListItem { target, items } = &d.change {
             let same = out.iter_mut().find(|o| {
@@ -192,6 +241,7 @@ fn coalesce<'a>(actions: impl IntoIterator<Item = &'a Desired>) -> Vec<Desired> 
                     && o.alternative == d.alternative
             });
             if let Some(o) = same {
+                let o = Arc::make_mut(o);
                 if let Change::EnsureListItem { items: have, .. } = &mut o.change {
                     for i in items {
                         if !have.contains(i) {
@@ -234,7 +284,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     let explained: BTreeSet<usize> = groups.values().flatten().map(|&i| ev.evaluated[i].failure).collect();
 
     let mut findings = Vec::new();
-    let mut actions: BTreeMap<String, PendingAction> = BTreeMap::new();
+    let mut actions = Pending::default();
     // Sort findings by category, then rule, then group, for a stable, readable order.
     let mut keyed: Vec<((String, String), Vec<usize>)> = groups.into_iter().collect();
     keyed.sort_by(|a, b| {
@@ -278,12 +328,11 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             .collect();
         let finding_id = format!("f{}", fi + 1);
         let mut action_keys = Vec::new();
-        let mut action_keys_seen: BTreeSet<String> = BTreeSet::new();
+        let mut action_keys_seen: HashSet<usize> = HashSet::new();
         for &m in &members {
-            // (key, phase) of the rule's actions declared so far, alternatives left out.
-            let mut earlier: Vec<(String, u8)> = Vec::new();
-            for d in coalesce(ev.evaluated[m].actions.iter().map(|d| &**d)) {
-                let key = action_key(&d);
+            // (action, phase) of the rule's actions declared so far, alternatives left out.
+            let mut earlier: Vec<(usize, u8)> = Vec::new();
+            for d in coalesce(&ev.evaluated[m].actions) {
                 let manual = matches!(d.change, Change::Manual { .. });
                 // A manual step declared after other actions follows all of them.
                 let follows_all = manual && !d.alternative && !earlier.is_empty();
@@ -292,14 +341,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                 } else {
                     d.change.phase()
                 };
-                let next = actions.len();
-                let entry = actions.entry(key.clone()).or_insert_with(|| PendingAction {
-                    desired: d.clone(),
-                    findings: BTreeSet::new(),
-                    after: BTreeSet::new(),
-                    phase,
-                    seen: next,
-                });
+                let key = actions.index(&d, phase);
+                let entry = &mut actions.list[key];
                 entry.findings.insert(fi);
                 entry.phase = entry.phase.max(phase);
                 if !d.alternative {
@@ -307,11 +350,11 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                         earlier
                             .iter()
                             .filter(|(k, p)| *k != key && (follows_all || *p < phase))
-                            .map(|(k, _)| k.clone()),
+                            .map(|(k, _)| *k),
                     );
-                    earlier.push((key.clone(), phase));
+                    earlier.push((key, phase));
                 }
-                if action_keys_seen.insert(key.clone()) {
+                if action_keys_seen.insert(key) {
                     action_keys.push(key);
                 }
             }
@@ -350,17 +393,18 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         ));
     }
 
+    let actions = actions.list;
     let sorted = execution_order(&actions);
-    let ids: BTreeMap<&String, String> = sorted
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (*k, format!("a{}", i + 1)))
-        .collect();
+    let mut ids: Vec<String> = vec![String::new(); actions.len()];
+    for (i, &k) in sorted.iter().enumerate() {
+        ids[k] = format!("a{}", i + 1);
+    }
     let mut out_actions: Vec<Action> = Vec::new();
-    let mut out_desired: Vec<Desired> = Vec::new();
-    let mut listed: HashMap<&String, usize> = HashMap::new();
-    for k in &sorted {
-        let pa = &actions[*k];
+    let mut out_desired: Vec<Arc<Desired>> = Vec::new();
+    // Where each action is in `out_actions`, once listed.
+    let mut listed: Vec<Option<usize>> = vec![None; actions.len()];
+    for &k in &sorted {
+        let pa = &actions[k];
         let d = &pa.desired;
         out_desired.push(d.clone());
         let mut a = assess(&d.change, &ev.observed, inputs);
@@ -388,7 +432,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         }
         // Only dependencies listed before it (always the case unless rules declare a cycle),
         // by their position: a plan can have any number of actions.
-        let mut before: Vec<usize> = pa.after.iter().filter_map(|k| listed.get(k).copied()).collect();
+        let mut before: Vec<usize> = pa.after.iter().filter_map(|&k| listed[k]).collect();
         before.sort_unstable();
         before.dedup();
         // An action cannot go ahead while one it follows is not done and apply cannot do it:
@@ -400,7 +444,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
             a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
         }
         let depends_on: Vec<String> = before.iter().map(|&i| out_actions[i].id.clone()).collect();
-        listed.insert(*k, out_actions.len());
+        listed[k] = Some(out_actions.len());
         let (steps, commands) = match &d.change {
             Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
             _ => (Vec::new(), Vec::new()),
@@ -436,7 +480,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     let findings: Vec<Finding> = findings
         .into_iter()
         .map(|(mut f, keys)| {
-            let mut ids: Vec<String> = keys.iter().map(|k| ids[k].clone()).collect();
+            let mut ids: Vec<String> = keys.iter().map(|&k| ids[k].clone()).collect();
             ids.sort_by_key(|id| id_number(id));
             f.actions = ids;
             f
@@ -629,7 +673,7 @@ fn id_number(id: &str) -> usize {
 /// Listing order: (first finding, not an alternative, phase, first appearance).
 type Priority = (usize, bool, u8, usize);
 
-fn execution_order(actions: &BTreeMap<String, PendingAction>) -> Vec<&String> {
+fn execution_order(actions: &[PendingAction]) -> Vec<usize> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let priority = |pa: &PendingAction| -> Priority {
@@ -640,46 +684,41 @@ fn execution_order(actions: &BTreeMap<String, PendingAction>) -> Vec<&String> {
             pa.seen,
         )
     };
-    let mut waiting: BTreeMap<&String, usize> = BTreeMap::new();
-    let mut followers: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
-    for (k, pa) in actions {
-        let deps: Vec<&String> = pa.after.iter().filter(|d| actions.contains_key(*d)).collect();
-        waiting.insert(k, deps.len());
-        for d in deps {
-            followers.entry(d).or_default().push(k);
+    let mut waiting: Vec<usize> = vec![0; actions.len()];
+    let mut followers: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+    for (k, pa) in actions.iter().enumerate() {
+        for &d in pa.after.iter().filter(|&&d| d < actions.len()) {
+            waiting[k] += 1;
+            followers[d].push(k);
         }
     }
-    let mut ready: BinaryHeap<Reverse<(Priority, &String)>> = waiting
-        .iter()
-        .filter(|(_, n)| **n == 0)
-        .map(|(k, _)| Reverse((priority(&actions[*k]), *k)))
+    let mut ready: BinaryHeap<Reverse<(Priority, usize)>> = (0..actions.len())
+        .filter(|&k| waiting[k] == 0)
+        .map(|k| Reverse((priority(&actions[k]), k)))
         .collect();
-    let mut out: Vec<&String> = Vec::with_capacity(actions.len());
-    let mut done: BTreeSet<&String> = BTreeSet::new();
+    let mut out: Vec<usize> = Vec::with_capacity(actions.len());
+    let mut done = vec![false; actions.len()];
     while out.len() < actions.len() {
         let next = match ready.pop() {
             Some(Reverse((_, k))) => k,
             // A cycle (rules that declare two actions in opposite orders): break it at the
             // action that would come first.
-            None => match actions
-                .iter()
-                .filter(|(k, _)| !done.contains(k))
-                .min_by_key(|(_, pa)| priority(pa))
+            None => match (0..actions.len())
+                .filter(|&k| !done[k])
+                .min_by_key(|&k| priority(&actions[k]))
             {
-                Some((k, _)) => k,
+                Some(k) => k,
                 None => break,
             },
         };
-        if !done.insert(next) {
+        if std::mem::replace(&mut done[next], true) {
             continue;
         }
         out.push(next);
-        for f in followers.get(next).into_iter().flatten() {
-            if let Some(n) = waiting.get_mut(f) {
-                *n = n.saturating_sub(1);
-                if *n == 0 && !done.contains(f) {
-                    ready.push(Reverse((priority(&actions[*f]), *f)));
-                }
+        for &f in &followers[next] {
+            waiting[f] = waiting[f].saturating_sub(1);
+            if waiting[f] == 0 && !done[f] {
+                ready.push(Reverse((priority(&actions[f]), f)));
             }
         }
     }
@@ -819,9 +858,9 @@ mod tests {
             },
         });
         let out = coalesce(&[
-            desired(list("spec.registrySources.insecureRegistries")),
-            restart.clone(),
-            desired(list("spec.registrySources.allowedRegistries")),
+            desired(list("spec.registrySources.insecureRegistries")).into(),
+            Arc::new(restart.clone()),
+            desired(list("spec.registrySources.allowedRegistries")).into(),
         ]);
         assert_eq!(out.len(), 2, "{out:#?}");
         let Change::EnsureListItem { items, .. } = &out[0].change else {
@@ -835,13 +874,43 @@ mod tests {
                 "spec.registrySources.allowedRegistries"
             ]
         );
-        assert_eq!(out[1], restart);
+        assert_eq!(*out[1], restart);
         // A blocked item and an unblocked one stay apart: they do not share a status.
         let mut blocked = desired(list("spec.registrySources.allowedRegistries"));
         blocked.blocked = Some("no".into());
         assert_eq!(
-            coalesce(&[desired(list("spec.registrySources.insecureRegistries")), blocked]).len(),
+            coalesce(&[
+                desired(list("spec.registrySources.insecureRegistries")).into(),
+                blocked.into()
+            ])
+            .len(),
             2
         );
+    }
+
+    #[test]
+    fn one_action_per_change_and_shared_inputs_stay_as_they_were() {
+        let first: Arc<Desired> = desired(list("spec.registrySources.insecureRegistries")).into();
+        let mut described = desired(list("spec.registrySources.insecureRegistries"));
+        described.description = Some("another description".into());
+        let mut alternative = desired(list("spec.registrySources.insecureRegistries"));
+        alternative.alternative = true;
+        let mut pending = Pending::default();
+        let a = pending.index(&first, 1);
+        assert_eq!(pending.index(&described.into(), 1), a, "same change: one action");
+        assert_ne!(
+            pending.index(&alternative.into(), 1),
+            a,
+            "an alternative is another action"
+        );
+        assert_eq!(pending.list.len(), 2);
+        // Coalescing two list items writes a new change, never the shared one.
+        let other: Arc<Desired> = desired(list("spec.registrySources.allowedRegistries")).into();
+        let out = coalesce(&[first.clone(), other]);
+        assert_eq!(out.len(), 1);
+        let Change::EnsureListItem { items, .. } = &first.change else {
+            panic!()
+        };
+        assert_eq!(items.len(), 1, "the shared action was changed: {first:#?}");
     }
 }
