@@ -1,6 +1,7 @@
 //! Failure detection (pure): kubelet events and container statuses, joined per pod,
 //! container and image, deduplicated, with counts and timestamps kept as evidence.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -146,73 +147,140 @@ fn container_of(field_path: &str) -> Option<(String, bool)> {
 /// (namespace, pod, container, uid of an earlier pod of that name that is gone).
 type Key = (String, String, Option<String>, Option<String>);
 
+/// A string of a view, borrowed from the object's text unless it holds escapes: most pods of
+/// a snapshot are read once at load (their shape is checked) and never again, so their views
+/// should cost no allocation per string.
+#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Str<'a>(Cow<'a, str>);
+
+impl Str<'_> {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            // The wording of `String`'s own visitor, so that shape errors read as before.
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
 /// The few fields of a pod detection reads, parsed straight from its JSON text so that a
 /// large snapshot's pods are never expanded into full `Value` trees.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct PodView {
-    metadata: MetaView,
-    spec: SpecView,
-    status: StatusView,
+struct PodView<'a> {
+    #[serde(borrow)]
+    metadata: MetaView<'a>,
+    #[serde(borrow)]
+    spec: SpecView<'a>,
+    #[serde(borrow)]
+    status: StatusView<'a>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct MetaView {
-    uid: Option<String>,
-    labels: BTreeMap<String, String>,
-    creation_timestamp: Option<String>,
+struct MetaView<'a> {
+    #[serde(borrow)]
+    uid: Option<Str<'a>>,
+    #[serde(borrow)]
+    labels: BTreeMap<Str<'a>, Str<'a>>,
+    #[serde(borrow)]
+    creation_timestamp: Option<Str<'a>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct SpecView {
-    service_account_name: Option<String>,
-    node_name: Option<String>,
-    init_containers: Vec<ContainerView>,
-    containers: Vec<ContainerView>,
-    ephemeral_containers: Vec<ContainerView>,
+struct SpecView<'a> {
+    #[serde(borrow)]
+    service_account_name: Option<Str<'a>>,
+    #[serde(borrow)]
+    node_name: Option<Str<'a>>,
+    #[serde(borrow)]
+    init_containers: Vec<ContainerView<'a>>,
+    #[serde(borrow)]
+    containers: Vec<ContainerView<'a>>,
+    #[serde(borrow)]
+    ephemeral_containers: Vec<ContainerView<'a>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-struct ContainerView {
-    name: String,
-    image: String,
+struct ContainerView<'a> {
+    #[serde(borrow)]
+    name: Str<'a>,
+    #[serde(borrow)]
+    image: Str<'a>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct StatusView {
-    init_container_statuses: Vec<StatusEntry>,
-    container_statuses: Vec<StatusEntry>,
-    ephemeral_container_statuses: Vec<StatusEntry>,
+struct StatusView<'a> {
+    #[serde(borrow)]
+    init_container_statuses: Vec<StatusEntry<'a>>,
+    #[serde(borrow)]
+    container_statuses: Vec<StatusEntry<'a>>,
+    #[serde(borrow)]
+    ephemeral_container_statuses: Vec<StatusEntry<'a>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-struct StatusEntry {
-    name: String,
-    image: Option<String>,
-    state: StateView,
+struct StatusEntry<'a> {
+    #[serde(borrow)]
+    name: Str<'a>,
+    #[serde(borrow)]
+    image: Option<Str<'a>>,
+    #[serde(borrow)]
+    state: StateView<'a>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-struct StateView {
-    waiting: Option<Waiting>,
+struct StateView<'a> {
+    #[serde(borrow)]
+    waiting: Option<Waiting<'a>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-struct Waiting {
-    reason: Option<String>,
-    message: Option<String>,
+struct Waiting<'a> {
+    #[serde(borrow)]
+    reason: Option<Str<'a>>,
+    #[serde(borrow)]
+    message: Option<Str<'a>>,
 }
 
-impl PodView {
-    fn of(pod: &Object) -> Self {
+fn owned(s: &Option<Str>) -> Option<String> {
+    s.as_ref().map(|s| s.as_str().to_string())
+}
+
+impl<'a> PodView<'a> {
+    fn of(pod: &'a Object) -> Self {
         serde_json::from_str(pod.raw()).unwrap_or_default()
+    }
+
+    /// Whether the pod's text may hold a waiting state: only such pods can fail by their
+    /// status (a `\u` escape could spell the key).
+    fn may_wait(raw: &str) -> bool {
+        raw.contains("\"waiting\"") || raw.contains("\\u")
     }
 
     /// (name, image, init) of every container in the spec.
@@ -229,7 +297,7 @@ impl PodView {
             )
     }
 
-    fn statuses(&self) -> impl Iterator<Item = (&StatusEntry, bool)> {
+    fn statuses(&self) -> impl Iterator<Item = (&StatusEntry<'a>, bool)> {
         let s = &self.status;
         s.init_container_statuses.iter().map(|c| (c, true)).chain(
             s.container_statuses
@@ -241,7 +309,7 @@ impl PodView {
 
     /// Lookups by container name and image, in O(1): a pod may list any number of containers,
     /// and scanning them for each status and event would be quadratic in the pod's size.
-    fn index(&self) -> PodIndex<'_> {
+    fn index(&self) -> PodIndex<'_, 'a> {
         let mut idx = PodIndex::default();
         for (name, image, _) in self.containers() {
             idx.image.entry(name).or_insert(image);
@@ -253,21 +321,25 @@ impl PodView {
         idx
     }
 
-    fn waiting_reason(st: &StatusEntry) -> Option<&str> {
-        st.state.waiting.as_ref().and_then(|w| w.reason.as_deref())
+    fn waiting_reason<'s>(st: &'s StatusEntry<'a>) -> Option<&'s str> {
+        st.state
+            .waiting
+            .as_ref()
+            .and_then(|w| w.reason.as_ref())
+            .map(Str::as_str)
     }
 }
 
 /// A pod's containers by name and by image, and its statuses by name (first of each wins,
 /// as a scan in order would find).
 #[derive(Default)]
-struct PodIndex<'v> {
+struct PodIndex<'v, 'a> {
     image: HashMap<&'v str, &'v str>,
     by_image: HashMap<&'v str, &'v str>,
-    status: HashMap<&'v str, &'v StatusEntry>,
+    status: HashMap<&'v str, &'v StatusEntry<'a>>,
 }
 
-impl PodIndex<'_> {
+impl PodIndex<'_, '_> {
     fn image_of(&self, container: &str) -> Option<String> {
         self.image.get(container).map(|i| i.to_string())
     }
@@ -283,21 +355,34 @@ impl PodIndex<'_> {
 /// Find every failing pull in the given pods and events.
 pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     let mut failures: BTreeMap<Key, Failure> = BTreeMap::new();
-    let views: Vec<PodView> = pods.iter().map(|p| PodView::of(p)).collect();
-    let indexes: Vec<PodIndex> = views.iter().map(PodView::index).collect();
-    let pod_index: HashMap<(&str, &str), (&Object, &PodView, &PodIndex)> = pods
+    let pull_events: Vec<&EventRecord> = events.iter().filter(|e| is_pull_event(e)).collect();
+    // Of two pods of one name the later is the one events are joined to (as a map built in
+    // order keeps it).
+    let by_name: HashMap<(&str, &str), usize> = pods
         .iter()
-        .zip(&views)
-        .zip(&indexes)
-        .map(|((p, v), x)| {
-            (
-                (p.namespace.as_deref().unwrap_or(""), p.name.as_str()),
-                (p.as_ref(), v, x),
-            )
-        })
+        .enumerate()
+        .map(|(i, p)| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), i))
         .collect();
+    // Only pods that may be waiting, or that a pull event names, can be part of a failure:
+    // the others (nine in ten of a large capture) are not parsed again.
+    let mut needed: Vec<bool> = pods.iter().map(|p| PodView::may_wait(p.raw())).collect();
+    for e in &pull_events {
+        if let Some(&i) = by_name.get(&(e.namespace.as_str(), e.involved_name.as_str())) {
+            needed[i] = true;
+        }
+    }
+    let views: Vec<Option<PodView>> = pods
+        .iter()
+        .zip(&needed)
+        .map(|(p, &n)| n.then(|| PodView::of(p)))
+        .collect();
+    let indexes: Vec<Option<PodIndex>> = views.iter().map(|v| v.as_ref().map(PodView::index)).collect();
+    let pod_at = |i: usize| -> Option<(&Object, &PodView, &PodIndex)> {
+        Some((pods[i].as_ref(), views[i].as_ref()?, indexes[i].as_ref()?))
+    };
 
-    for ((pod, view), index) in pods.iter().zip(&views).zip(&indexes) {
+    for (i, pod) in pods.iter().enumerate() {
+        let Some((_, view, index)) = pod_at(i) else { continue };
         let ns = pod.namespace.clone().unwrap_or_default();
         for (st, init) in view.statuses() {
             let Some(reason) = PodView::waiting_reason(st) else {
@@ -306,9 +391,9 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             if !PULL_REASONS.contains(&reason) {
                 continue;
             }
-            let name = st.name.clone();
-            let message = st.state.waiting.as_ref().and_then(|w| w.message.clone());
-            let image = index.image_of(&name).or_else(|| st.image.clone()).unwrap_or_default();
+            let name = st.name.as_str().to_string();
+            let message = st.state.waiting.as_ref().and_then(|w| owned(&w.message));
+            let image = index.image_of(&name).or_else(|| owned(&st.image)).unwrap_or_default();
             let mut f = new_failure(pod, view, &ns, Some(name.clone()), init, image);
             f.waiting_reason = Some(reason.to_string());
             f.waiting_message = message.clone();
@@ -330,15 +415,15 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     // Where each (failure, reason, message) sits in its failure's evidence: one failure may
     // gather any number of distinct messages, and scanning them per event is quadratic.
     let mut evidence_index: HashMap<(Key, String, String), usize> = HashMap::new();
-    for e in events.iter().filter(|e| is_pull_event(e)) {
-        let pod = pod_index
+    for e in pull_events {
+        let pod = by_name
             .get(&(e.namespace.as_str(), e.involved_name.as_str()))
-            .copied();
+            .and_then(|&i| pod_at(i));
         // A pod of the same name but another uid (a StatefulSet pod, recreated): the event is
         // about the old pod, which no longer exists. It is an orphan of its own; the new pod's
         // status is the witness for the new one.
         let gone_uid = match (pod, &e.involved_uid) {
-            (Some((_, v, _)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| a != b) => Some(a.clone()),
+            (Some((_, v, _)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| a != b.as_str()) => Some(a.clone()),
             _ => None,
         };
         let pod = if gone_uid.is_some() { None } else { pod };
@@ -454,15 +539,15 @@ fn new_failure(
         waiting_reason: None,
         waiting_message: None,
         evidence: Vec::new(),
-        service_account: Some(
-            view.spec
-                .service_account_name
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-        ),
-        node_name: view.spec.node_name.clone(),
-        labels: view.metadata.labels.clone(),
-        created: view.metadata.creation_timestamp.clone(),
+        service_account: Some(owned(&view.spec.service_account_name).unwrap_or_else(|| "default".into())),
+        node_name: owned(&view.spec.node_name),
+        labels: view
+            .metadata
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+            .collect(),
+        created: owned(&view.metadata.creation_timestamp),
     };
     set_registry(&mut f);
     f
@@ -552,7 +637,9 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
 /// reports it instead of detection taking the pod for healthy. Uses detection's own view.
 pub fn pod_shape_error(raw: &str) -> Option<(String, String)> {
     serde_json::from_str::<PodView>(raw).err()?;
-    crate::cluster::wrong_field::<PodView>(&serde_json::from_str(raw).ok()?)
+    crate::cluster::wrong_field_by(&serde_json::from_str(raw).ok()?, |v| {
+        <PodView as serde::Deserialize>::deserialize(v).err()
+    })
 }
 
 /// The fields of an ImageStream `detect_imagestreams` reads: detection reads streams through
@@ -893,6 +980,57 @@ mod tests {
             Some("u1"),
         )];
         assert!(detect(&[Arc::new(p)], &events).is_empty());
+    }
+
+    /// Pods are parsed again only when they may be waiting or an event names them: a key
+    /// spelled with an escape (`w\u0061iting`) must still be found, as the parser reads it.
+    #[test]
+    fn an_escaped_waiting_key_is_still_read() {
+        let text = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"apps"},"spec":{"containers":[{"name":"c","image":"quay.io/a/b:1"}]},"status":{"containerStatuses":[{"name":"c","state":{"w\u0061iting":{"reason":"ErrImagePull","message":"x"}}}]}}"#;
+        let p = Object::from_json_text(text).unwrap();
+        assert!(!p.raw().contains("\"waiting\""));
+        let fs = detect(&[Arc::new(p)], &[]);
+        assert_eq!(fs.len(), 1, "{fs:#?}");
+        assert_eq!(fs[0].image, "quay.io/a/b:1");
+        assert_eq!(fs[0].waiting_message.as_deref(), Some("x"));
+    }
+
+    /// A pod with no waiting state that only an event names is still joined to the event (its
+    /// service account and labels come from the pod).
+    #[test]
+    fn a_pod_only_an_event_names_is_read() {
+        let mut v = pod("web-1", "ErrImagePull", None).value().clone();
+        v["status"] = json!({"phase": "Pending"});
+        let p = Object::from_value(v).unwrap();
+        assert!(!p.raw().contains("waiting"));
+        let events = vec![event(
+            "web-1",
+            "Failed",
+            "Failed to pull image \"quay.io/acme/web:1\": denied",
+            1,
+            Some("u1"),
+        )];
+        let fs = detect(&[Arc::new(p)], &events);
+        assert_eq!(fs.len(), 1, "{fs:#?}");
+        assert!(fs[0].pod_exists);
+        assert_eq!(fs[0].service_account.as_deref(), Some("builder"));
+        assert_eq!(fs[0].labels.get("app").map(String::as_str), Some("web"));
+    }
+
+    /// The shape check reads the same view detection does; strings borrowed or not, a wrong
+    /// type is named with serde's wording.
+    #[test]
+    fn shape_errors_name_the_field() {
+        let (path, msg) = pod_shape_error(r#"{"kind":"Pod","metadata":{"name":"p","labels":{"a":1}}}"#).unwrap();
+        assert_eq!(path, "metadata.labels.a");
+        assert!(msg.contains("expected a string"), "{msg}");
+        let (path, _) =
+            pod_shape_error(r#"{"kind":"Pod","spec":{"containers":[{"name":"c","image":["x"]}]}}"#).unwrap();
+        assert!(path.starts_with("spec.containers[0].image"), "{path}");
+        assert_eq!(
+            pod_shape_error(r#"{"kind":"Pod","metadata":{"name":"p\u0041","labels":{"a":"\u00e9"}}}"#),
+            None
+        );
     }
 
     #[test]

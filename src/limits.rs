@@ -112,6 +112,108 @@ pub fn read_file(path: &Path, limit: u64, knob: &'static str) -> Result<Vec<u8>,
     Ok(buf)
 }
 
+/// Regular files at least this large are mapped instead of read (smaller ones cost more to
+/// map than to copy).
+const MAP_MIN: u64 = 1 << 20;
+
+/// A file's bytes: mapped into memory when it is a large regular file (a read would copy them
+/// once more, and fault in a buffer as large as the file), else read.
+#[derive(Debug)]
+pub enum FileBytes {
+    Read(Vec<u8>),
+    #[cfg(unix)]
+    Mapped(Mapping),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Read(v) => v,
+            #[cfg(unix)]
+            FileBytes::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+/// A read-only private mapping of a whole file, unmapped on drop.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only and owned: sharing or moving it between threads is as safe
+// as sharing a `&[u8]`.
+#[cfg(unix)]
+unsafe impl Send for Mapping {}
+#[cfg(unix)]
+unsafe impl Sync for Mapping {}
+
+#[cfg(unix)]
+impl Mapping {
+    /// Map `len` bytes of `file` (its size when it was opened); `None` when the system refuses.
+    fn new(file: &File, len: u64) -> Option<Mapping> {
+        use std::os::unix::io::AsRawFd;
+        let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
+        // The pages are read in at once: the loader reads every byte, in order.
+        #[cfg(target_os = "linux")]
+        let flags = libc::MAP_PRIVATE | libc::MAP_POPULATE;
+        #[cfg(not(target_os = "linux"))]
+        let flags = libc::MAP_PRIVATE;
+        // SAFETY: a fresh read-only private mapping of an open descriptor; the pointer is
+        // checked before use and unmapped once, on drop.
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, flags, file.as_raw_fd(), 0) };
+        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes for as long as `self` lives. (A file cut
+        // short by another process while it is read makes the system stop remedy with SIGBUS,
+        // as it would any reader of a mapped file; snapshots are captures, not live files.)
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping `new` made, once.
+        unsafe {
+            libc::munmap(self.ptr, self.len);
+        }
+    }
+}
+
+/// `read_file`, mapping a large regular file instead of copying it; everything else (FIFOs,
+/// devices, small files, a refused mapping) is read as `read_file` reads it.
+pub fn read_file_mapped(path: &Path, limit: u64, knob: &'static str) -> Result<FileBytes, ReadError> {
+    #[cfg(unix)]
+    {
+        let file = open(path)?;
+        if let Ok(meta) = file.metadata()
+            && meta.is_file()
+        {
+            if meta.len() > limit {
+                return Err(ReadError::TooLarge { limit, knob });
+            }
+            if meta.len() >= MAP_MIN
+                && let Some(m) = Mapping::new(&file, meta.len())
+            {
+                return Ok(FileBytes::Mapped(m));
+            }
+        }
+    }
+    read_file(path, limit, knob).map(FileBytes::Read)
+}
+
+/// Bytes as UTF-8 text, without a leading byte-order mark; the error's offset counts from
+/// after the mark.
+pub fn as_text(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+}
+
 /// Bytes as UTF-8 text, without a leading byte-order mark (some editors on Windows write one).
 pub fn into_text(mut bytes: Vec<u8>) -> Result<String, std::string::FromUtf8Error> {
     if bytes.starts_with(b"\xEF\xBB\xBF") {
@@ -164,6 +266,37 @@ mod tests {
         assert!(parse_size("5 parsecs").is_err());
         assert_eq!(human_size(3 << 30), "3 GiB");
         assert_eq!(human_size(1000), "1000 bytes");
+    }
+
+    /// A large regular file is mapped, and reads as the same bytes; the size cap holds, and
+    /// a FIFO is still read (as empty, without waiting for a writer).
+    #[test]
+    fn large_files_are_mapped_and_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.json");
+        let content: Vec<u8> = (0..(MAP_MIN as usize + 4097)).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let got = read_file_mapped(&path, 1 << 30, "--max-file-size").unwrap();
+        assert!(matches!(got, FileBytes::Mapped(_)));
+        assert_eq!(&*got, &content[..]);
+        let e = read_file_mapped(&path, MAP_MIN, "--max-file-size").unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge { .. }));
+        let small = dir.path().join("small.json");
+        std::fs::write(&small, b"{}").unwrap();
+        assert!(matches!(read_file_mapped(&small, 100, "x").unwrap(), FileBytes::Read(ref v) if v == b"{}"));
+        let fifo = dir.path().join("f.yaml");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(&*read_file_mapped(&fifo, 100, "x").unwrap(), b"");
+        let e = read_file_mapped(Path::new("/dev/zero"), 1 << 20, "--max-file-size").unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge { .. }));
+    }
+
+    #[test]
+    fn as_text_drops_the_bom_and_counts_from_after_it() {
+        assert_eq!(as_text(b"\xEF\xBB\xBFkind: Pod").unwrap(), "kind: Pod");
+        assert_eq!(as_text(b"\xEF\xBB\xBFab\xFF").unwrap_err().valid_up_to(), 2);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod snapshot;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, Version, wrong_field};
+pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, Version, wrong_field, wrong_field_by};
 pub use snapshot::{LoadOptions, SkippedFile, Snapshot};
 
 #[derive(Debug, thiserror::Error)]

@@ -253,6 +253,14 @@ impl Object {
         })
     }
 
+    /// Build from JSON text kept as it is written (escapes and all), as the snapshot loader
+    /// does for most objects.
+    #[cfg(test)]
+    pub(crate) fn from_json_text(text: &str) -> Result<Self, &'static str> {
+        let head: ObjectHead = serde_json::from_str(text).map_err(|_| "not an object")?;
+        Self::from_raw(&head, text)
+    }
+
     /// Build from a decoded document; `None` when it lacks `kind` or `metadata.name`.
     pub fn from_value(mut value: Value) -> Result<Self, &'static str> {
         let kind = value
@@ -495,8 +503,14 @@ impl EventRecord {
 /// when that field is bad, since the views this is used with default every field. Only runs
 /// on the error path.
 pub fn wrong_field<T: serde::de::DeserializeOwned>(v: &Value) -> Option<(String, String)> {
-    let err = serde_json::from_value::<T>(v.clone()).err()?.to_string();
-    let fails = |path: &[PathPart], value: &Value| serde_json::from_value::<T>(only_at(path, value.clone())).err();
+    wrong_field_by(v, |v| serde_json::from_value::<T>(v.clone()).err())
+}
+
+/// `wrong_field` for any check: `error` says why a document does not deserialise (views
+/// that borrow from their input are not `DeserializeOwned`).
+pub fn wrong_field_by(v: &Value, error: impl Fn(&Value) -> Option<serde_json::Error>) -> Option<(String, String)> {
+    let err = error(v)?.to_string();
+    let fails = |path: &[PathPart], value: &Value| error(&only_at(path, value.clone()));
     let mut path: Vec<PathPart> = Vec::new();
     let mut msg = err;
     'descend: while let Some(here) = get_at(v, &path) {

@@ -23,7 +23,7 @@ pub fn load(path: &Path, opts: &LoadOptions, threads: usize) -> Vec<FileResult> 
     let name = path.display().to_string();
     match limits::open(path) {
         Ok(file) => load_reader(&name, file, opts, threads),
-        Err(e) => vec![load_bytes(name, Err(ReadError::Io(e)), false, 1)],
+        Err(e) => vec![load_bytes::<Vec<u8>>(name, Err(ReadError::Io(e)), false, 1)],
     }
 }
 

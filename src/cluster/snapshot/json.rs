@@ -5,18 +5,21 @@
 
 use serde_json::value::RawValue;
 
+use super::doc::Doc;
 use super::sink::{Sink, list_item_defaults};
 use crate::diag::{Code, Diagnostic, Location};
 
 /// Lists at least this long are read on several cores.
 const PARALLEL_MIN: usize = 4096;
 
-/// The top of a JSON value: a list's header and its items, borrowed from the text.
+/// The top of a JSON value as the loader reads it (`Doc::List`), to find an item again for a
+/// diagnostic's position: the header is read only to fail as the loader does.
 #[derive(serde::Deserialize)]
 struct JsonTop<'a> {
-    kind: Option<String>,
+    #[serde(rename = "kind")]
+    _kind: Option<String>,
     #[serde(rename = "apiVersion")]
-    api_version: Option<String>,
+    _api_version: Option<String>,
     #[serde(borrow)]
     items: Option<Vec<&'a RawValue>>,
 }
@@ -74,34 +77,55 @@ pub fn item_loc(loc: &Location, prefix: &str, i: usize) -> Location {
     }
 }
 
+/// The error of the first value of `text` that is not valid JSON, as a diagnostic.
+fn invalid_json(text: &str, loc: &Location) -> Option<Diagnostic> {
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    for v in stream {
+        if let Err(e) = v {
+            return Some(
+                Diagnostic::error(
+                    Code::InvalidYaml,
+                    Location {
+                        line: Some(e.line()),
+                        column: Some(e.column()),
+                        ..loc.clone()
+                    },
+                    format!("invalid JSON: {e}"),
+                )
+                .with_help("the file must hold JSON objects as `kubectl get -o json` writes them"),
+            );
+        }
+    }
+    None
+}
+
 /// Read all JSON values of `text` into `sink`.
 pub fn load(text: &str, loc: &Location, sink: &mut Sink, threads: usize) {
-    let mut docs = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    // One pass splits the stream into values and each value into its items.
+    let mut docs: Vec<(&str, Doc)> = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Doc>();
+    let mut end = 0;
     loop {
         match stream.next() {
             None => break,
-            Some(Ok(raw)) => docs.push(raw),
-            Some(Err(e)) => {
-                sink.diags.push(
-                    Diagnostic::error(
-                        Code::InvalidYaml,
-                        Location {
-                            line: Some(e.line()),
-                            column: Some(e.column()),
-                            ..loc.clone()
-                        },
-                        format!("invalid JSON: {e}"),
-                    )
-                    .with_help("the file must hold JSON objects as `kubectl get -o json` writes them"),
-                );
+            Some(Ok(doc)) => {
+                let start = end + (text[end..].len() - text[end..].trim_start_matches(JSON_WS).len());
+                end = stream.byte_offset();
+                docs.push((&text[start..end], doc));
+            }
+            Some(Err(_)) => {
+                // The error as a plain split of the stream names it (a `Doc` reads the same
+                // JSON, but its own messages are not the ones users have been shown).
+                if let Some(d) = invalid_json(text, loc) {
+                    sink.diags.push(d);
+                }
                 return;
             }
         }
     }
     let several = docs.len() > 1;
     let mut spans = Vec::new();
-    for (n, raw) in docs.iter().enumerate() {
+    for (n, (raw, doc)) in docs.into_iter().enumerate() {
         let prefix = if several {
             format!("document {}.", n + 1)
         } else {
@@ -112,8 +136,8 @@ pub fn load(text: &str, loc: &Location, sink: &mut Sink, threads: usize) {
             ..loc.clone()
         };
         let before = sink.diags.len();
-        load_value(raw, &doc_loc, &prefix, sink, &[], threads);
-        spans.push((before, sink.diags.len(), raw.get()));
+        load_doc(raw, doc, &doc_loc, &prefix, sink, &[], threads);
+        spans.push((before, sink.diags.len(), raw));
     }
     // Positions only for diagnostics that lack one: most snapshots have none.
     let base_ptr = text.as_ptr() as usize;
@@ -135,17 +159,34 @@ pub fn load(text: &str, loc: &Location, sink: &mut Sink, threads: usize) {
     }
 }
 
-/// One JSON value; `times` are the managedFields times a YAML reader took out (see
-/// `yaml::Converted::times`), matched to items when there is one per item (plus the list's).
+/// JSON's whitespace.
+const JSON_WS: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// One JSON value's text (nothing is read if it is not valid JSON); `times` are the managedFields times a YAML reader took
+/// out (see `yaml::Converted::times`), matched to items when there is one per item (plus the
+/// list's).
 pub fn load_value(
-    raw: &RawValue,
+    text: &str,
+    loc: &Location,
+    prefix: &str,
+    sink: &mut Sink,
+    times: &[Option<String>],
+    threads: usize,
+) -> Result<(), serde_json::Error> {
+    let doc = serde_json::from_str::<Doc>(text)?;
+    load_doc(text.trim_matches(JSON_WS), doc, loc, prefix, sink, times, threads);
+    Ok(())
+}
+
+fn load_doc(
+    text: &str,
+    doc: Doc,
     loc: &Location,
     prefix: &str,
     sink: &mut Sink,
     times: &[Option<String>],
     threads: usize,
 ) {
-    let text = raw.get();
     let time = |i: usize, n: usize| -> Option<String> {
         if times.len() == n || times.len() == n + 1 {
             times.get(i).cloned().flatten()
@@ -153,27 +194,21 @@ pub fn load_value(
             None
         }
     };
-    if text.starts_with('[') {
-        match serde_json::from_str::<Vec<&RawValue>>(text) {
-            Ok(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let loc = Location {
-                        path: Some(format!("{prefix}[{i}]")),
-                        ..loc.clone()
-                    };
-                    sink.take_raw(item, &loc, None, time(i, items.len()));
-                }
+    match doc {
+        Doc::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let loc = Location {
+                    path: Some(format!("{prefix}[{i}]")),
+                    ..loc.clone()
+                };
+                sink.take_raw(item.get(), &loc, None, time(i, items.len()));
             }
-            Err(_) => sink.take_raw(raw, loc, None, None),
         }
-        return;
-    }
-    match serde_json::from_str::<JsonTop>(text) {
-        Ok(JsonTop {
-            items: Some(items),
+        Doc::List {
+            items,
             kind,
             api_version,
-        }) => {
+        } => {
             let defaults = list_item_defaults(kind.as_deref(), api_version.as_deref());
             let n = items.len();
             // A large list is read on several cores, in runs of items merged in order.
@@ -187,7 +222,7 @@ pub fn load_value(
                 let mut part = Sink::default();
                 for (j, item) in run.iter().enumerate() {
                     let i = start + j;
-                    part.take_raw(item, &item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
+                    part.take_raw(item.get(), &item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
                 }
                 part
             });
@@ -196,6 +231,6 @@ pub fn load_value(
             }
         }
         // Not a list (or a list whose header is odd): the item reader names any problem.
-        _ => sink.take_raw(raw, loc, None, times.last().cloned().flatten()),
+        Doc::Single => sink.take_raw(text, loc, None, times.last().cloned().flatten()),
     }
 }

@@ -8,6 +8,7 @@
 
 mod archive;
 mod dedupe;
+mod doc;
 mod fast;
 mod json;
 mod pool;
@@ -98,26 +99,26 @@ pub(super) fn load_text(name: &str, text: &str, json: bool, threads: usize) -> S
 }
 
 /// Bytes read from somewhere, as a file result.
-pub(super) fn load_bytes(name: String, bytes: Result<Vec<u8>, ReadError>, json: bool, threads: usize) -> FileResult {
-    let text = bytes.and_then(|b| {
-        limits::into_text(b).map_err(|e| {
-            ReadError::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            ))
-        })
-    });
-    let sink = match text {
-        Ok(text) => load_text(&name, &text, json, threads),
-        Err(e) => {
-            let mut sink = Sink::default();
-            sink.diags.push(read_error(&name, e));
-            sink
-        }
+pub(super) fn load_bytes<B: std::ops::Deref<Target = [u8]>>(
+    name: String,
+    bytes: Result<B, ReadError>,
+    json: bool,
+    threads: usize,
+) -> FileResult {
+    let mut sink = Sink::default();
+    let text_error = |e: std::str::Utf8Error| {
+        ReadError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+        ))
     };
+    match bytes {
+        Ok(b) => match limits::as_text(&b) {
+            Ok(text) => sink = load_text(&name, text, json, threads),
+            Err(e) => sink.diags.push(read_error(&name, text_error(e))),
+        },
+        Err(e) => sink.diags.push(read_error(&name, e)),
+    }
     FileResult { name, sink }
 }
 
@@ -164,7 +165,7 @@ impl Snapshot {
                 path_fatal = diags.iter().filter(|d| d.is_error()).count() > errors_before;
                 let split = if files.len() == 1 { threads } else { 1 };
                 let batch = pool::map(&files, threads, |file| {
-                    let bytes = limits::read_file(file, opts.max_file_size, "--max-file-size");
+                    let bytes = limits::read_file_mapped(file, opts.max_file_size, "--max-file-size");
                     load_bytes(file.display().to_string(), bytes, extension_is(file, &["json"]), split)
                 });
                 (batch, Some((files.len(), skipped)))
@@ -331,7 +332,7 @@ fn read_stdin(opts: &LoadOptions, threads: usize) -> FileResult {
             let json = looks_like_json(&b);
             load_bytes(name, Ok(b), json, threads)
         }
-        Err(e) => load_bytes(name, Err(e), false, threads),
+        Err(e) => load_bytes::<Vec<u8>>(name, Err(e), false, threads),
     }
 }
 

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::super::object::{EventRaw, FieldError, ObjectHead};
 use super::super::{EventRecord, Object};
@@ -130,12 +129,11 @@ impl Sink {
     /// `managed` the newest managedFields time when the reader already dropped them.
     pub fn take_raw(
         &mut self,
-        raw: &RawValue,
+        text: &str,
         loc: &Location,
         defaults: Option<&(String, String)>,
         managed: Option<String>,
     ) {
-        let text = raw.get();
         // Nine events in ten are not about pulls, and events are most of a capture: one that
         // names itself an Event and has none of the words a pull event's reason holds is passed
         // over before its header is parsed. (Another kind's object would have to hold a nested

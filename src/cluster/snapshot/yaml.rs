@@ -443,7 +443,7 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
             } else {
                 None
             };
-            out.take_raw(item, &item_loc(loc, "", piece.2 + i), defaults.as_ref(), time);
+            out.take_raw(item.get(), &item_loc(loc, "", piece.2 + i), defaults.as_ref(), time);
         }
         Some(out)
     };
@@ -460,9 +460,8 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
 fn load_sequential(text: &str, loc: &Location, sink: &mut Sink) {
     // The usual layout, one document: the fast reader (it gives up on anything else).
     if let Some(c) = super::fast::convert_snapshot(text) {
-        if let Ok(raw) = serde_json::from_str::<&RawValue>(&c.json) {
-            load_value(raw, loc, "", sink, &c.times, 1);
-        }
+        // Text the reader wrote is JSON; were it not, nothing would be read, as before.
+        let _ = load_value(&c.json, loc, "", sink, &c.times, 1);
         return;
     }
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
@@ -472,21 +471,23 @@ fn load_sequential(text: &str, loc: &Location, sink: &mut Sink) {
         };
         match convert(doc) {
             Ok(c) if c.json == "null" || c.json.is_empty() => {}
-            Ok(c) => match serde_json::from_str::<&RawValue>(&c.json) {
-                Ok(raw) => {
-                    let prefix = if i > 0 {
-                        format!("document {}.", i + 1)
-                    } else {
-                        String::new()
-                    };
-                    load_value(raw, &doc_loc, &prefix, sink, &c.times, 1);
+            Ok(c) => {
+                let prefix = if i > 0 {
+                    format!("document {}.", i + 1)
+                } else {
+                    String::new()
+                };
+                if load_value(&c.json, &doc_loc, &prefix, sink, &c.times, 1).is_err() {
+                    // Named as a plain parse of the text names it.
+                    let e = serde_json::from_str::<&RawValue>(&c.json).err();
+                    let e = e.map(|e| e.to_string()).unwrap_or_default();
+                    sink.diags.push(Diagnostic::error(
+                        Code::InvalidYaml,
+                        doc_loc,
+                        format!("the document has no JSON form: {e}"),
+                    ));
                 }
-                Err(e) => sink.diags.push(Diagnostic::error(
-                    Code::InvalidYaml,
-                    doc_loc,
-                    format!("the document has no JSON form: {e}"),
-                )),
-            },
+            }
             Err((e, path)) => {
                 let msg = crate::load::yaml_message(&e);
                 let duplicate = msg.contains("duplicate key `");
