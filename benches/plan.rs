@@ -4,8 +4,8 @@
 //!
 //! Sizes come from the environment so a smaller run is one variable away:
 //! `REMEDY_BENCH_PODS` (10000), `REMEDY_BENCH_EVENTS` (100000), `REMEDY_BENCH_NAMESPACES` (1000),
-//! `REMEDY_BENCH_RUNS` (5); `REMEDY_BENCH_SHAPES=0` leaves out the run on one pod of 100 000
-//! containers. Each command runs in its own process under `/usr/bin/time`, so the
+//! `REMEDY_BENCH_RUNS` (5); `REMEDY_BENCH_SHAPES=0` leaves out the runs on one pod of up to
+//! 100 000 failing containers (`REMEDY_BENCH_SHAPE_RUNS`, default 3, runs each). Each command runs in its own process under `/usr/bin/time`, so the
 //! peak resident set is that process's alone. The figures are recorded in `docs/performance.md`.
 
 use std::path::Path;
@@ -90,18 +90,30 @@ fn generate(remedy: &str, out: &Path, format: &str, sizes: (usize, usize, usize)
     Ok(size_of(out) as f64 / (1024.0 * 1024.0))
 }
 
-/// One pod with `n` containers, every one failing with its own event: the shape that was
-/// quadratic (lookups inside a pod scanned every container).
-fn big_pod(dir: &Path, n: usize) -> Result<String, String> {
-    let path = dir.join(format!("bench-pod-{n}-containers.json"));
+/// One pod with `n` containers, every one failing: with `events`, each with its own message
+/// and event (the shape that was quadratic: lookups inside a pod scanned every container);
+/// without, each only `ImagePullBackOff` in its status, no message (the densest input: a few
+/// bytes per failure, and every failure still gets its own subject and action).
+fn big_pod(dir: &Path, n: usize, events: bool) -> Result<String, String> {
+    let name = if events { "containers" } else { "bare-containers" };
+    let path = dir.join(format!("bench-pod-{n}-{name}.json"));
     if !path.exists() {
         let containers: Vec<_> = (0..n)
             .map(|i| serde_json::json!({"name": format!("c{i}"), "image": format!("quay.io/acme/c{i}:1")}))
             .collect();
+        let waiting = |i: usize| {
+            if events {
+                serde_json::json!({"reason": "ErrImagePull",
+                    "message": format!("rpc error: code = Unknown desc = failed to pull and unpack image \"quay.io/acme/c{i}:1\": unexpected status code 401 Unauthorized")})
+            } else {
+                serde_json::json!({"reason": "ImagePullBackOff"})
+            }
+        };
         let statuses: Vec<_> = (0..n)
-            .map(|i| serde_json::json!({"name": format!("c{i}"), "image": format!("quay.io/acme/c{i}:1"),
-                "state": {"waiting": {"reason": "ErrImagePull",
-                    "message": format!("rpc error: code = Unknown desc = failed to pull and unpack image \"quay.io/acme/c{i}:1\": unexpected status code 401 Unauthorized")}}}))
+            .map(|i| {
+                serde_json::json!({"name": format!("c{i}"), "image": format!("quay.io/acme/c{i}:1"),
+                "state": {"waiting": waiting(i)}})
+            })
             .collect();
         let mut items = vec![serde_json::json!({
             "apiVersion": "v1", "kind": "Pod",
@@ -109,14 +121,16 @@ fn big_pod(dir: &Path, n: usize) -> Result<String, String> {
             "spec": {"containers": containers},
             "status": {"phase": "Pending", "containerStatuses": statuses}
         })];
-        items.extend((0..n).map(|i| serde_json::json!({
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": format!("big.{i}"), "namespace": "apps"},
-            "involvedObject": {"kind": "Pod", "name": "big", "namespace": "apps", "uid": "u-big",
-                "fieldPath": format!("spec.containers{{c{i}}}")},
-            "reason": "Failed", "type": "Warning", "count": 1,
-            "message": format!("Failed to pull image \"quay.io/acme/c{i}:1\": unauthorized: authentication required")
-        })));
+        if events {
+            items.extend((0..n).map(|i| serde_json::json!({
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": format!("big.{i}"), "namespace": "apps"},
+                "involvedObject": {"kind": "Pod", "name": "big", "namespace": "apps", "uid": "u-big",
+                    "fieldPath": format!("spec.containers{{c{i}}}")},
+                "reason": "Failed", "type": "Warning", "count": 1,
+                "message": format!("Failed to pull image \"quay.io/acme/c{i}:1\": unauthorized: authentication required")
+            })));
+        }
         let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
         std::fs::write(&path, list.to_string()).map_err(|e| e.to_string())?;
     }
@@ -125,19 +139,41 @@ fn big_pod(dir: &Path, n: usize) -> Result<String, String> {
         .ok_or("target dir is not UTF-8".to_string())
 }
 
-/// `remedy plan` on one pod of 25 000, 50 000 and 100 000 containers: linear when doubling the
-/// containers doubles the time.
+/// `remedy plan` on one pod of 25 000, 50 000 and 100 000 failing containers, both shapes:
+/// linear when doubling the containers doubles the time. Memory is shown above the run on a
+/// healthy example (the binary, the bundled rules: the constant), per input byte.
 fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
+    let healthy = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/healthy");
+    let base = series(&[remedy, "plan", "--snapshot", healthy, "-o", "json"], &[0, 2, 3], runs)?;
     println!();
-    println!("| one pod with N failing containers (and N events) | median wall | peak RSS | time / previous row |");
-    println!("|---|---|---|---|");
-    let mut previous: Option<f64> = None;
-    for n in [25_000, 50_000, 100_000] {
-        let snap = big_pod(dir, n)?;
-        let s = series(&[remedy, "plan", "--snapshot", &snap, "-o", "json"], &[0, 2, 3], runs)?;
-        let ratio = previous.map_or("".to_string(), |p| format!("{:.2}x", s.median_s / p));
-        println!("| N = {n} | {:.2} s | {:.0} MiB | {ratio} |", s.median_s, s.peak_mib);
-        previous = Some(s.median_s);
+    println!(
+        "constant   peak RSS planning examples/healthy: {:.0} MiB",
+        base.peak_mib
+    );
+    println!(
+        "| one pod with N failing containers | input | median wall | peak RSS | (RSS - constant) / input | time / previous row |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for events in [true, false] {
+        let mut previous: Option<f64> = None;
+        for n in [25_000, 50_000, 100_000] {
+            let snap = big_pod(dir, n, events)?;
+            let mib = size_of(Path::new(&snap)) as f64 / (1024.0 * 1024.0);
+            let s = series(&[remedy, "plan", "--snapshot", &snap, "-o", "json"], &[0, 2, 3], runs)?;
+            let ratio = previous.map_or("".to_string(), |p| format!("{:.2}x", s.median_s / p));
+            let what = if events {
+                "with a message and an event each"
+            } else {
+                "status only"
+            };
+            println!(
+                "| N = {n}, {what} | {mib:.1} MiB | {:.2} s | {:.0} MiB | {:.1}x | {ratio} |",
+                s.median_s,
+                s.peak_mib,
+                (s.peak_mib - base.peak_mib) / mib
+            );
+            previous = Some(s.median_s);
+        }
     }
     Ok(())
 }
@@ -216,7 +252,7 @@ fn run() -> Result<(), String> {
         );
     }
     if env_num("REMEDY_BENCH_SHAPES", 1) != 0 {
-        shapes(remedy, dir, runs.min(3))?;
+        shapes(remedy, dir, env_num("REMEDY_BENCH_SHAPE_RUNS", 3).max(1))?;
     }
     Ok(())
 }

@@ -471,6 +471,8 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     let mut out: Vec<Failure> = failures.into_values().collect();
     for f in &mut out {
         f.evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
+        // Kept for the whole run, one per failing container: no spare room.
+        f.evidence.shrink_to_fit();
     }
     out
 }

@@ -174,7 +174,12 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         width: super::term::page_width(args.out.is_none()),
         expand: args.expand,
     };
-    let text = report::plan_text(&plan, args.output, &view)?;
+    let code = if plan.source.partial {
+        exit::PARTIAL
+    } else {
+        plan.exit_code()
+    };
+    let text = report::plan_text_owned(plan, args.output, &view)?;
     match &args.out {
         Some(path) => super::out::write_plan_file(path, &text)?,
         None => std::io::stdout()
@@ -182,11 +187,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
             .write_all(text.as_bytes())
             .context("writing the plan")?,
     }
-    Ok(if plan.source.partial {
-        exit::PARTIAL
-    } else {
-        plan.exit_code()
-    })
+    Ok(code)
 }
 
 /// Diagnostics of a snapshot some of whose files were left out: printed, with one warning

@@ -55,12 +55,15 @@ pub const MIN_WIDTH: usize = 60;
 /// The plan as a string in the chosen format. Credentials inside cluster text are redacted in
 /// every format; for people, control and bidi characters are escaped as well.
 pub fn plan_text(plan: &Plan, format: Format, view: &View) -> Result<String, ReportError> {
-    let mut plan = plan.clone();
+    plan_text_owned(plan.clone(), format, view)
+}
+
+/// As `plan_text`, redacting the plan in place instead of a copy: a large plan is not held
+/// twice.
+pub fn plan_text_owned(mut plan: Plan, format: Format, view: &View) -> Result<String, ReportError> {
     plan.visit_text(&mut crate::redact::redact_in_place, &mut crate::redact::redact_value);
-    let plan = &plan;
     Ok(match format {
         Format::Human | Format::Wide => {
-            let mut plan = plan.clone();
             plan.visit_text(&mut escape::escape_in_place, &mut |_| {});
             render_plan(
                 &plan,
@@ -69,8 +72,8 @@ pub fn plan_text(plan: &Plan, format: Format, view: &View) -> Result<String, Rep
                 view.expand || format == Format::Wide,
             )
         }
-        Format::Json => serde_json::to_string_pretty(plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
-        Format::Yaml => serde_yaml::to_string(plan).map_err(|e| ReportError::Serialize(e.to_string()))?,
+        Format::Json => serde_json::to_string_pretty(&plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
+        Format::Yaml => serde_yaml::to_string(&plan).map_err(|e| ReportError::Serialize(e.to_string()))?,
     })
 }
 

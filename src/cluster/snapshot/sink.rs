@@ -268,5 +268,7 @@ pub fn merge_events(all: impl IntoIterator<Item = (Option<String>, EventRecord)>
             }
         }
     }
+    // Kept for the whole run: no spare room.
+    out.shrink_to_fit();
     out
 }
