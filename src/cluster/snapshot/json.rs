@@ -197,11 +197,11 @@ fn load_doc(
     match doc {
         Doc::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let loc = Location {
+                let at = || Location {
                     path: Some(format!("{prefix}[{i}]")),
                     ..loc.clone()
                 };
-                sink.take_raw(item.get(), &loc, None, time(i, items.len()));
+                sink.take_raw(item.get(), &at, None, time(i, items.len()));
             }
         }
         Doc::List {
@@ -222,7 +222,7 @@ fn load_doc(
                 let mut part = Sink::default();
                 for (j, item) in run.iter().enumerate() {
                     let i = start + j;
-                    part.take_raw(item.get(), &item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
+                    part.take_raw(item.get(), &|| item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
                 }
                 part
             });
@@ -231,6 +231,6 @@ fn load_doc(
             }
         }
         // Not a list (or a list whose header is odd): the item reader names any problem.
-        Doc::Single => sink.take_raw(text, loc, None, times.last().cloned().flatten()),
+        Doc::Single => sink.take_raw(text, &|| loc.clone(), None, times.last().cloned().flatten()),
     }
 }
