@@ -140,7 +140,9 @@ impl Sink {
         // names itself an Event and has none of the words a pull event's reason holds is passed
         // over before its header is parsed. (Another kind's object would have to hold a nested
         // `"kind":"Event"` to be mistaken for one; escaped JSON inside a string cannot.)
-        if (text.contains("\"kind\":\"Event\"") || text.contains("\"kind\": \"Event\""))
+        // (`Event"` first: one scan tells most other objects apart.)
+        if text.contains("Event\"")
+            && (text.contains("\"kind\":\"Event\"") || text.contains("\"kind\": \"Event\""))
             && !EventRecord::may_be_about_image_pull(text)
         {
             self.documents += 1;
