@@ -414,7 +414,9 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
 
     // Where each (failure, reason, message) sits in its failure's evidence: one failure may
     // gather any number of distinct messages, and scanning them per event is quadratic.
-    let mut evidence_index: HashMap<(Key, String, String), usize> = HashMap::new();
+    // Keyed by the failure's key with its strings borrowed from the event (reason, message).
+    type EvidenceKey<'e> = (&'e str, &'e str, Option<String>, Option<String>, &'e str, &'e str);
+    let mut evidence_index: HashMap<EvidenceKey, usize> = HashMap::new();
     for e in pull_events {
         let pod = by_name
             .get(&(e.namespace.as_str(), e.involved_name.as_str()))
@@ -439,13 +441,20 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             let (_, _, x) = pod?;
             x.by_image.get(msg_image.as_deref()?).map(|c| c.to_string())
         });
+        let evidence_key = (
+            e.namespace.as_str(),
+            e.involved_name.as_str(),
+            container.clone(),
+            gone_uid.clone(),
+            e.reason.as_str(),
+            e.message.as_str(),
+        );
         let key = (
             e.namespace.clone(),
             e.involved_name.clone(),
             container.clone(),
             gone_uid,
         );
-        let evidence_key = (key.clone(), e.reason.clone(), e.message.clone());
         let f = failures.entry(key).or_insert_with(|| {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
@@ -464,8 +473,13 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             f.image = img.clone();
             set_registry(f);
         }
-        merge_evidence(f, e, evidence_index.get(&evidence_key).copied());
-        evidence_index.entry(evidence_key).or_insert(f.evidence.len() - 1);
+        match evidence_index.entry(evidence_key) {
+            std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get())),
+            std::collections::hash_map::Entry::Vacant(at) => {
+                merge_evidence(f, e, None);
+                at.insert(f.evidence.len() - 1);
+            }
+        }
     }
 
     let mut out: Vec<Failure> = failures.into_values().collect();

@@ -57,8 +57,9 @@ impl Kept {
         }
     }
 
-    pub(super) fn into_objects(self) -> Vec<Object> {
-        self.by_key.into_values().map(|(o, _)| o).collect()
+    /// The objects kept, with their keys (one object per key).
+    pub(super) fn into_keyed(self) -> impl ExactSizeIterator<Item = (ObjectKey, Object)> {
+        self.by_key.into_iter().map(|(k, (o, _))| (k, o))
     }
 }
 

@@ -11,6 +11,10 @@ use crate::diag::{Code, Diagnostic, Location};
 
 /// Lists at least this long are read on several cores.
 const PARALLEL_MIN: usize = 4096;
+/// ... when there are more than two: on two logical CPUs (most often one core's two hardware
+/// threads) one thread reads a JSON list faster than two, measured (`docs/performance.md`).
+/// Reading an item is quick next to the cost of a second thread on a sibling CPU.
+const PARALLEL_THREADS_MIN: usize = 3;
 
 /// The top of a JSON value as the loader reads it (`Doc::List`), to find an item again for a
 /// diagnostic's position: the header is read only to fail as the loader does.
@@ -197,11 +201,11 @@ fn load_doc(
     match doc {
         Doc::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let loc = Location {
+                let at = || Location {
                     path: Some(format!("{prefix}[{i}]")),
                     ..loc.clone()
                 };
-                sink.take_raw(item.get(), &loc, None, time(i, items.len()));
+                sink.take_raw(item.get(), &at, None, time(i, items.len()));
             }
         }
         Doc::List {
@@ -212,7 +216,7 @@ fn load_doc(
             let defaults = list_item_defaults(kind.as_deref(), api_version.as_deref());
             let n = items.len();
             // A large list is read on several cores, in runs of items merged in order.
-            let per = if threads > 1 && n >= PARALLEL_MIN {
+            let per = if threads >= PARALLEL_THREADS_MIN && n >= PARALLEL_MIN {
                 n.div_ceil(threads * 4)
             } else {
                 n.max(1)
@@ -222,7 +226,7 @@ fn load_doc(
                 let mut part = Sink::default();
                 for (j, item) in run.iter().enumerate() {
                     let i = start + j;
-                    part.take_raw(item.get(), &item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
+                    part.take_raw(item.get(), &|| item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
                 }
                 part
             });
@@ -231,6 +235,52 @@ fn load_doc(
             }
         }
         // Not a list (or a list whose header is odd): the item reader names any problem.
-        Doc::Single => sink.take_raw(text, loc, None, times.last().cloned().flatten()),
+        Doc::Single => sink.take_raw(text, &|| loc.clone(), None, times.last().cloned().flatten()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long list read on several threads gives what one thread gives: the same objects in
+    /// the same order, the same diagnostics at the same items.
+    #[test]
+    fn a_long_list_reads_the_same_on_any_number_of_threads() {
+        let mut items: Vec<String> = (0..PARALLEL_MIN + 500)
+            .map(|i| {
+                format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c{i}","namespace":"n"}}}}"#)
+            })
+            .collect();
+        items[4321] =
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{"containers":5}}"#
+                .into();
+        let text = format!(r#"{{"kind":"List","apiVersion":"v1","items":[{}]}}"#, items.join(",\n"));
+        let loc = Location {
+            file: "l.json".into(),
+            ..Location::default()
+        };
+        let read = |threads: usize| {
+            let mut sink = Sink::default();
+            load(&text, &loc, &mut sink, threads);
+            sink
+        };
+        let (one, four) = (read(1), read(PARALLEL_THREADS_MIN + 1));
+        assert_eq!(one.objects.len(), PARALLEL_MIN + 499);
+        let raws = |s: &Sink| s.objects.iter().map(|o| o.raw().to_string()).collect::<Vec<_>>();
+        assert_eq!(raws(&one), raws(&four));
+        let diags = |s: &Sink| {
+            s.diags
+                .iter()
+                .map(|d| format!("{} {:?}", d.message, d.location))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(diags(&one), diags(&four));
+        assert_eq!(one.diags.len(), 1);
+        assert_eq!(
+            one.diags.iter().next().unwrap().location.path.as_deref(),
+            Some("items[4321].spec.containers")
+        );
+        assert_eq!(one.diags.iter().next().unwrap().location.line, Some(4322));
     }
 }

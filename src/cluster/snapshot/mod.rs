@@ -240,8 +240,7 @@ impl Snapshot {
             }
         }
         let files_read = names.len() - skipped.len();
-        let objects = kept.into_objects();
-        let mut snapshot = Snapshot::from_parts(name, objects, sink::merge_events(events));
+        let mut snapshot = Snapshot::from_keyed(name, kept.into_keyed(), sink::merge_events(events));
         snapshot.skipped = skipped;
         snapshot.files_read = files_read;
         snapshot
@@ -249,13 +248,23 @@ impl Snapshot {
 
     /// Build from objects already in memory (tests, generated snapshots). Of two copies of
     /// one object, the newer is kept (see `Object::newer_than`).
-    pub fn from_parts(name: String, objects: Vec<Object>, mut events: Vec<EventRecord>) -> Snapshot {
-        let mut index: HashMap<ObjectKey, Arc<Object>> = HashMap::with_capacity(objects.len());
+    pub fn from_parts(name: String, objects: Vec<Object>, events: Vec<EventRecord>) -> Snapshot {
+        Self::from_keyed(name, objects.into_iter().map(|o| (o.key(), o)), events)
+    }
+
+    /// `from_parts` for objects whose keys are known (the loader has made them already).
+    fn from_keyed(
+        name: String,
+        objects: impl Iterator<Item = (ObjectKey, Object)>,
+        mut events: Vec<EventRecord>,
+    ) -> Snapshot {
+        let mut index: HashMap<ObjectKey, Arc<Object>> = HashMap::with_capacity(objects.size_hint().0);
         let mut groups = BTreeSet::new();
-        for obj in objects {
-            let gk = obj.group_kind();
-            groups.insert(gk.group.clone());
-            match index.entry(obj.key()) {
+        for (key, obj) in objects {
+            if !groups.contains(&key.kind.group) {
+                groups.insert(key.kind.group.clone());
+            }
+            match index.entry(key) {
                 std::collections::hash_map::Entry::Occupied(mut e) => {
                     if obj.newer_than(e.get()) {
                         e.insert(Arc::new(obj));
@@ -267,11 +276,17 @@ impl Snapshot {
             }
         }
         let mut by_kind: HashMap<GroupKind, Vec<Arc<Object>>> = HashMap::new();
-        for obj in index.values() {
-            by_kind.entry(obj.group_kind()).or_default().push(obj.clone());
+        for (key, obj) in &index {
+            match by_kind.get_mut(&key.kind) {
+                Some(list) => list.push(obj.clone()),
+                None => {
+                    by_kind.insert(key.kind.clone(), vec![obj.clone()]);
+                }
+            }
         }
+        // One object per kind, namespace and name: an unstable sort gives the one order.
         for list in by_kind.values_mut() {
-            list.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+            list.sort_unstable_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         }
         events.sort();
         Snapshot {

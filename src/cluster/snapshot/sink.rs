@@ -126,11 +126,13 @@ impl Sink {
 
     /// One JSON item as text: events and plain objects are read without building a `Value`.
     /// `defaults` is the (kind, apiVersion) of a typed list, for items that carry neither;
-    /// `managed` the newest managedFields time when the reader already dropped them.
+    /// `managed` the newest managedFields time when the reader already dropped them. `at`
+    /// makes the item's location, for diagnostics only (most items have none, and a large list
+    /// has many items).
     pub fn take_raw(
         &mut self,
         text: &str,
-        loc: &Location,
+        at: &dyn Fn() -> Location,
         defaults: Option<&(String, String)>,
         managed: Option<String>,
     ) {
@@ -138,7 +140,9 @@ impl Sink {
         // names itself an Event and has none of the words a pull event's reason holds is passed
         // over before its header is parsed. (Another kind's object would have to hold a nested
         // `"kind":"Event"` to be mistaken for one; escaped JSON inside a string cannot.)
-        if (text.contains("\"kind\":\"Event\"") || text.contains("\"kind\": \"Event\""))
+        // (`Event"` first: one scan tells most other objects apart.)
+        if text.contains("Event\"")
+            && (text.contains("\"kind\":\"Event\"") || text.contains("\"kind\": \"Event\""))
             && !EventRecord::may_be_about_image_pull(text)
         {
             self.documents += 1;
@@ -152,7 +156,7 @@ impl Sink {
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
             self.documents += 1;
             self.diags.push(
-                Diagnostic::error(Code::InvalidYaml, loc.clone(), format!("{msg} in one mapping"))
+                Diagnostic::error(Code::InvalidYaml, at(), format!("{msg} in one mapping"))
                     .with_help("a repeated key is ambiguous (parsers keep the last); keep one"),
             );
             return;
@@ -160,6 +164,7 @@ impl Sink {
         let Ok(head) = head else {
             // Not a mapping, or a mapping whose header fields have the wrong type (or repeat):
             // the slow path names the problem.
+            let loc = &at();
             match serde_json::from_str::<Value>(text) {
                 Ok(v) if v.is_object() => self.take_object(v, loc, managed),
                 Ok(mut v) => {
@@ -177,9 +182,9 @@ impl Sink {
                 Ok(mut v) => {
                     fill_defaults(&mut v, defaults);
                     if head.items.is_some() {
-                        self.take(v, loc);
+                        self.take(v, &at());
                     } else {
-                        self.take_object(v, loc, managed);
+                        self.take_object(v, &at(), managed);
                     }
                     return;
                 }
@@ -204,7 +209,7 @@ impl Sink {
             }
         };
         if let Err(e) = result {
-            self.diags.push(invalid(loc, e));
+            self.diags.push(invalid(&at(), e));
         }
     }
 

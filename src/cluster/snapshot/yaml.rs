@@ -443,7 +443,7 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
             } else {
                 None
             };
-            out.take_raw(item.get(), &item_loc(loc, "", piece.2 + i), defaults.as_ref(), time);
+            out.take_raw(item.get(), &|| item_loc(loc, "", piece.2 + i), defaults.as_ref(), time);
         }
         Some(out)
     };
