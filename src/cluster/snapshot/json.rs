@@ -122,8 +122,16 @@ pub fn load(text: &str, loc: &Location, sink: &mut Sink, threads: usize) {
                 // JSON, but its own messages are not the ones users have been shown).
                 if let Some(d) = invalid_json(text, loc) {
                     sink.diags.push(d);
+                    return;
                 }
-                return;
+                // Valid JSON a `Doc` refuses (a top-level number too large for a float): each
+                // value is split off raw and read alone, the one that fails as one item.
+                docs = serde_json::Deserializer::from_str(text)
+                    .into_iter::<&RawValue>()
+                    .map_while(Result::ok)
+                    .map(|raw| (raw.get(), serde_json::from_str::<Doc>(raw.get()).unwrap_or(Doc::Single)))
+                    .collect();
+                break;
             }
         }
     }
@@ -177,7 +185,11 @@ pub fn load_value(
     times: &[Option<String>],
     threads: usize,
 ) -> Result<(), serde_json::Error> {
-    let doc = serde_json::from_str::<Doc>(text)?;
+    let doc = match serde_json::from_str::<Doc>(text) {
+        Ok(doc) => doc,
+        // Valid JSON a `Doc` refuses (see `load`) is one item.
+        Err(_) => serde_json::from_str::<&RawValue>(text).map(|_| Doc::Single)?,
+    };
     load_doc(text.trim_matches(JSON_WS), doc, loc, prefix, sink, times, threads);
     Ok(())
 }
@@ -242,6 +254,24 @@ fn load_doc(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Valid JSON that a `Doc` cannot read (a number beyond a float, alone at the top) is read
+    /// as the item reader reads it, with its error, beside the other values of the stream.
+    #[test]
+    fn a_value_beyond_a_float_is_an_item_error() {
+        let text = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}\n1e400\n";
+        let loc = Location {
+            file: "s.json".into(),
+            ..Location::default()
+        };
+        let mut sink = Sink::default();
+        load(text, &loc, &mut sink, 1);
+        assert_eq!(sink.objects.len(), 1);
+        let d: Vec<_> = sink.diags.iter().collect();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("out of range"), "{}", d[0].message);
+        assert_eq!(d[0].location.path.as_deref(), Some("document 2"));
+    }
 
     /// A long list read on several threads gives what one thread gives: the same objects in
     /// the same order, the same diagnostics at the same items.
