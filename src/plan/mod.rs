@@ -1,16 +1,18 @@
 //! Plans (pure and deterministic): findings grouped by cause, actions deduplicated across
 //! findings, ordered by dependency, each with a status computed against observed state.
 
+mod evidence;
 mod group;
 mod lookup;
 pub mod patch;
+mod pending;
 pub mod record;
 pub mod rerun;
 pub mod status;
 mod types;
 mod verdict;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 pub use crate::desired::{Change, Desired, ListItem, Target};
@@ -18,15 +20,13 @@ pub use types::*;
 pub use verdict::exit;
 
 use crate::cluster::SourceInfo;
-use crate::detect::{EvidenceSource, Failure};
+use crate::detect::Failure;
 use crate::engine::{Evaluation, Outcome};
 use crate::inputs::Inputs;
-use crate::model::Category;
 use crate::rules::RuleSet;
+use evidence::{group_explanation, messages, subject, totals, unexplained};
+use pending::{Pending, coalesce, execution_order};
 use status::assess;
-
-/// How many distinct messages a finding quotes as evidence.
-const MAX_MESSAGES: usize = 5;
 
 /// Whether a change drains and reboots nodes, by what it writes: on OpenShift, changing
 /// `spec.registrySources` of `image.config.openshift.io/cluster` (insecure, allowed and blocked
@@ -74,194 +74,6 @@ pub fn changes_node_config(change: &Change) -> bool {
         Change::EnsureObject { manifest } => manifest.pointer("/spec/registrySources").is_some(),
         _ => false,
     }
-}
-
-fn subject(f: &Failure) -> Subject {
-    let stream = f.kind == "ImageStream";
-    Subject {
-        kind: f.kind.clone(),
-        namespace: f.namespace.clone(),
-        name: f.pod.clone(),
-        container: if stream { None } else { f.container.clone() },
-        tag: if stream { f.container.clone() } else { None },
-        image: f.image.clone(),
-        explanation: None,
-    }
-}
-
-fn unexplained(f: &Failure, category: Option<Category>) -> Unexplained {
-    Unexplained {
-        kind: f.kind.clone(),
-        namespace: f.namespace.clone(),
-        pod: f.pod.clone(),
-        container: f.container.clone(),
-        image: f.image.clone(),
-        category: category.unwrap_or(Category::Other),
-        message: f.headline().map(|e| e.message.clone()),
-        count: f.total_count(),
-        gone: None,
-    }
-}
-
-/// Messages of a group of failures, deduplicated, counts summed, most frequent first. Counted
-/// on borrowed text, and only the ones shown are copied: a group can have any number.
-fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
-    #[derive(Default)]
-    struct Tally<'a> {
-        count: u64,
-        first_seen: Option<&'a str>,
-        last_seen: Option<&'a str>,
-        pods: usize,
-        image_streams: usize,
-    }
-    let mut by: HashMap<(&str, &str, &str), Tally> = HashMap::new();
-    // Which pods and which image streams showed each message.
-    let mut seen: HashSet<(&str, &str, &str, bool, &str, &str)> = HashSet::new();
-    for f in failures {
-        for e in &f.evidence {
-            let source = match e.source {
-                EvidenceSource::Event => "event",
-                EvidenceSource::ContainerStatus => "containerStatus",
-                EvidenceSource::ImportStatus => "importStatus",
-            };
-            let key = (source, e.reason.as_str(), e.message.as_str());
-            let m = by.entry(key).or_default();
-            m.count = m.count.saturating_add(e.count);
-            m.first_seen = [m.first_seen, e.first_seen.as_deref()].into_iter().flatten().min();
-            m.last_seen = [m.last_seen, e.last_seen.as_deref()].into_iter().flatten().max();
-            let stream = f.kind == "ImageStream";
-            if seen.insert((key.0, key.1, key.2, stream, &f.namespace, &f.pod)) {
-                if stream {
-                    m.image_streams += 1;
-                } else {
-                    m.pods += 1;
-                }
-            }
-        }
-    }
-    let mut out: Vec<((&str, &str, &str), Tally)> = by.into_iter().collect();
-    // Messages that name a cause first, then by frequency.
-    out.sort_by(|(a, ta), (b, tb)| {
-        crate::detect::is_generic(a.2)
-            .cmp(&crate::detect::is_generic(b.2))
-            .then(tb.count.cmp(&ta.count))
-            .then_with(|| a.2.cmp(b.2))
-            .then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
-    });
-    out.truncate(MAX_MESSAGES);
-    out.into_iter()
-        .map(|((source, reason, message), t)| MessageEvidence {
-            source: source.into(),
-            reason: reason.into(),
-            message: message.into(),
-            count: t.count,
-            pods: t.pods,
-            image_streams: t.image_streams,
-            first_seen: t.first_seen.map(str::to_string),
-            last_seen: t.last_seen.map(str::to_string),
-        })
-        .collect()
-}
-
-struct PendingAction {
-    desired: Arc<Desired>,
-    findings: BTreeSet<usize>,
-    /// Actions this one follows (their first appearance).
-    after: BTreeSet<usize>,
-    /// Execution phase (data, references, restarts); a manual step takes the phase of the action
-    /// declared before it.
-    phase: u8,
-    /// Index of first appearance.
-    seen: usize,
-}
-
-/// Actions that are one action in the plan: same change, same reason to block it, same role.
-fn same_action(a: &Desired, b: &Desired) -> bool {
-    a.change == b.change && a.blocked == b.blocked && a.alternative == b.alternative
-}
-
-/// A hash of what `same_action` compares, computed without building the text: a plan can
-/// have any number of actions, each renders large, and only the hash needs keeping.
-fn action_hash(d: &Desired) -> u64 {
-    use std::hash::Hasher;
-    struct Feed(std::collections::hash_map::DefaultHasher);
-    impl std::io::Write for Feed {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.write(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut feed = Feed(Default::default());
-    // Writing to a hasher cannot fail; the hash is only a first sort before `same_action`.
-    let _ = serde_json::to_writer(&mut feed, &(&d.change, &d.blocked, d.alternative));
-    feed.0.finish()
-}
-
-/// The actions met so far, by first appearance, found by `action_hash` then `same_action`.
-#[derive(Default)]
-struct Pending {
-    list: Vec<PendingAction>,
-    by_hash: HashMap<u64, Vec<usize>>,
-}
-
-impl Pending {
-    /// The index of `d`'s action, added (with `phase`) when new.
-    fn index(&mut self, d: &Arc<Desired>, phase: u8) -> usize {
-        let slot = self.by_hash.entry(action_hash(d)).or_default();
-        if let Some(&i) = slot.iter().find(|&&i| same_action(&self.list[i].desired, d)) {
-            return i;
-        }
-        let i = self.list.len();
-        slot.push(i);
-        self.list.push(PendingAction {
-            desired: d.clone(),
-            findings: BTreeSet::new(),
-            after: BTreeSet::new(),
-            phase,
-            seen: i,
-        });
-        i
-    }
-}
-
-/// Several `ensureListItem` actions of one rule on one object become one change: one patch
-/// (and, for `image.config.openshift.io/cluster`, one MachineConfig rollout instead of one per
-/// list, so a rollout cut short cannot leave the nodes with half of it).
-fn coalesce(actions: &[Arc<Desired>]) -> Vec<Arc<Desired>> {
-    let mut out: Vec<Arc<Desired>> = Vec::new();
-    for d in actions {
-        if let Change::EnsureListItem { target, items } = &d.change {
-            let same = out.iter_mut().find(|o| {
-                matches!(&o.change, Change::EnsureListItem { target: t, .. } if t == target)
-                    && o.blocked == d.blocked
-                    && o.requires == d.requires
-                    && o.alternative == d.alternative
-            });
-            if let Some(o) = same {
-                let o = Arc::make_mut(o);
-                if let Change::EnsureListItem { items: have, .. } = &mut o.change {
-                    for i in items {
-                        if !have.contains(i) {
-                            have.push(i.clone());
-                        }
-                    }
-                }
-                o.disruptive = match (o.disruptive, d.disruptive) {
-                    (Some(a), Some(b)) => Some(a || b),
-                    (a, b) => a.or(b),
-                };
-                if o.description.is_none() {
-                    o.description = d.description.clone();
-                }
-                continue;
-            }
-        }
-        out.push(d.clone());
-    }
-    out
 }
 
 /// Statuses that mean "apply cannot do this now": an action that depends on one waits.
@@ -583,146 +395,8 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
     }
 }
 
-/// The finding's explanation: the one its subjects share, or theirs merged with the differing
-/// words in place; each subject keeps its own when they differ.
-fn group_explanation(ev: &Evaluation, members: &[usize], subjects: &mut [Subject]) -> Option<String> {
-    let first = ev.evaluated[members[0]].explanation.as_deref();
-    // Each subject's explanation (the first member's, when several share one subject), looked
-    // up by the subject's fields without copying them: a finding can have any number.
-    let mut own: HashMap<SubjectKey, &str> = HashMap::new();
-    for &m in members {
-        let e = &ev.evaluated[m];
-        if let Some(text) = &e.explanation {
-            own.entry(SubjectKey::of(&ev.failures[e.failure])).or_insert(text);
-        }
-    }
-    let texts: Vec<&str> = subjects
-        .iter()
-        .filter_map(|s| own.get(&SubjectKey::subject(s)).copied())
-        .collect();
-    if texts.iter().all(|t| Some(*t) == first) {
-        return first.map(str::to_string);
-    }
-    let merged = group::merge_explanations(&texts);
-    for s in subjects.iter_mut() {
-        s.explanation = own.get(&SubjectKey::subject(s)).map(|t| t.to_string());
-    }
-    merged.or(first.map(str::to_string))
-}
-
-/// A subject's fields, borrowed (see `subject`).
-#[derive(PartialEq, Eq, Hash)]
-struct SubjectKey<'a> {
-    kind: &'a str,
-    namespace: &'a str,
-    name: &'a str,
-    container: Option<&'a str>,
-    tag: Option<&'a str>,
-    image: &'a str,
-}
-
-impl<'a> SubjectKey<'a> {
-    fn of(f: &'a Failure) -> Self {
-        let stream = f.kind == "ImageStream";
-        SubjectKey {
-            kind: &f.kind,
-            namespace: &f.namespace,
-            name: &f.pod,
-            container: if stream { None } else { f.container.as_deref() },
-            tag: if stream { f.container.as_deref() } else { None },
-            image: &f.image,
-        }
-    }
-
-    fn subject(s: &'a Subject) -> Self {
-        SubjectKey {
-            kind: &s.kind,
-            namespace: &s.namespace,
-            name: &s.name,
-            container: s.container.as_deref(),
-            tag: s.tag.as_deref(),
-            image: &s.image,
-        }
-    }
-}
-
-fn totals(failures: &[&Failure], subjects: usize) -> EvidenceTotals {
-    let mut t = EvidenceTotals {
-        subjects,
-        ..EvidenceTotals::default()
-    };
-    for f in failures {
-        if let Some(h) = f.headline() {
-            t.count = t.count.saturating_add(h.count);
-        }
-        for e in &f.evidence {
-            t.first_seen = [t.first_seen.take(), e.first_seen.clone()].into_iter().flatten().min();
-            t.last_seen = [t.last_seen.take(), e.last_seen.clone()].into_iter().flatten().max();
-        }
-    }
-    t
-}
-
 fn id_number(id: &str) -> usize {
     id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
-/// The order actions run and are numbered in: the order the plan lists them (finding by
-/// finding; within one, alternatives first, then data, references and restarts, each in the
-/// order rules declare them), never before an action they depend on.
-/// Listing order: (first finding, not an alternative, phase, first appearance).
-type Priority = (usize, bool, u8, usize);
-
-fn execution_order(actions: &[PendingAction]) -> Vec<usize> {
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-    let priority = |pa: &PendingAction| -> Priority {
-        (
-            pa.findings.first().copied().unwrap_or(usize::MAX),
-            !pa.desired.alternative,
-            pa.phase,
-            pa.seen,
-        )
-    };
-    let mut waiting: Vec<usize> = vec![0; actions.len()];
-    let mut followers: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
-    for (k, pa) in actions.iter().enumerate() {
-        for &d in pa.after.iter().filter(|&&d| d < actions.len()) {
-            waiting[k] += 1;
-            followers[d].push(k);
-        }
-    }
-    let mut ready: BinaryHeap<Reverse<(Priority, usize)>> = (0..actions.len())
-        .filter(|&k| waiting[k] == 0)
-        .map(|k| Reverse((priority(&actions[k]), k)))
-        .collect();
-    let mut out: Vec<usize> = Vec::with_capacity(actions.len());
-    let mut done = vec![false; actions.len()];
-    while out.len() < actions.len() {
-        let next = match ready.pop() {
-            Some(Reverse((_, k))) => k,
-            // A cycle (rules that declare two actions in opposite orders): break it at the
-            // action that would come first.
-            None => match (0..actions.len())
-                .filter(|&k| !done[k])
-                .min_by_key(|&k| priority(&actions[k]))
-            {
-                Some(k) => k,
-                None => break,
-            },
-        };
-        if std::mem::replace(&mut done[next], true) {
-            continue;
-        }
-        out.push(next);
-        for &f in &followers[next] {
-            waiting[f] = waiting[f].saturating_sub(1);
-            if waiting[f] == 0 && !done[f] {
-                ready.push(Reverse((priority(&actions[f]), f)));
-            }
-        }
-    }
-    out
 }
 
 fn default_description(c: &Change) -> String {

@@ -1,0 +1,166 @@
+//! The actions of a plan while it is built: one entry per distinct change, with the findings
+//! that need it and the actions it follows, then put in the order they run.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::{Change, Desired};
+
+pub(super) struct PendingAction {
+    pub(super) desired: Arc<Desired>,
+    pub(super) findings: BTreeSet<usize>,
+    /// Actions this one follows (their first appearance).
+    pub(super) after: BTreeSet<usize>,
+    /// Execution phase (data, references, restarts); a manual step takes the phase of the action
+    /// declared before it.
+    pub(super) phase: u8,
+    /// Index of first appearance.
+    seen: usize,
+}
+
+/// Actions that are one action in the plan: same change, same reason to block it, same role.
+fn same_action(a: &Desired, b: &Desired) -> bool {
+    a.change == b.change && a.blocked == b.blocked && a.alternative == b.alternative
+}
+
+/// A hash of what `same_action` compares, computed without building the text: a plan can
+/// have any number of actions, each renders large, and only the hash needs keeping.
+fn action_hash(d: &Desired) -> u64 {
+    use std::hash::Hasher;
+    struct Feed(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Feed {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut feed = Feed(Default::default());
+    // Writing to a hasher cannot fail; the hash is only a first sort before `same_action`.
+    let _ = serde_json::to_writer(&mut feed, &(&d.change, &d.blocked, d.alternative));
+    feed.0.finish()
+}
+
+/// The actions met so far, by first appearance, found by `action_hash` then `same_action`.
+#[derive(Default)]
+pub(super) struct Pending {
+    pub(super) list: Vec<PendingAction>,
+    by_hash: HashMap<u64, Vec<usize>>,
+}
+
+impl Pending {
+    /// The index of `d`'s action, added (with `phase`) when new.
+    pub(super) fn index(&mut self, d: &Arc<Desired>, phase: u8) -> usize {
+        let slot = self.by_hash.entry(action_hash(d)).or_default();
+        if let Some(&i) = slot.iter().find(|&&i| same_action(&self.list[i].desired, d)) {
+            return i;
+        }
+        let i = self.list.len();
+        slot.push(i);
+        self.list.push(PendingAction {
+            desired: d.clone(),
+            findings: BTreeSet::new(),
+            after: BTreeSet::new(),
+            phase,
+            seen: i,
+        });
+        i
+    }
+}
+
+/// Several `ensureListItem` actions of one rule on one object become one change: one patch
+/// (and, for `image.config.openshift.io/cluster`, one MachineConfig rollout instead of one per
+/// list, so a rollout cut short cannot leave the nodes with half of it).
+pub(super) fn coalesce(actions: &[Arc<Desired>]) -> Vec<Arc<Desired>> {
+    let mut out: Vec<Arc<Desired>> = Vec::new();
+    for d in actions {
+        if let Change::EnsureListItem { target, items } = &d.change {
+            let same = out.iter_mut().find(|o| {
+                matches!(&o.change, Change::EnsureListItem { target: t, .. } if t == target)
+                    && o.blocked == d.blocked
+                    && o.requires == d.requires
+                    && o.alternative == d.alternative
+            });
+            if let Some(o) = same {
+                let o = Arc::make_mut(o);
+                if let Change::EnsureListItem { items: have, .. } = &mut o.change {
+                    for i in items {
+                        if !have.contains(i) {
+                            have.push(i.clone());
+                        }
+                    }
+                }
+                o.disruptive = match (o.disruptive, d.disruptive) {
+                    (Some(a), Some(b)) => Some(a || b),
+                    (a, b) => a.or(b),
+                };
+                if o.description.is_none() {
+                    o.description = d.description.clone();
+                }
+                continue;
+            }
+        }
+        out.push(d.clone());
+    }
+    out
+}
+
+/// The order actions run and are numbered in: the order the plan lists them (finding by
+/// finding; within one, alternatives first, then data, references and restarts, each in the
+/// order rules declare them), never before an action they depend on.
+/// Listing order: (first finding, not an alternative, phase, first appearance).
+type Priority = (usize, bool, u8, usize);
+
+pub(super) fn execution_order(actions: &[PendingAction]) -> Vec<usize> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let priority = |pa: &PendingAction| -> Priority {
+        (
+            pa.findings.first().copied().unwrap_or(usize::MAX),
+            !pa.desired.alternative,
+            pa.phase,
+            pa.seen,
+        )
+    };
+    let mut waiting: Vec<usize> = vec![0; actions.len()];
+    let mut followers: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+    for (k, pa) in actions.iter().enumerate() {
+        for &d in pa.after.iter().filter(|&&d| d < actions.len()) {
+            waiting[k] += 1;
+            followers[d].push(k);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(Priority, usize)>> = (0..actions.len())
+        .filter(|&k| waiting[k] == 0)
+        .map(|k| Reverse((priority(&actions[k]), k)))
+        .collect();
+    let mut out: Vec<usize> = Vec::with_capacity(actions.len());
+    let mut done = vec![false; actions.len()];
+    while out.len() < actions.len() {
+        let next = match ready.pop() {
+            Some(Reverse((_, k))) => k,
+            // A cycle (rules that declare two actions in opposite orders): break it at the
+            // action that would come first.
+            None => match (0..actions.len())
+                .filter(|&k| !done[k])
+                .min_by_key(|&k| priority(&actions[k]))
+            {
+                Some(k) => k,
+                None => break,
+            },
+        };
+        if std::mem::replace(&mut done[next], true) {
+            continue;
+        }
+        out.push(next);
+        for &f in &followers[next] {
+            waiting[f] = waiting[f].saturating_sub(1);
+            if waiting[f] == 0 && !done[f] {
+                ready.push(Reverse((priority(&actions[f]), f)));
+            }
+        }
+    }
+    out
+}
