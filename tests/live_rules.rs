@@ -8,7 +8,6 @@ mod support;
 use std::time::Duration;
 
 use remedy::cluster::ClusterSource;
-use remedy::cluster::live::{Endpoint, Live};
 use remedy::diag::Diagnostics;
 use remedy::execute::api::KubeWriter;
 use remedy::execute::{self, Options, Outcome};
@@ -24,13 +23,7 @@ fn rules() -> remedy::rules::RuleSet {
 }
 
 async fn live_plan(api: &FakeApi, rules: &remedy::rules::RuleSet, inputs: &remedy::inputs::Inputs) -> Plan {
-    let endpoint = Endpoint {
-        context: "test".into(),
-        server: "in-process".into(),
-    };
-    let live = Live::with_client(api.client(), endpoint, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let live = api.live().await;
     let ev = remedy::engine::evaluate(rules, &live, inputs).await.unwrap();
     remedy::plan::build(rules, &ev, inputs, &live.info())
 }

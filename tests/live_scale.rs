@@ -4,9 +4,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use remedy::cluster::live::{Endpoint, Live};
 use remedy::inputs::Inputs;
 use serde_json::Value;
 use support::fake_api::FakeApi;
@@ -34,13 +32,7 @@ async fn plan_requests(namespaces: usize) -> (BTreeMap<String, usize>, Vec<Strin
         .objects(state(2_000, 2_000, namespaces))
         .build()
         .await;
-    let endpoint = Endpoint {
-        context: "test".into(),
-        server: "in-process".into(),
-    };
-    let live = Live::with_client(api.client(), endpoint, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let live = api.live().await;
     let (rules, diags) = remedy::load::load(&remedy::load::LoadOptions {
         paths: vec![],
         bundled: true,

@@ -13,14 +13,14 @@ use crate::model::Category;
 const MAX_MESSAGES: usize = 5;
 
 pub(super) fn subject(f: &Failure) -> Subject {
-    let stream = f.kind == "ImageStream";
+    let k = SubjectKey::of(f);
     Subject {
-        kind: f.kind.clone(),
-        namespace: f.namespace.clone(),
-        name: f.pod.clone(),
-        container: if stream { None } else { f.container.clone() },
-        tag: if stream { f.container.clone() } else { None },
-        image: f.image.clone(),
+        kind: k.kind.into(),
+        namespace: k.namespace.into(),
+        name: k.name.into(),
+        container: k.container.map(str::to_string),
+        tag: k.tag.map(str::to_string),
+        image: k.image.into(),
         explanation: None,
     }
 }
@@ -126,7 +126,8 @@ pub(super) fn group_explanation(ev: &Evaluation, members: &[usize], subjects: &m
     merged.or(first.map(str::to_string))
 }
 
-/// A subject's fields, borrowed (see `subject`).
+/// A subject's fields, borrowed: an ImageStream's failure names a tag where a pod's names a
+/// container.
 #[derive(PartialEq, Eq, Hash)]
 struct SubjectKey<'a> {
     kind: &'a str,
@@ -138,6 +139,7 @@ struct SubjectKey<'a> {
 }
 
 impl<'a> SubjectKey<'a> {
+    /// Also what `subject` copies.
     fn of(f: &'a Failure) -> Self {
         let stream = f.kind == "ImageStream";
         SubjectKey {

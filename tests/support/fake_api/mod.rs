@@ -389,6 +389,17 @@ impl FakeApi {
         Builder::default().build().await
     }
 
+    /// remedy's live backend on this API (context `test`, 30 s timeout).
+    pub async fn live(&self) -> remedy::cluster::live::Live {
+        let endpoint = remedy::cluster::live::Endpoint {
+            context: "test".into(),
+            server: "in-process".into(),
+        };
+        remedy::cluster::live::Live::with_client(self.client(), endpoint, Duration::from_secs(30))
+            .await
+            .unwrap()
+    }
+
     /// A kube 5 client talking to this API in process.
     pub fn client(&self) -> kube::Client {
         let api = self.clone();
