@@ -261,3 +261,62 @@ fn planted_credentials_in_every_place_never_print() {
         "a template diff is in the plan: {diffs:?}"
     );
 }
+
+/// A rule's explanation that quotes each failure's message: the subjects' own explanations
+/// differ, so each is printed with its subject, and each is redacted like the finding's.
+#[test]
+fn a_subject_explanation_quoting_a_message_is_redacted() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str| {
+        let msg = format!(
+            "Failed to pull image \"quay.io/x/{name}:1\": failed to resolve reference: unexpected status from GET request to \
+             https://bob:PLANTED-SECRET-{name}@quay.io/v2/x/{name}/manifests/1: 401 Unauthorized"
+        );
+        json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":name,"namespace":"apps","uid":format!("uid-{name}")},
+            "spec":{"containers":[{"name":"c","image":format!("quay.io/x/{name}:1")}]},
+            "status":{"phase":"Pending","containerStatuses":[{"name":"c","image":format!("quay.io/x/{name}:1"),
+                "state":{"waiting":{"reason":"ErrImagePull","message":msg}}}]}})
+    };
+    let snap = dir.path().join("snap.json");
+    std::fs::write(
+        &snap,
+        json!({"apiVersion":"v1","kind":"List","items":[pod("a"), pod("b")]}).to_string(),
+    )
+    .unwrap();
+    let rule = dir.path().join("quote.yaml");
+    std::fs::write(
+        &rule,
+        "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: quote-message\n  title: Quotes the message\n  \
+         category: auth\n  severity: low\nspec:\n  match:\n    message: { contains: \"401 Unauthorized\" }\n  \
+         groupBy: \"one\"\n  explain: \"kubelet said: {{ failure.messages | last }}\"\n",
+    )
+    .unwrap();
+    let (snap, rule) = (snap.display().to_string(), rule.display().to_string());
+    for format in ["json", "yaml", "human", "wide"] {
+        let r = remedy(&[
+            "plan",
+            "--snapshot",
+            &snap,
+            "--no-bundled",
+            "--rules",
+            &rule,
+            "-o",
+            format,
+        ]);
+        assert!(matches!(r.code, 2 | 3), "-o {format}: {}", r.stderr);
+        assert_clean(&format!("-o {format} stdout"), &r.stdout, &[]);
+        assert_clean(&format!("-o {format} stderr"), &r.stderr, &[]);
+        if format == "json" {
+            let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            let own: Vec<&str> = plan["findings"][0]["subjects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|s| s["explanation"].as_str())
+                .collect();
+            assert_eq!(own.len(), 2, "each subject keeps its own explanation: {}", r.stdout);
+            assert!(own.iter().all(|e| e.contains("https://<redacted>@quay.io")), "{own:?}");
+        }
+    }
+}

@@ -109,7 +109,7 @@ pub async fn plan_from<C: ClusterSource>(
     let skipped = engine::apis::skipped_rules(rules, cluster).await?;
     let skip = skipped.iter().map(|(i, _)| *i).collect();
     let evaluation = engine::evaluate_in(rules, cluster, inputs, scope, &skip).await?;
-    let mut plan = plan::build(rules, &evaluation, inputs, &cluster.info());
+    let mut plan = plan::build_owned(rules, evaluation, inputs, &cluster.info());
     plan.rules.skipped = skipped
         .into_iter()
         .map(|(i, reason)| SkippedRule {

@@ -15,14 +15,19 @@ fn harmless_device(path: &Path) -> bool {
     named || real == Path::new("/dev/null") || real.starts_with("/dev/pts") || real.starts_with("/dev/tty")
 }
 
-/// Write `text` to `path`.
+/// Write `text` to `path`, as `write_plan_with`.
+pub fn write_plan_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    write_plan_with(path, &mut |w| Ok(w.write_all(text.as_bytes())?))
+}
+
+/// Write to `path` what `write` writes.
 ///
 /// A FIFO or a terminal-like device gets the plan in place (renaming over it would replace it
 /// with a file). Anything else gets a new file: created exclusively under a random name in the
 /// same directory (so never through a planted link), readable only by its owner (0600), and
 /// renamed over `path`. A symlink at `path` is replaced by that file; its target is never
 /// written.
-pub fn write_plan_file(path: &Path, text: &str) -> anyhow::Result<()> {
+pub fn write_plan_with(path: &Path, write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if let Ok(meta) = std::fs::metadata(path) {
         let ft = meta.file_type();
@@ -34,9 +39,7 @@ pub fn write_plan_file(path: &Path, text: &str) -> anyhow::Result<()> {
                 .write(true)
                 .open(path)
                 .with_context(|| format!("opening {}", path.display()))?;
-            return f
-                .write_all(text.as_bytes())
-                .with_context(|| format!("writing {}", path.display()));
+            return write(&mut f).with_context(|| format!("writing {}", path.display()));
         }
         if !ft.is_file() && !is_link {
             bail!("--out {}: not a regular file, FIFO or terminal", path.display());
@@ -52,8 +55,8 @@ pub fn write_plan_file(path: &Path, text: &str) -> anyhow::Result<()> {
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
+    write(tmp.as_file_mut())
+        .and_then(|()| Ok(tmp.as_file().sync_all()?))
         .with_context(|| format!("writing {}", tmp.path().display()))?;
     // On error the temporary file is removed when `tmp` drops.
     tmp.persist(path)

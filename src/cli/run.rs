@@ -179,13 +179,14 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     } else {
         plan.exit_code()
     };
-    let text = report::plan_text_owned(plan, args.output, &view)?;
+    let mut plan = Some(plan);
+    let mut write = |w: &mut dyn Write| -> anyhow::Result<()> {
+        let plan = plan.take().context("the plan is written once")?;
+        Ok(report::write_plan(plan, args.output, &view, w)?)
+    };
     match &args.out {
-        Some(path) => super::out::write_plan_file(path, &text)?,
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .context("writing the plan")?,
+        Some(path) => super::out::write_plan_with(path, &mut write)?,
+        None => write(&mut std::io::stdout().lock()).context("writing the plan")?,
     }
     Ok(code)
 }

@@ -11,7 +11,7 @@ use crate::desired::Desired;
 
 /// (confirmed rule, its group key) → rule → outcome: a confirmation on any of the group's
 /// failures wins, otherwise the first outcome met.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Considered {
     by: HashMap<(usize, String), BTreeMap<usize, Outcome>>,
 }

@@ -63,7 +63,7 @@ pub struct Classified {
     pub category: Option<Category>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Evaluation {
     pub cluster: Value,
     pub failures: Vec<Failure>,

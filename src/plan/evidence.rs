@@ -2,11 +2,11 @@
 //! explanation they share. Each works on borrowed text and copies only what the plan shows: a
 //! finding can have any number of failures.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::{EvidenceTotals, MessageEvidence, Subject, Unexplained, group};
 use crate::detect::{EvidenceSource, Failure};
-use crate::engine::Evaluation;
+use crate::engine::Evaluated;
 use crate::model::Category;
 
 /// How many distinct messages a finding quotes as evidence.
@@ -49,11 +49,16 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         last_seen: Option<&'a str>,
         pods: usize,
         image_streams: usize,
+        /// The last pod or image stream counted: failures are visited one pod after another,
+        /// so a message is counted once per pod without a set of every (message, pod).
+        last: Option<(bool, &'a str, &'a str)>,
     }
     let mut by: HashMap<(&str, &str, &str), Tally> = HashMap::new();
-    // Which pods and which image streams showed each message.
-    let mut seen: HashSet<(&str, &str, &str, bool, &str, &str)> = HashSet::new();
-    for f in failures {
+    let mut ordered: Vec<&Failure> = failures.to_vec();
+    ordered.sort_by_key(|f| (f.kind == "ImageStream", f.namespace.as_str(), f.pod.as_str()));
+    for f in ordered {
+        let stream = f.kind == "ImageStream";
+        let owner = Some((stream, f.namespace.as_str(), f.pod.as_str()));
         for e in &f.evidence {
             let source = match e.source {
                 EvidenceSource::Event => "event",
@@ -65,8 +70,8 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             m.count = m.count.saturating_add(e.count);
             m.first_seen = [m.first_seen, e.first_seen.as_deref()].into_iter().flatten().min();
             m.last_seen = [m.last_seen, e.last_seen.as_deref()].into_iter().flatten().max();
-            let stream = f.kind == "ImageStream";
-            if seen.insert((key.0, key.1, key.2, stream, &f.namespace, &f.pod)) {
+            if m.last != owner {
+                m.last = owner;
                 if stream {
                     m.image_streams += 1;
                 } else {
@@ -100,30 +105,41 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
 }
 
 /// The finding's explanation: the one its subjects share, or theirs merged with the differing
-/// words in place; each subject keeps its own when they differ.
-pub(super) fn group_explanation(ev: &Evaluation, members: &[usize], subjects: &mut [Subject]) -> Option<String> {
-    let first = ev.evaluated[members[0]].explanation.as_deref();
-    // Each subject's explanation (the first member's, when several share one subject), looked
-    // up by the subject's fields without copying them: a finding can have any number.
-    let mut own: HashMap<SubjectKey, &str> = HashMap::new();
+/// words in place; each subject then takes its own (moved out of its evaluation, not copied:
+/// a finding can have any number).
+pub(super) fn group_explanation(
+    failures: &[Failure],
+    evaluated: &mut [Evaluated],
+    members: &[usize],
+    subjects: &mut [Subject],
+) -> Option<String> {
+    // Each subject's evaluation (the first member's, when several share one subject), looked
+    // up by the subject's fields without copying them.
+    let mut own: HashMap<SubjectKey, usize> = HashMap::new();
     for &m in members {
-        let e = &ev.evaluated[m];
-        if let Some(text) = &e.explanation {
-            own.entry(SubjectKey::of(&ev.failures[e.failure])).or_insert(text);
+        let e = &evaluated[m];
+        if e.explanation.is_some() {
+            own.entry(SubjectKey::of(&failures[e.failure])).or_insert(m);
         }
     }
-    let texts: Vec<&str> = subjects
+    let first = evaluated[members[0]].explanation.clone();
+    let owners: Vec<Option<usize>> = subjects
         .iter()
-        .filter_map(|s| own.get(&SubjectKey::subject(s)).copied())
+        .map(|s| own.get(&SubjectKey::subject(s)).copied())
         .collect();
-    if texts.iter().all(|t| Some(*t) == first) {
-        return first.map(str::to_string);
+    let texts: Vec<&str> = owners
+        .iter()
+        .flatten()
+        .filter_map(|&m| evaluated[m].explanation.as_deref())
+        .collect();
+    if texts.iter().all(|t| Some(*t) == first.as_deref()) {
+        return first;
     }
     let merged = group::merge_explanations(&texts);
-    for s in subjects.iter_mut() {
-        s.explanation = own.get(&SubjectKey::subject(s)).map(|t| t.to_string());
+    for (s, m) in subjects.iter_mut().zip(owners) {
+        s.explanation = m.and_then(|m| evaluated[m].explanation.take());
     }
-    merged.or(first.map(str::to_string))
+    merged.or(first)
 }
 
 /// A subject's fields, borrowed: an ImageStream's failure names a tag where a pod's names a
@@ -179,4 +195,56 @@ pub(super) fn totals(failures: &[&Failure], subjects: usize) -> EvidenceTotals {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Evidence;
+
+    fn failure(pod: &str, container: &str, message: &str) -> Failure {
+        Failure {
+            kind: "Pod".into(),
+            namespace: "apps".into(),
+            pod: pod.into(),
+            pod_exists: true,
+            container: Some(container.into()),
+            init_container: false,
+            image: "quay.io/x/y:1".into(),
+            registry: "quay.io".into(),
+            image_ref: None,
+            waiting_reason: None,
+            waiting_message: None,
+            evidence: vec![Evidence {
+                source: EvidenceSource::Event,
+                reason: "Failed".into(),
+                message: message.into(),
+                event_type: Some("Warning".into()),
+                count: 2,
+                first_seen: None,
+                last_seen: None,
+            }],
+            service_account: None,
+            node_name: None,
+            labels: Default::default(),
+            created: None,
+        }
+    }
+
+    #[test]
+    fn a_message_counts_each_pod_once_in_any_order() {
+        // Containers of two pods, interleaved: the pods are counted, not the containers.
+        let fs = [
+            failure("p1", "a", "unauthorized"),
+            failure("p2", "a", "unauthorized"),
+            failure("p1", "b", "unauthorized"),
+            failure("p2", "b", "not found"),
+        ];
+        let refs: Vec<&Failure> = fs.iter().collect();
+        let m = messages(&refs);
+        let unauthorized = m.iter().find(|m| m.message == "unauthorized").unwrap();
+        assert_eq!((unauthorized.pods, unauthorized.count), (2, 6));
+        let not_found = m.iter().find(|m| m.message == "not found").unwrap();
+        assert_eq!((not_found.pods, not_found.count), (1, 2));
+    }
 }

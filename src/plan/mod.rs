@@ -83,6 +83,13 @@ fn holds_back(s: Status) -> bool {
 
 /// Build the plan from an evaluation. Pure: same inputs, same bytes.
 pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceInfo) -> Plan {
+    build_owned(rules, ev.clone(), inputs, source)
+}
+
+/// As `build`, taking the evaluation: explanations and probe results move into the plan, and
+/// what each failure's evaluation held is freed before the actions are listed, so the two are
+/// never both whole in memory.
+pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source: &SourceInfo) -> Plan {
     // Group confirmed evaluations into findings: (rule id, group key).
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, e) in ev.evaluated.iter().enumerate() {
@@ -103,20 +110,21 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         (rules.rules[ev.evaluated[a.1[0]].rule].category, &a.0)
             .cmp(&(rules.rules[ev.evaluated[b.1[0]].rule].category, &b.0))
     });
-    for (fi, ((rule_id, _group), members)) in keyed.into_iter().enumerate() {
-        let first = &ev.evaluated[members[0]];
-        let rule = &rules.rules[first.rule];
+    for (fi, ((rule_id, group_key), members)) in keyed.into_iter().enumerate() {
+        let first_rule = ev.evaluated[members[0]].rule;
+        let first_probes = std::mem::take(&mut ev.evaluated[members[0]].probes);
+        let rule = &rules.rules[first_rule];
         let failures: Vec<&Failure> = members.iter().map(|&i| &ev.failures[ev.evaluated[i].failure]).collect();
         let mut subjects: Vec<Subject> = failures.iter().map(|f| subject(f)).collect();
         subjects.sort();
         subjects.dedup();
-        let explanation = group_explanation(ev, &members, &mut subjects);
+        let explanation = group_explanation(&ev.failures, &mut ev.evaluated, &members, &mut subjects);
         let totals = totals(&failures, subjects.len());
         let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
         // One line per rule; a confirmation on any subject wins over other outcomes.
         let candidates: BTreeMap<&str, Candidate> = ev
             .considered
-            .of(first.rule, &first.group)
+            .of(first_rule, &group_key)
             .map(|(ri, o)| {
                 let r = &rules.rules[ri];
                 let (outcome, detail) = match o {
@@ -186,7 +194,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
                     messages: messages(&failures),
                     symptoms: symptoms.into_iter().collect(),
                     conditions: rule.conditions.iter().map(|c| c.source.clone()).collect(),
-                    probes: first.probes.clone(),
+                    probes: first_probes,
                     totals,
                 },
                 candidates: candidates.into_values().collect(),
@@ -205,14 +213,59 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         ));
     }
 
+    let mut unexplained_list = Vec::new();
+    let mut orphans = Vec::new();
+    for (i, f) in ev.failures.iter().enumerate() {
+        if !f.pod_exists {
+            let mut o = unexplained(f, ev.classified[i].category);
+            // A live read lists every pod; a snapshot may have left the namespace out.
+            o.gone = Some(source.kind != "snapshot" || ev.pod_namespaces.contains(&f.namespace));
+            orphans.push(o);
+        } else if !explained.contains(&i) {
+            unexplained_list.push(unexplained(f, ev.classified[i].category));
+        }
+    }
+    let errors: Vec<RuleError> = ev
+        .evaluated
+        .iter()
+        .filter_map(|e| match &e.outcome {
+            Outcome::Error(msg) => Some(RuleError {
+                rule: rules.rules[e.rule].id.clone(),
+                namespace: ev.failures[e.failure].namespace.clone(),
+                pod: ev.failures[e.failure].pod.clone(),
+                error: msg.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let failing_pods = ev
+        .failures
+        .iter()
+        .filter(|f| f.pod_exists && f.kind == "Pod")
+        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
+        .collect::<BTreeSet<_>>()
+        .len();
+    let failing_streams = ev
+        .failures
+        .iter()
+        .filter(|f| f.kind == "ImageStream")
+        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
+        .collect::<BTreeSet<_>>()
+        .len();
+    // Everything per failure is in the findings now: free it before the actions are listed.
+    ev.evaluated = Vec::new();
+    ev.failures = Vec::new();
+    ev.classified = Vec::new();
+    ev.considered = Default::default();
+
     let actions = actions.list;
     let sorted = execution_order(&actions);
     let mut ids: Vec<String> = vec![String::new(); actions.len()];
     for (i, &k) in sorted.iter().enumerate() {
         ids[k] = format!("a{}", i + 1);
     }
-    let mut out_actions: Vec<Action> = Vec::new();
-    let mut out_desired: Vec<Arc<Desired>> = Vec::new();
+    let mut out_actions: Vec<Action> = Vec::with_capacity(sorted.len());
+    let mut out_desired: Vec<Arc<Desired>> = Vec::with_capacity(sorted.len());
     // Where each action is in `out_actions`, once listed.
     let mut listed: Vec<Option<usize>> = vec![None; actions.len()];
     for &k in &sorted {
@@ -299,48 +352,11 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
         })
         .collect();
 
-    let mut unexplained_list = Vec::new();
-    let mut orphans = Vec::new();
-    for (i, f) in ev.failures.iter().enumerate() {
-        if !f.pod_exists {
-            let mut o = unexplained(f, ev.classified[i].category);
-            // A live read lists every pod; a snapshot may have left the namespace out.
-            o.gone = Some(source.kind != "snapshot" || ev.pod_namespaces.contains(&f.namespace));
-            orphans.push(o);
-        } else if !explained.contains(&i) {
-            unexplained_list.push(unexplained(f, ev.classified[i].category));
-        }
-    }
-    let errors: Vec<RuleError> = ev
-        .evaluated
-        .iter()
-        .filter_map(|e| match &e.outcome {
-            Outcome::Error(msg) => Some(RuleError {
-                rule: rules.rules[e.rule].id.clone(),
-                namespace: ev.failures[e.failure].namespace.clone(),
-                pod: ev.failures[e.failure].pod.clone(),
-                error: msg.clone(),
-            }),
-            _ => None,
-        })
-        .collect();
     let count = |s: Status| out_actions.iter().filter(|a| a.status == s).count();
-    let failing_pods: BTreeSet<(&str, &str)> = ev
-        .failures
-        .iter()
-        .filter(|f| f.pod_exists && f.kind == "Pod")
-        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
-        .collect();
-    let failing_streams: BTreeSet<(&str, &str)> = ev
-        .failures
-        .iter()
-        .filter(|f| f.kind == "ImageStream")
-        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
-        .collect();
     let summary = Summary {
         findings: findings.len(),
-        failing_pods: failing_pods.len(),
-        failing_image_streams: failing_streams.len(),
+        failing_pods,
+        failing_image_streams: failing_streams,
         pending: count(Status::Pending),
         satisfied: count(Status::Satisfied),
         manual: count(Status::Manual),

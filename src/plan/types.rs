@@ -445,6 +445,14 @@ impl Plan {
     /// characters.
     pub fn visit_text(&mut self, text: &mut dyn FnMut(&mut String), value: &mut dyn FnMut(&mut Value)) {
         text(&mut self.source.name);
+        self.source.context.iter_mut().for_each(&mut *text);
+        self.source.server.iter_mut().for_each(&mut *text);
+        for f in &mut self.source.skipped_files {
+            // A parse error can quote the line it stopped at.
+            text(&mut f.file);
+            text(&mut f.reason);
+        }
+        self.rules.skipped.iter_mut().for_each(|r| text(&mut r.reason));
         self.cluster.version.iter_mut().for_each(&mut *text);
         for f in &mut self.findings {
             text(&mut f.title);
@@ -461,6 +469,7 @@ impl Plan {
                 .iter_mut()
                 .filter_map(|c| c.detail.as_mut())
                 .for_each(&mut *text);
+            f.notes.iter_mut().for_each(&mut *text);
         }
         for a in &mut self.actions {
             if let Some(t) = &mut a.target {
@@ -501,5 +510,7 @@ impl Subject {
         self.container.iter_mut().for_each(&mut *text);
         self.tag.iter_mut().for_each(&mut *text);
         text(&mut self.image);
+        // A rule's explanation can quote the failure's messages.
+        self.explanation.iter_mut().for_each(&mut *text);
     }
 }

@@ -60,21 +60,38 @@ pub fn plan_text(plan: &Plan, format: Format, view: &View) -> Result<String, Rep
 
 /// As `plan_text`, redacting the plan in place instead of a copy: a large plan is not held
 /// twice.
-pub fn plan_text_owned(mut plan: Plan, format: Format, view: &View) -> Result<String, ReportError> {
+pub fn plan_text_owned(plan: Plan, format: Format, view: &View) -> Result<String, ReportError> {
+    let mut out = Vec::new();
+    write_plan(plan, format, view, &mut out)?;
+    String::from_utf8(out).map_err(|e| ReportError::Serialize(e.to_string()))
+}
+
+/// The plan written to `w` in the chosen format, redacted as in `plan_text`. JSON and YAML
+/// are serialised straight into `w`: a plan larger than its snapshot (one subject and one
+/// manual step per failing container) is never held a second time as text.
+pub fn write_plan(mut plan: Plan, format: Format, view: &View, w: &mut dyn Write) -> Result<(), ReportError> {
     plan.visit_text(&mut crate::redact::redact_in_place, &mut crate::redact::redact_value);
-    Ok(match format {
+    let ser = |e: &dyn std::fmt::Display| ReportError::Serialize(e.to_string());
+    let mut w = io::BufWriter::with_capacity(1 << 16, w);
+    match format {
         Format::Human | Format::Wide => {
             plan.visit_text(&mut escape::escape_in_place, &mut |_| {});
-            render_plan(
+            let text = render_plan(
                 &plan,
                 view.style,
                 view.width.max(MIN_WIDTH),
                 view.expand || format == Format::Wide,
-            )
+            );
+            w.write_all(text.as_bytes())?;
         }
-        Format::Json => serde_json::to_string_pretty(&plan).map_err(|e| ReportError::Serialize(e.to_string()))? + "\n",
-        Format::Yaml => serde_yaml::to_string(&plan).map_err(|e| ReportError::Serialize(e.to_string()))?,
-    })
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut w, &plan).map_err(|e| ser(&e))?;
+            w.write_all(b"\n")?;
+        }
+        Format::Yaml => serde_yaml::to_writer(&mut w, &plan).map_err(|e| ser(&e))?,
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// Diagnostics, one block each, then a count.

@@ -204,7 +204,7 @@ pub fn plan_case(rules: &RuleSet, tf: &TestFile, c: &CaseSpec) -> Result<Plan, S
     let evaluation = runtime
         .block_on(crate::engine::evaluate(rules, &snapshot, &inputs))
         .map_err(|e| format!("planning failed: {e}"))?;
-    let mut plan = plan::build(rules, &evaluation, &inputs, &snapshot.info());
+    let mut plan = plan::build_owned(rules, evaluation, &inputs, &snapshot.info());
     // The temporary directory's name changes every run; the case's own words do not.
     plan.source.name = match &c.snapshot {
         Some(s) => s.paths().join(", "),
