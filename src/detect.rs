@@ -82,8 +82,6 @@ pub struct Failure {
     pub init_container: bool,
     pub image: String,
     pub registry: String,
-    #[serde(skip)]
-    pub image_ref: Option<ImageRef>,
     pub waiting_reason: Option<String>,
     pub waiting_message: Option<String>,
     pub evidence: Vec<Evidence>,
@@ -94,6 +92,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The image, parsed: made when a template needs it rather than kept with every failure.
+    pub fn image_ref(&self) -> Option<ImageRef> {
+        ImageRef::parse(&self.image).ok()
+    }
+
     /// Messages that name a cause; empty when only generic lines survived.
     pub fn cause_messages(&self) -> impl Iterator<Item = &str> {
         self.evidence
@@ -138,20 +141,60 @@ fn quoted_image(message: &str) -> Option<&str> {
 }
 
 /// `spec.containers{name}` → (`name`, init?).
-fn container_of(field_path: &str) -> Option<(String, bool)> {
+fn container_of(field_path: &str) -> Option<(&str, bool)> {
     let init = field_path.starts_with("spec.initContainers");
     // `spec.containers{name}`; anything else (a hand-edited or truncated path) names no container.
     let (_, rest) = field_path.split_once('{')?;
     let (name, _) = rest.rsplit_once('}')?;
-    Some((name.to_string(), init))
+    Some((name, init))
 }
 
 /// (namespace, pod, container, uid of an earlier pod of that name that is gone).
-type Key = (String, String, Option<String>, Option<String>);
+/// A failure's key, borrowed from the pods and events: (namespace, pod, container, uid of a
+/// pod that is gone).
+type Key<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
+/// Failures in the order they are found, each found again by its key, and sorted by key at
+/// the end (the order a map gives) in place: no map node and no second list per failure.
+#[derive(Default)]
+struct Found<'a> {
+    list: Vec<(Key<'a>, Failure)>,
+    at: HashMap<Key<'a>, usize>,
+}
+
+impl<'a> Found<'a> {
+    /// Add a failure, or replace the one of that key.
+    fn insert(&mut self, key: Key<'a>, f: Failure) {
+        match self.at.entry(key) {
+            std::collections::hash_map::Entry::Occupied(at) => self.list[*at.get()].1 = f,
+            std::collections::hash_map::Entry::Vacant(at) => {
+                at.insert(self.list.len());
+                self.list.push((key, f));
+            }
+        }
+    }
+
+    /// The failure of that key, made by `make` if there is none yet.
+    fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> &mut Failure {
+        let i = *self.at.entry(key).or_insert_with(|| {
+            self.list.push((key, make()));
+            self.list.len() - 1
+        });
+        &mut self.list[i].1
+    }
+
+    fn into_sorted(self) -> Vec<Failure> {
+        let Found { mut list, at } = self;
+        drop(at);
+        // Keys are unique: an unstable sort gives the one order, without a buffer.
+        list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        list.into_iter().map(|(_, f)| f).collect()
+    }
+}
 
 /// Find every failing pull in the given pods and events.
 pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
-    let mut failures: BTreeMap<Key, Failure> = BTreeMap::new();
+    let mut failures = Found::default();
     let pull_events: Vec<&EventRecord> = events.iter().filter(|e| is_pull_event(e)).collect();
     // Of two pods of one name the later is the one events are joined to (as a map built in
     // order keeps it).
@@ -180,7 +223,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
 
     for (i, pod) in pods.iter().enumerate() {
         let Some((_, view, index)) = pod_at(i) else { continue };
-        let ns = pod.namespace.clone().unwrap_or_default();
+        let ns = pod.namespace.as_deref().unwrap_or("");
         for (st, init) in view.statuses() {
             let Some(reason) = PodView::waiting_reason(st) else {
                 continue;
@@ -188,13 +231,15 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             if !PULL_REASONS.contains(&reason) {
                 continue;
             }
-            let name = st.name.as_str().to_string();
+            let name = st.name.as_str();
             let message = st.state.waiting.as_ref().and_then(|w| owned(&w.message));
-            let image = index.image_of(&name).or_else(|| owned(&st.image)).unwrap_or_default();
-            let mut f = new_failure(pod, view, &ns, Some(name.clone()), init, image);
+            let image = index.image_of(name).or_else(|| owned(&st.image)).unwrap_or_default();
+            let mut f = new_failure(pod, view, ns, Some(name.to_string()), init, image);
             f.waiting_reason = Some(reason.to_string());
             f.waiting_message = message.clone();
             if let Some(m) = message {
+                // Kept for the whole run, one per failing container: no spare room.
+                f.evidence.reserve_exact(1);
                 f.evidence.push(Evidence {
                     source: EvidenceSource::ContainerStatus,
                     reason: reason.to_string(),
@@ -205,14 +250,14 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     last_seen: None,
                 });
             }
-            failures.insert((ns.clone(), pod.name.clone(), Some(name), None), f);
+            failures.insert((ns, pod.name.as_str(), Some(name), None), f);
         }
     }
 
     // Where each (failure, reason, message) sits in its failure's evidence: one failure may
     // gather any number of distinct messages, and scanning them per event is quadratic.
     // Keyed by the failure's key with its strings borrowed from the event (reason, message).
-    type EvidenceKey<'e> = (&'e str, &'e str, Option<String>, Option<String>, &'e str, &'e str);
+    type EvidenceKey<'e> = (Key<'e>, &'e str, &'e str);
     let mut evidence_index: HashMap<EvidenceKey, usize> = HashMap::new();
     for e in pull_events {
         let pod = by_name
@@ -222,7 +267,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         // about the old pod, which no longer exists. It is an orphan of its own; the new pod's
         // status is the witness for the new one.
         let gone_uid = match (pod, &e.involved_uid) {
-            (Some((_, v, _)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| a != b.as_str()) => Some(a.clone()),
+            (Some((_, v, _)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| a != b.as_str()) => Some(a.as_str()),
             _ => None,
         };
         let pod = if gone_uid.is_some() { None } else { pod };
@@ -234,34 +279,21 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             continue;
         }
         let msg_image = quoted_image(&e.message).map(str::to_string);
-        let container = from_path.as_ref().map(|(c, _)| c.clone()).or_else(|| {
+        let container: Option<&str> = from_path.map(|(c, _)| c).or_else(|| {
             let (_, _, x) = pod?;
-            x.by_image.get(msg_image.as_deref()?).map(|c| c.to_string())
+            x.by_image.get(msg_image.as_deref()?).copied()
         });
-        let evidence_key = (
-            e.namespace.as_str(),
-            e.involved_name.as_str(),
-            container.clone(),
-            gone_uid.clone(),
-            e.reason.as_str(),
-            e.message.as_str(),
-        );
-        let key = (
-            e.namespace.clone(),
-            e.involved_name.clone(),
-            container.clone(),
-            gone_uid,
-        );
-        let f = failures.entry(key).or_insert_with(|| {
+        let key = (e.namespace.as_str(), e.involved_name.as_str(), container, gone_uid);
+        let evidence_key = (key, e.reason.as_str(), e.message.as_str());
+        let f = failures.entry(key, || {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
-                .as_deref()
                 .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
                 .or_else(|| msg_image.clone())
                 .unwrap_or_default();
             match pod {
-                Some((p, v, _)) => new_failure(p, v, &e.namespace, container.clone(), init, image),
-                None => orphan(e, container.clone(), image),
+                Some((p, v, _)) => new_failure(p, v, &e.namespace, container.map(str::to_string), init, image),
+                None => orphan(e, container.map(str::to_string), image),
             }
         });
         if f.image.is_empty()
@@ -279,7 +311,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         }
     }
 
-    let mut out: Vec<Failure> = failures.into_values().collect();
+    let mut out: Vec<Failure> = failures.into_sorted();
     for f in &mut out {
         f.evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
         // Kept for the whole run, one per failing container: no spare room.
@@ -297,6 +329,7 @@ fn merge_evidence(f: &mut Failure, e: &EventRecord, existing: Option<usize>) {
         ev.last_seen = max_opt(&ev.last_seen, &e.last_timestamp);
         return;
     }
+    f.evidence.reserve_exact(1);
     f.evidence.push(Evidence {
         source: EvidenceSource::Event,
         reason: e.reason.clone(),
@@ -323,12 +356,7 @@ fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
 }
 
 fn set_registry(f: &mut Failure) {
-    f.image_ref = ImageRef::parse(&f.image).ok();
-    f.registry = f
-        .image_ref
-        .as_ref()
-        .map(|r| r.registry_host().to_string())
-        .unwrap_or_default();
+    f.registry = f.image_ref().map(|r| r.registry_host().to_string()).unwrap_or_default();
 }
 
 fn new_failure(
@@ -348,7 +376,6 @@ fn new_failure(
         init_container: init,
         image,
         registry: String::new(),
-        image_ref: None,
         waiting_reason: None,
         waiting_message: None,
         evidence: Vec::new(),
@@ -376,7 +403,6 @@ fn orphan(e: &EventRecord, container: Option<String>, image: String) -> Failure 
         init_container: false,
         image,
         registry: String::new(),
-        image_ref: None,
         waiting_reason: None,
         waiting_message: None,
         evidence: Vec::new(),
@@ -422,7 +448,6 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 init_container: false,
                 image,
                 registry: String::new(),
-                image_ref: None,
                 waiting_reason: cond.reason.clone(),
                 waiting_message: cond.message.clone(),
                 evidence: vec![Evidence {

@@ -38,8 +38,8 @@ fn event(pod: &str, reason: &str, message: &str, count: u64, uid: Option<&str>) 
 
 #[test]
 fn odd_field_paths_name_no_container_and_never_panic() {
-    assert_eq!(container_of("spec.containers{web}"), Some(("web".into(), false)));
-    assert_eq!(container_of("spec.initContainers{init}"), Some(("init".into(), true)));
+    assert_eq!(container_of("spec.containers{web}"), Some(("web", false)));
+    assert_eq!(container_of("spec.initContainers{init}"), Some(("init", true)));
     assert_eq!(container_of("a}b{c"), None);
     assert_eq!(container_of("spec.containers{"), None);
 }

@@ -15,7 +15,8 @@ pub fn failure_context(
     cluster: &Value,
     inputs: &Inputs,
 ) -> serde_json::Map<String, Value> {
-    let r = f.image_ref.as_ref();
+    let r = f.image_ref();
+    let r = r.as_ref();
     let failure = json!({
         "kind": f.kind,
         "name": f.pod,

@@ -212,7 +212,6 @@ mod tests {
             init_container: false,
             image: "quay.io/x/y:1".into(),
             registry: "quay.io".into(),
-            image_ref: None,
             waiting_reason: None,
             waiting_message: None,
             evidence: vec![Evidence {

@@ -10,59 +10,132 @@ fn split_punct(word: &str) -> (&str, &str) {
     (core, &word[core.len()..])
 }
 
+/// A run of words of one explanation, borrowed from it: compared and hashed word by word
+/// (whitespace between words does not count), its last word without trailing punctuation.
+#[derive(Clone, Copy)]
+struct Run<'a>(&'a str);
+
+impl<'a> Run<'a> {
+    fn words(self) -> impl Iterator<Item = &'a str> {
+        let mut it = self.0.split_whitespace().peekable();
+        std::iter::from_fn(move || {
+            let w = it.next()?;
+            Some(if it.peek().is_none() { split_punct(w).0 } else { w })
+        })
+    }
+
+    fn joined(self) -> String {
+        self.words().collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl PartialEq for Run<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.words().eq(other.words())
+    }
+}
+
+impl Eq for Run<'_> {}
+
+impl std::hash::Hash for Run<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.words().for_each(|w| w.hash(state));
+    }
+}
+
+/// Where `word` (a slice of `text`) starts in it.
+fn offset(text: &str, word: &str) -> usize {
+    word.as_ptr() as usize - text.as_ptr() as usize
+}
+
 /// The explanations of a group's subjects, merged: identical ones are one; ones that differ
 /// only in some words (names of secrets, service accounts, images) read once, with each
 /// differing run of words replaced by its values in subject order ("a, b or c (per pod)").
 /// `None` when they differ in shape: then each subject keeps its own (see `Subject::explanation`).
+///
+/// Only the first explanation is split into words; the others are walked against it, and a
+/// differing run's values are counted as slices of their text: a finding can have any number
+/// of subjects.
 pub fn merge_explanations(texts: &[&str]) -> Option<String> {
     let first = *texts.first()?;
     if texts.iter().all(|t| *t == first) {
         return Some(first.to_string());
     }
-    let words: Vec<Vec<&str>> = texts.iter().map(|t| t.split_whitespace().collect()).collect();
-    let n = words[0].len();
-    if words.iter().any(|w| w.len() != n) {
-        return None;
+    let base: Vec<&str> = first.split_whitespace().collect();
+    let n = base.len();
+    let mut differs = vec![false; n];
+    for t in &texts[1..] {
+        let mut count = 0;
+        for (i, w) in t.split_whitespace().enumerate() {
+            let b = base.get(i)?;
+            differs[i] |= split_punct(w).0 != split_punct(b).0;
+            count = i + 1;
+        }
+        if count != n {
+            return None;
+        }
     }
-    let differs = |i: usize| words.iter().any(|w| split_punct(w[i]).0 != split_punct(words[0][i]).0);
-    let mut out: Vec<String> = Vec::with_capacity(n);
+    let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < n {
-        if !differs(i) {
-            out.push(words[0][i].to_string());
+        if differs[i] {
+            let start = i;
+            while i < n && differs[i] {
+                i += 1;
+            }
+            runs.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    // Per run: distinct values in first-seen order, the first few kept as text.
+    let mut seen: Vec<std::collections::HashSet<Run>> = vec![Default::default(); runs.len()];
+    let mut listed: Vec<Vec<String>> = vec![Vec::new(); runs.len()];
+    for t in texts {
+        let mut r = 0;
+        let mut from = 0;
+        for (i, w) in t.split_whitespace().enumerate() {
+            let Some(&(start, end)) = runs.get(r) else {
+                break;
+            };
+            if i == start {
+                from = offset(t, w);
+            }
+            if i + 1 == end {
+                let run = Run(&t[from..offset(t, w) + w.len()]);
+                if seen[r].insert(run) && listed[r].len() < MAX_LISTED {
+                    listed[r].push(run.joined());
+                }
+                r += 1;
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    let mut i = 0;
+    let mut r = 0;
+    while i < n {
+        let Some(&(_, end)) = runs.get(r).filter(|(start, _)| *start == i) else {
+            out.push(base[i].to_string());
             i += 1;
             continue;
-        }
-        let start = i;
-        while i < n && differs(i) {
-            i += 1;
-        }
+        };
         // The run's punctuation is the first subject's (the same words around it).
-        let (_, punct) = split_punct(words[0][i - 1]);
-        let mut values: Vec<String> = Vec::new();
-        // Distinct values in first-seen order; a set keeps that linear for many subjects.
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for w in &words {
-            let mut run: Vec<&str> = w[start..i].to_vec();
-            if let Some(last) = run.last_mut() {
-                *last = split_punct(last).0;
-            }
-            let v = run.join(" ");
-            if seen.insert(v.clone()) {
-                values.push(v);
-            }
-        }
-        let listed = if values.len() <= MAX_LISTED {
+        let (_, punct) = split_punct(base[end - 1]);
+        let values = &listed[r];
+        let count = seen[r].len();
+        let text = if count <= MAX_LISTED {
             let (last, rest) = values.split_last().expect("a run has values");
             format!("{} or {last}", rest.join(", "))
         } else {
             format!(
                 "{}, and {} more",
                 values[..MAX_LISTED - 1].join(", "),
-                values.len() - (MAX_LISTED - 1)
+                count - (MAX_LISTED - 1)
             )
         };
-        out.push(format!("{listed} (per pod){punct}"));
+        out.push(format!("{text} (per pod){punct}"));
+        i = end;
+        r += 1;
     }
     Some(out.join(" "))
 }
@@ -100,5 +173,20 @@ mod tests {
             "secret s1, s2, s3, and 3 more (per pod) is missing"
         );
         assert_eq!(merge_explanations(&["a b", "a b c"]), None);
+        assert_eq!(merge_explanations(&["a b c", "a b"]), None);
+    }
+
+    #[test]
+    fn values_compare_by_words_and_runs_keep_their_punctuation() {
+        // The same value with other whitespace is one value; a run of two words keeps the
+        // first subject's punctuation after it.
+        let got = merge_explanations(&[
+            "pulls x/a  1, from quay.io.",
+            "pulls x/b 2, from quay.io.",
+            "pulls x/a 1, from quay.io.",
+            "pulls x/c 3; from quay.io.",
+        ])
+        .unwrap();
+        assert_eq!(got, "pulls x/a 1, x/b 2 or x/c 3 (per pod), from quay.io.");
     }
 }
