@@ -86,8 +86,9 @@ pub enum Change {
     },
     Manual {
         title: String,
-        steps: Vec<String>,
-        commands: Vec<String>,
+        /// Shared with the rule where they are literal: one per failing image adds up.
+        steps: Vec<std::sync::Arc<str>>,
+        commands: Vec<std::sync::Arc<str>>,
     },
 }
 

@@ -10,15 +10,28 @@ use crate::template::Templates;
 /// A string field: a literal, or a compiled template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tmpl {
-    Literal(String),
+    /// Shared: a literal renders to the same text for every failure.
+    Literal(std::sync::Arc<str>),
     Template(String),
 }
 
 impl Tmpl {
     pub fn render(&self, t: &Templates, ctx: &minijinja::Value) -> Result<String, minijinja::Error> {
         match self {
-            Tmpl::Literal(s) => Ok(s.clone()),
+            Tmpl::Literal(s) => Ok(s.to_string()),
             Tmpl::Template(name) => t.render(name, ctx),
+        }
+    }
+
+    /// As `render`, shared: a literal is not copied for each failure it renders for.
+    pub fn render_shared(
+        &self,
+        t: &Templates,
+        ctx: &minijinja::Value,
+    ) -> Result<std::sync::Arc<str>, minijinja::Error> {
+        match self {
+            Tmpl::Literal(s) => Ok(s.clone()),
+            Tmpl::Template(name) => t.render(name, ctx).map(Into::into),
         }
     }
 }

@@ -15,7 +15,7 @@ fn group_of(api_version: &str) -> Option<String> {
 
 fn literal_group(r: &ObjRefT) -> Option<(String, String)> {
     match (&r.api_version, &r.kind) {
-        (Tmpl::Literal(api), Tmpl::Literal(kind)) => group_of(api).map(|g| (g, kind.clone())),
+        (Tmpl::Literal(api), Tmpl::Literal(kind)) => group_of(api).map(|g| (g, kind.to_string())),
         _ => None,
     }
 }

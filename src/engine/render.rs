@@ -137,10 +137,10 @@ fn render_nonempty(
     items: &[crate::rules::Tmpl],
     t: &Templates,
     ctx: &minijinja::Value,
-) -> Result<Vec<String>, ProbeError> {
+) -> Result<Vec<std::sync::Arc<str>>, ProbeError> {
     let mut out = Vec::with_capacity(items.len());
     for i in items {
-        let s = i.render(t, ctx)?;
+        let s = i.render_shared(t, ctx)?;
         if !s.trim().is_empty() {
             out.push(s);
         }

@@ -363,11 +363,11 @@ pub struct Action {
     pub needs_input: Option<NeedsInput>,
     /// A manual action's steps, in order: printed, never executed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub steps: Vec<String>,
+    pub steps: Vec<std::sync::Arc<str>>,
     /// A manual action's commands, for the person to run (or adapt) after reading the steps:
     /// printed, never executed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub commands: Vec<String>,
+    pub commands: Vec<std::sync::Arc<str>>,
     /// Ids of the actions that must be done first. A pending action that depends on a manual,
     /// needs-input or blocked one is itself blocked (`reason`: `waits for aN (status)`).
     pub depends_on: Vec<String>,
@@ -484,8 +484,8 @@ impl Plan {
             if let Some(n) = &mut a.needs_input {
                 text(&mut n.hint);
             }
-            a.steps.iter_mut().for_each(&mut *text);
-            a.commands.iter_mut().for_each(&mut *text);
+            visit_shared(&mut a.steps, text);
+            visit_shared(&mut a.commands, text);
         }
         for u in self.unexplained.iter_mut().chain(self.orphans.iter_mut()) {
             text(&mut u.namespace);
@@ -499,6 +499,17 @@ impl Plan {
             text(&mut e.namespace);
             text(&mut e.pod);
             text(&mut e.error);
+        }
+    }
+}
+
+/// Shared texts are visited as copies, and replaced only where the visit changed them.
+fn visit_shared(items: &mut [std::sync::Arc<str>], text: &mut dyn FnMut(&mut String)) {
+    for s in items {
+        let mut t = s.to_string();
+        text(&mut t);
+        if *t != **s {
+            *s = t.into();
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::rules::{ObjRefT, ProbeKind, Tmpl};
 /// The result fields of a probe kind, by its key in a rule file (`pullSecrets`), when the
 /// result has a fixed shape; `None` for generic reads and unknown keys.
 pub fn probe_result_fields(key: &str) -> Option<&'static [&'static str]> {
-    let t = || Tmpl::Literal(String::new());
+    let t = || Tmpl::Literal("".into());
     let r = || ObjRefT {
         api_version: t(),
         kind: t(),

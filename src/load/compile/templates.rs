@@ -102,7 +102,7 @@ impl Compiler<'_> {
     /// Compile a template field, checking the variables it reads against `vars`.
     pub(super) fn tmpl(&mut self, src: &str, si: usize, di: usize, path: &str, vars: &BTreeSet<String>) -> Tmpl {
         if !src.contains("{{") && !src.contains("{%") {
-            return Tmpl::Literal(src.to_string());
+            return Tmpl::Literal(src.into());
         }
         let name = format!("{si}:{di}:{path}");
         let label = self.label(si, di, path);
