@@ -1,6 +1,7 @@
 //! Plans (pure and deterministic): findings grouped by cause, actions deduplicated across
 //! findings, ordered by dependency, each with a status computed against observed state.
 
+mod disruptive;
 mod evidence;
 mod group;
 mod lookup;
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 pub use crate::desired::{Change, Desired, ListItem, Target};
+pub use disruptive::changes_node_config;
 pub use types::*;
 pub use verdict::exit;
 
@@ -27,54 +29,6 @@ use crate::rules::RuleSet;
 use evidence::{group_explanation, messages, subject, totals, unexplained};
 use pending::{Pending, coalesce, execution_order};
 use status::assess;
-
-/// Whether a change drains and reboots nodes, by what it writes: on OpenShift, changing
-/// `spec.registrySources` of `image.config.openshift.io/cluster` (insecure, allowed and blocked
-/// registries) rolls out a MachineConfig to every node. `additionalTrustedCA` does not: the CA
-/// is distributed to the nodes without a reboot.
-pub fn changes_node_config(change: &Change) -> bool {
-    const SOURCES: &str = "spec.registrySources";
-    let Some(t) = change.target() else {
-        return false;
-    };
-    if !(t.kind == "Image" && t.api_version.starts_with("config.openshift.io/") && t.name == "cluster") {
-        return false;
-    }
-    match change {
-        Change::EnsureListItem { items, .. } => items
-            .iter()
-            .any(|i| i.path == SOURCES || i.path.starts_with("spec.registrySources.")),
-        Change::Patch {
-            merge_patch,
-            json_patch,
-            ..
-        } => {
-            let in_merge = merge_patch.as_ref().is_some_and(|m| {
-                // `{"spec": null}` (or a non-object spec) would remove registrySources too.
-                match m.get("spec") {
-                    Some(serde_json::Value::Object(spec)) => spec.contains_key("registrySources"),
-                    Some(_) => true,
-                    None => false,
-                }
-            });
-            let in_json = json_patch
-                .as_ref()
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|ops| {
-                    ops.iter().any(|op| {
-                        let kind = op.get("op").and_then(serde_json::Value::as_str).unwrap_or("");
-                        let path = op.get("path").and_then(serde_json::Value::as_str).unwrap_or("");
-                        // Replacing or removing a parent replaces registrySources with it.
-                        kind != "test"
-                            && (path.is_empty() || path == "/spec" || path.starts_with("/spec/registrySources"))
-                    })
-                });
-            in_merge || in_json
-        }
-        Change::EnsureObject { manifest } => manifest.pointer("/spec/registrySources").is_some(),
-        _ => false,
-    }
-}
 
 /// Statuses that mean "apply cannot do this now": an action that depends on one waits.
 fn holds_back(s: Status) -> bool {
