@@ -149,9 +149,8 @@ fn container_of(field_path: &str) -> Option<(&str, bool)> {
     Some((name, init))
 }
 
-/// (namespace, pod, container, uid of an earlier pod of that name that is gone).
-/// A failure's key, borrowed from the pods and events: (namespace, pod, container, uid of a
-/// pod that is gone).
+/// A failure's key, borrowed from the pods and events: (namespace, pod, container, uid of an
+/// earlier pod of that name that is gone).
 type Key<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
 
 /// Failures in the order they are found, each found again by its key, and sorted by key at
