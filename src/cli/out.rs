@@ -17,7 +17,7 @@ fn harmless_device(path: &Path) -> bool {
 
 /// Write `text` to `path`, as `write_plan_with`.
 pub fn write_plan_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    write_plan_with(path, &mut |w| Ok(w.write_all(text.as_bytes())?))
+    write_plan_with(path, |w| Ok(w.write_all(text.as_bytes())?))
 }
 
 /// Write to `path` what `write` writes.
@@ -27,7 +27,7 @@ pub fn write_plan_file(path: &Path, text: &str) -> anyhow::Result<()> {
 /// same directory (so never through a planted link), readable only by its owner (0600), and
 /// renamed over `path`. A symlink at `path` is replaced by that file; its target is never
 /// written.
-pub fn write_plan_with(path: &Path, write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub fn write_plan_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if let Ok(meta) = std::fs::metadata(path) {
         let ft = meta.file_type();

@@ -179,13 +179,9 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     } else {
         plan.exit_code()
     };
-    let mut plan = Some(plan);
-    let mut write = |w: &mut dyn Write| -> anyhow::Result<()> {
-        let plan = plan.take().context("the plan is written once")?;
-        Ok(report::write_plan(plan, args.output, &view, w)?)
-    };
+    let write = |w: &mut dyn Write| -> anyhow::Result<()> { Ok(report::write_plan(plan, args.output, &view, w)?) };
     match &args.out {
-        Some(path) => super::out::write_plan_with(path, &mut write)?,
+        Some(path) => super::out::write_plan_with(path, write)?,
         None => write(&mut std::io::stdout().lock()).context("writing the plan")?,
     }
     Ok(code)
