@@ -4,7 +4,7 @@
 //!
 //! Sizes come from the environment so a smaller run is one variable away:
 //! `REMEDY_BENCH_PODS` (10000), `REMEDY_BENCH_EVENTS` (100000), `REMEDY_BENCH_NAMESPACES` (1000),
-//! `REMEDY_BENCH_RUNS` (5); `REMEDY_BENCH_SHAPES=0` leaves out the runs on one pod of up to
+//! `REMEDY_BENCH_RUNS` (5); `REMEDY_BENCH_SHAPES=0` leaves out the runs on up to
 //! 100 000 failing containers (`REMEDY_BENCH_SHAPE_RUNS`, default 3, runs each). Each command runs in its own process under `/usr/bin/time`, so the
 //! peak resident set is that process's alone. The figures are recorded in `docs/performance.md`.
 
@@ -90,14 +90,44 @@ fn generate(remedy: &str, out: &Path, format: &str, sizes: (usize, usize, usize)
     Ok(size_of(out) as f64 / (1024.0 * 1024.0))
 }
 
-/// One pod with `n` containers, every one failing: with `events`, each with its own message
-/// and event (the shape that was quadratic: lookups inside a pod scanned every container);
-/// without, each only `ImagePullBackOff` in its status, no message (the densest input: a few
-/// bytes per failure, and every failure still gets its own subject and action).
-fn big_pod(dir: &Path, n: usize, events: bool) -> Result<String, String> {
-    let name = if events { "containers" } else { "bare-containers" };
+/// The shapes of all-failing input the bench plans at 25k, 50k and 100k failures.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// One pod, each container with its own message and event (the shape that was quadratic:
+    /// lookups inside a pod scanned every container).
+    Events,
+    /// One pod, each container only `ImagePullBackOff` in its status, no message (the densest
+    /// input: a few bytes per failure, and every failure still gets its own subject and action).
+    Bare,
+    /// As many pods, each with one container failing as in `Bare` (a registry that is down
+    /// for a whole cluster, after its events expired).
+    Pods,
+}
+
+fn big_pod(dir: &Path, n: usize, shape: Shape) -> Result<String, String> {
+    let events = matches!(shape, Shape::Events);
+    let name = match shape {
+        Shape::Events => "containers",
+        Shape::Bare => "bare-containers",
+        Shape::Pods => "bare-pods",
+    };
     let path = dir.join(format!("bench-pod-{n}-{name}.json"));
-    if !path.exists() {
+    if !path.exists() && matches!(shape, Shape::Pods) {
+        let items: Vec<_> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("p{i}"), "namespace": "apps", "uid": format!("u{i}")},
+                    "spec": {"containers": [{"name": "c", "image": format!("quay.io/acme/c{i}:1")}]},
+                    "status": {"phase": "Pending", "containerStatuses": [{"name": "c",
+                        "image": format!("quay.io/acme/c{i}:1"),
+                        "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
+                })
+            })
+            .collect();
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+        std::fs::write(&path, list.to_string()).map_err(|e| e.to_string())?;
+    } else if !path.exists() {
         let containers: Vec<_> = (0..n)
             .map(|i| serde_json::json!({"name": format!("c{i}"), "image": format!("quay.io/acme/c{i}:1")}))
             .collect();
@@ -139,7 +169,7 @@ fn big_pod(dir: &Path, n: usize, events: bool) -> Result<String, String> {
         .ok_or("target dir is not UTF-8".to_string())
 }
 
-/// `remedy plan` on one pod of 25 000, 50 000 and 100 000 failing containers, both shapes:
+/// `remedy plan` on 25 000, 50 000 and 100 000 failing containers, in each shape (see `Shape`):
 /// linear when doubling the containers doubles the time. Memory is shown above the run on a
 /// healthy example (the binary, the bundled rules: the constant), per input byte.
 fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
@@ -151,20 +181,20 @@ fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
         base.peak_mib
     );
     println!(
-        "| one pod with N failing containers | input | median wall | peak RSS | (RSS - constant) / input | time / previous row |"
+        "| N failing containers | input | median wall | peak RSS | (RSS - constant) / input | time / previous row |"
     );
     println!("|---|---|---|---|---|---|");
-    for events in [true, false] {
+    for shape in [Shape::Events, Shape::Bare, Shape::Pods] {
         let mut previous: Option<f64> = None;
         for n in [25_000, 50_000, 100_000] {
-            let snap = big_pod(dir, n, events)?;
+            let snap = big_pod(dir, n, shape)?;
             let mib = size_of(Path::new(&snap)) as f64 / (1024.0 * 1024.0);
             let s = series(&[remedy, "plan", "--snapshot", &snap, "-o", "json"], &[0, 2, 3], runs)?;
             let ratio = previous.map_or("".to_string(), |p| format!("{:.2}x", s.median_s / p));
-            let what = if events {
-                "with a message and an event each"
-            } else {
-                "status only"
+            let what = match shape {
+                Shape::Events => "one pod, a message and an event each",
+                Shape::Bare => "one pod, status only",
+                Shape::Pods => "N pods of one container, status only",
             };
             println!(
                 "| N = {n}, {what} | {mib:.1} MiB | {:.2} s | {:.0} MiB | {:.1}x | {ratio} |",

@@ -189,3 +189,23 @@ pub struct Desired {
     /// Another way to the same end, instead of the rule's other actions: nothing depends on it.
     pub alternative: bool,
 }
+
+/// A hash of a value's JSON form, computed without building the text: actions render large,
+/// a run can have any number of them, and only the hash needs keeping to find equal ones.
+pub fn json_hash<T: Serialize>(v: &T) -> u64 {
+    use std::hash::Hasher;
+    struct Feed(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Feed {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut feed = Feed(Default::default());
+    // Writing to a hasher cannot fail; the hash only sorts before an equality test.
+    let _ = serde_json::to_writer(&mut feed, v);
+    feed.0.finish()
+}

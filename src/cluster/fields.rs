@@ -1,78 +1,70 @@
 //! Fields of an object's JSON text, read by path without parsing the whole object: a pod with
 //! thousands of containers is read for `spec.serviceAccountName` many times, and a `Value`
-//! of the whole pod costs about eight times its text. Each object on a path is split into its
-//! members (spans of the text) once, the value at the end of the path is parsed once, and both
-//! are kept: later reads of the same path cost a few lookups.
+//! of the whole pod costs about eight times its text. The value at a path is found by walking
+//! the text once and kept; only the paths read are kept (a handful per object, named in the
+//! code), so a snapshot of many small objects does not pay for maps of their members.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// A value inside the text, at `start..end`.
+/// The values read so far, by path: a list that only grows, so a reader can hold a value
+/// while another path is added.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Node {
-    start: usize,
-    end: usize,
-    /// The members, when the value is an object (`None`: not an object).
-    members: OnceLock<Option<HashMap<String, Node>>>,
-    value: OnceLock<Value>,
+pub(crate) struct Paths {
+    head: OnceLock<Box<Entry>>,
 }
 
-impl Node {
-    pub(crate) fn root(len: usize) -> Node {
-        Node {
-            start: 0,
-            end: len,
-            ..Node::default()
-        }
-    }
+#[derive(Debug, Clone)]
+struct Entry {
+    path: Box<str>,
+    /// `None`: nothing at that path.
+    value: Option<Value>,
+    next: OnceLock<Box<Entry>>,
+}
 
-    fn member<'n>(&'n self, text: &str, key: &str) -> Option<&'n Node> {
-        let members = self.members.get_or_init(|| {
-            let own = text.get(self.start..self.end)?;
-            if !own.trim_start().starts_with('{') {
-                return None;
+impl Paths {
+    /// The value at a dotted path (`spec.serviceAccountName`) of `text`.
+    pub(crate) fn field<'p>(&'p self, text: &str, path: &str) -> Option<&'p Value> {
+        let mut slot = &self.head;
+        loop {
+            // Another thread may fill the slot with another path first: then look further on.
+            let e = slot.get_or_init(|| {
+                Box::new(Entry {
+                    path: path.into(),
+                    value: read(text, path),
+                    next: OnceLock::new(),
+                })
+            });
+            if &*e.path == path {
+                return e.value.as_ref();
             }
-            // A repeated key: the last one counts, as when the text is parsed into a `Value`.
-            let map: Vec<(String, &RawValue)> = serde_json::from_str::<MemberList>(own).ok()?.0;
-            let base = text.as_ptr() as usize;
-            Some(
-                map.into_iter()
-                    .map(|(k, raw)| {
-                        let start = raw.get().as_ptr() as usize - base;
-                        (
-                            k,
-                            Node {
-                                start,
-                                end: start + raw.get().len(),
-                                ..Node::default()
-                            },
-                        )
-                    })
-                    .collect(),
-            )
-        });
-        members.as_ref()?.get(key)
-    }
-
-    fn value(&self, text: &str) -> &Value {
-        self.value.get_or_init(|| {
-            text.get(self.start..self.end)
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or(Value::Null)
-        })
-    }
-
-    /// The value at a dotted path (`spec.serviceAccountName`) below this node.
-    pub(crate) fn field<'n>(&'n self, text: &str, path: &str) -> Option<&'n Value> {
-        let mut node = self;
-        for part in path.split('.') {
-            node = node.member(text, part)?;
+            slot = &e.next;
         }
-        Some(node.value(text))
     }
+}
+
+#[cfg(test)]
+impl Paths {
+    /// How many paths are kept.
+    fn kept(&self) -> usize {
+        std::iter::successors(self.head.get(), |e| e.next.get()).count()
+    }
+}
+
+/// The value at `path`, walking the text: each object on the way is scanned for its member
+/// (a repeated key: the last one counts, as when the text is parsed into a `Value`).
+fn read(text: &str, path: &str) -> Option<Value> {
+    let mut own = text;
+    for part in path.split('.') {
+        if !own.trim_start().starts_with('{') {
+            return None;
+        }
+        let members = serde_json::from_str::<MemberList>(own).ok()?.0;
+        own = members.into_iter().rev().find(|(k, _)| k == part)?.1.get();
+    }
+    serde_json::from_str(own).ok()
 }
 
 /// An object's members in order, each value left as text.
@@ -105,10 +97,10 @@ mod tests {
     fn same(text: &str, path: &str) {
         let whole: Value = serde_json::from_str(text).unwrap();
         let expect = path.split('.').try_fold(&whole, |v, p| v.get(p));
-        let root = Node::root(text.len());
-        assert_eq!(root.field(text, path), expect, "{path} in {text}");
+        let paths = Paths::default();
+        assert_eq!(paths.field(text, path), expect, "{path} in {text}");
         // Read twice: the kept value answers the second time.
-        assert_eq!(root.field(text, path), expect, "{path} again");
+        assert_eq!(paths.field(text, path), expect, "{path} again");
     }
 
     #[test]
@@ -138,6 +130,30 @@ mod tests {
         same(text, "spec.serviceAccountName");
         same(text, "spec.serviceAAccountName");
         same(text, "sp\"ec.a");
+    }
+
+    #[test]
+    fn only_the_paths_read_are_kept_once_each_from_any_thread() {
+        let text = r#"{"metadata":{"name":"p","labels":{"a":"1"}},"spec":{"serviceAccountName":"sa","containers":[{"name":"c"}]}}"#;
+        let paths = Paths::default();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for path in [
+                        "spec.serviceAccountName",
+                        "metadata.labels",
+                        "spec.serviceAccountName",
+                        "nope",
+                    ] {
+                        paths.field(text, path);
+                    }
+                });
+            }
+        });
+        assert_eq!(paths.kept(), 3);
+        assert_eq!(paths.field(text, "spec.serviceAccountName"), Some(&Value::from("sa")));
+        assert_eq!(paths.field(text, "nope"), None);
+        assert_eq!(paths.kept(), 3);
     }
 
     #[test]

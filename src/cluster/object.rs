@@ -98,7 +98,7 @@ pub struct Object {
     raw: Box<str>,
     parsed: std::sync::OnceLock<Value>,
     /// Fields read by path before (or instead of) the whole object (see `fields`).
-    fields: super::fields::Node,
+    fields: super::fields::Paths,
     /// Which of two copies of one object is newer: `metadata.resourceVersion`, then the
     /// newest `managedFields` time (read before they are dropped).
     version: Version,
@@ -244,7 +244,7 @@ impl Object {
             name,
             raw: raw.into(),
             parsed: std::sync::OnceLock::new(),
-            fields: super::fields::Node::root(raw.len()),
+            fields: super::fields::Paths::default(),
             version: Version {
                 resource_version: meta.resource_version.as_deref().map(Into::into),
                 managed_time: None,
@@ -296,7 +296,7 @@ impl Object {
             kind,
             namespace,
             name,
-            fields: super::fields::Node::root(raw.len()),
+            fields: super::fields::Paths::default(),
             raw,
             parsed: std::sync::OnceLock::new(),
             version,

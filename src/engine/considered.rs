@@ -52,22 +52,20 @@ impl Considered {
 }
 
 /// One copy of each distinct action: every failure of a finding usually renders the same
-/// ones, and a run can have any number of failures.
+/// ones, and a run can have any number of failures. Kept by hash, not by text: the text of
+/// every distinct action would be a second copy of it.
 #[derive(Default)]
 pub(super) struct Interned {
-    seen: HashMap<String, Arc<Desired>>,
+    seen: HashMap<u64, Vec<Arc<Desired>>>,
 }
 
 impl Interned {
     pub(super) fn share(&mut self, actions: &mut [Arc<Desired>]) {
         for a in actions {
-            let key = serde_json::to_string(&**a).unwrap_or_default();
-            match self.seen.get(&key) {
-                Some(same) if **same == **a => *a = same.clone(),
-                Some(_) => {}
-                None => {
-                    self.seen.insert(key, a.clone());
-                }
+            let slot = self.seen.entry(crate::desired::json_hash(&**a)).or_default();
+            match slot.iter().find(|same| ***same == **a) {
+                Some(same) => *a = same.clone(),
+                None => slot.push(a.clone()),
             }
         }
     }

@@ -23,24 +23,9 @@ fn same_action(a: &Desired, b: &Desired) -> bool {
     a.change == b.change && a.blocked == b.blocked && a.alternative == b.alternative
 }
 
-/// A hash of what `same_action` compares, computed without building the text: a plan can
-/// have any number of actions, each renders large, and only the hash needs keeping.
+/// A hash of what `same_action` compares.
 fn action_hash(d: &Desired) -> u64 {
-    use std::hash::Hasher;
-    struct Feed(std::collections::hash_map::DefaultHasher);
-    impl std::io::Write for Feed {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.write(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut feed = Feed(Default::default());
-    // Writing to a hasher cannot fail; the hash is only a first sort before `same_action`.
-    let _ = serde_json::to_writer(&mut feed, &(&d.change, &d.blocked, d.alternative));
-    feed.0.finish()
+    crate::desired::json_hash(&(&d.change, &d.blocked, d.alternative))
 }
 
 /// The actions met so far, by first appearance, found by `action_hash` then `same_action`.
