@@ -104,69 +104,77 @@ enum Shape {
     Pods,
 }
 
+/// A pending pod whose containers `(name, image index)` all wait with `waiting(index)`.
+fn pending_pod(
+    name: &str,
+    uid: &str,
+    containers: impl Iterator<Item = (String, usize)> + Clone,
+    waiting: impl Fn(usize) -> serde_json::Value,
+) -> serde_json::Value {
+    let image = |i: usize| format!("quay.io/acme/c{i}:1");
+    let specs: Vec<_> = containers
+        .clone()
+        .map(|(c, i)| serde_json::json!({"name": c, "image": image(i)}))
+        .collect();
+    let statuses: Vec<_> = containers
+        .map(|(c, i)| serde_json::json!({"name": c, "image": image(i), "state": {"waiting": waiting(i)}}))
+        .collect();
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "apps", "uid": uid},
+        "spec": {"containers": specs},
+        "status": {"phase": "Pending", "containerStatuses": statuses}
+    })
+}
+
 fn big_pod(dir: &Path, n: usize, shape: Shape) -> Result<String, String> {
-    let events = matches!(shape, Shape::Events);
     let name = match shape {
         Shape::Events => "containers",
         Shape::Bare => "bare-containers",
         Shape::Pods => "bare-pods",
     };
     let path = dir.join(format!("bench-pod-{n}-{name}.json"));
-    if !path.exists() && matches!(shape, Shape::Pods) {
-        let items: Vec<_> = (0..n)
+    let path_str = path
+        .to_str()
+        .map(str::to_string)
+        .ok_or("target dir is not UTF-8".to_string())?;
+    if path.exists() {
+        return Ok(path_str);
+    }
+    let bare = |_: usize| serde_json::json!({"reason": "ImagePullBackOff"});
+    let items: Vec<serde_json::Value> = match shape {
+        Shape::Pods => (0..n)
             .map(|i| {
-                serde_json::json!({
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": format!("p{i}"), "namespace": "apps", "uid": format!("u{i}")},
-                    "spec": {"containers": [{"name": "c", "image": format!("quay.io/acme/c{i}:1")}]},
-                    "status": {"phase": "Pending", "containerStatuses": [{"name": "c",
-                        "image": format!("quay.io/acme/c{i}:1"),
-                        "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
-                })
+                pending_pod(
+                    &format!("p{i}"),
+                    &format!("u{i}"),
+                    std::iter::once(("c".to_string(), i)),
+                    bare,
+                )
             })
-            .collect();
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-        std::fs::write(&path, list.to_string()).map_err(|e| e.to_string())?;
-    } else if !path.exists() {
-        let containers: Vec<_> = (0..n)
-            .map(|i| serde_json::json!({"name": format!("c{i}"), "image": format!("quay.io/acme/c{i}:1")}))
-            .collect();
-        let waiting = |i: usize| {
-            if events {
+            .collect(),
+        Shape::Bare => vec![pending_pod("big", "u-big", (0..n).map(|i| (format!("c{i}"), i)), bare)],
+        Shape::Events => {
+            let waiting = |i: usize| {
                 serde_json::json!({"reason": "ErrImagePull",
                     "message": format!("rpc error: code = Unknown desc = failed to pull and unpack image \"quay.io/acme/c{i}:1\": unexpected status code 401 Unauthorized")})
-            } else {
-                serde_json::json!({"reason": "ImagePullBackOff"})
-            }
-        };
-        let statuses: Vec<_> = (0..n)
-            .map(|i| {
-                serde_json::json!({"name": format!("c{i}"), "image": format!("quay.io/acme/c{i}:1"),
-                "state": {"waiting": waiting(i)}})
-            })
-            .collect();
-        let mut items = vec![serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "big", "namespace": "apps", "uid": "u-big"},
-            "spec": {"containers": containers},
-            "status": {"phase": "Pending", "containerStatuses": statuses}
-        })];
-        if events {
-            items.extend((0..n).map(|i| serde_json::json!({
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": format!("big.{i}"), "namespace": "apps"},
-                "involvedObject": {"kind": "Pod", "name": "big", "namespace": "apps", "uid": "u-big",
-                    "fieldPath": format!("spec.containers{{c{i}}}")},
-                "reason": "Failed", "type": "Warning", "count": 1,
-                "message": format!("Failed to pull image \"quay.io/acme/c{i}:1\": unauthorized: authentication required")
-            })));
+            };
+            let pod = pending_pod("big", "u-big", (0..n).map(|i| (format!("c{i}"), i)), waiting);
+            std::iter::once(pod)
+                .chain((0..n).map(|i| serde_json::json!({
+                    "apiVersion": "v1", "kind": "Event",
+                    "metadata": {"name": format!("big.{i}"), "namespace": "apps"},
+                    "involvedObject": {"kind": "Pod", "name": "big", "namespace": "apps", "uid": "u-big",
+                        "fieldPath": format!("spec.containers{{c{i}}}")},
+                    "reason": "Failed", "type": "Warning", "count": 1,
+                    "message": format!("Failed to pull image \"quay.io/acme/c{i}:1\": unauthorized: authentication required")
+                })))
+                .collect()
         }
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-        std::fs::write(&path, list.to_string()).map_err(|e| e.to_string())?;
-    }
-    path.to_str()
-        .map(str::to_string)
-        .ok_or("target dir is not UTF-8".to_string())
+    };
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    std::fs::write(&path, list.to_string()).map_err(|e| e.to_string())?;
+    Ok(path_str)
 }
 
 /// `remedy plan` on 25 000, 50 000 and 100 000 failing containers, in each shape (see `Shape`):
