@@ -311,6 +311,8 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     }
 
     let mut out: Vec<Failure> = failures.into_sorted();
+    // Collected in place into the list of (key, failure): keep only the room it needs.
+    out.shrink_to_fit();
     for f in &mut out {
         f.evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cmp(b)));
         // Kept for the whole run, one per failing container: no spare room.

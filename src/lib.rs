@@ -18,6 +18,7 @@ pub mod lint;
 pub mod load;
 pub mod matcher;
 pub mod model;
+pub mod near;
 pub mod plan;
 pub mod probe;
 pub mod redact;

@@ -24,16 +24,35 @@ struct Entry {
     next: OnceLock<Box<Entry>>,
 }
 
+/// Up to this size an object's text is walked again for a path it does not hold rather than
+/// keeping the answer: most paths read are absent from most objects (a bare pod has no
+/// `ownerReferences`), and a snapshot can hold any number of objects. Walking so few bytes
+/// costs a constant; larger objects keep every answer, so no object is walked more than once
+/// per path that is long.
+const WALKED_AGAIN: usize = 8 * 1024;
+
 impl Paths {
     /// The value at a dotted path (`spec.serviceAccountName`) of `text`.
     pub(crate) fn field<'p>(&'p self, text: &str, path: &str) -> Option<&'p Value> {
         let mut slot = &self.head;
+        while let Some(e) = slot.get() {
+            if &*e.path == path {
+                return e.value.as_ref();
+            }
+            slot = &e.next;
+        }
+        let value = read(text, path);
+        if value.is_none() && text.len() <= WALKED_AGAIN {
+            return None;
+        }
+        let mut value = Some(value);
         loop {
-            // Another thread may fill the slot with another path first: then look further on.
+            // Another thread may fill the slot first, with this path or another: then look
+            // further on.
             let e = slot.get_or_init(|| {
                 Box::new(Entry {
                     path: path.into(),
-                    value: read(text, path),
+                    value: value.take().flatten(),
                     next: OnceLock::new(),
                 })
             });
@@ -150,10 +169,25 @@ mod tests {
                 });
             }
         });
-        assert_eq!(paths.kept(), 3);
+        // A small object keeps what it holds, not what it lacks.
+        assert_eq!(paths.kept(), 2);
         assert_eq!(paths.field(text, "spec.serviceAccountName"), Some(&Value::from("sa")));
         assert_eq!(paths.field(text, "nope"), None);
-        assert_eq!(paths.kept(), 3);
+        assert_eq!(paths.kept(), 2);
+    }
+
+    #[test]
+    fn a_large_object_keeps_what_it_lacks_too() {
+        let big = format!(
+            r#"{{"metadata":{{"name":"p","note":"{}"}},"spec":{{}}}}"#,
+            "x".repeat(WALKED_AGAIN)
+        );
+        let paths = Paths::default();
+        for _ in 0..3 {
+            assert_eq!(paths.field(&big, "spec.serviceAccountName"), None);
+            assert_eq!(paths.field(&big, "metadata.name"), Some(&Value::from("p")));
+        }
+        assert_eq!(paths.kept(), 2);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{Evaluated, Outcome};
 use crate::desired::Desired;
+use crate::near::Text;
 
 /// (confirmed rule, its group key) → rule → outcome: a confirmation on any of the group's
 /// failures wins, otherwise the first outcome met.
@@ -68,5 +69,26 @@ impl Interned {
                 None => slot.push(a.clone()),
             }
         }
+    }
+}
+
+/// The first explanation rendered for each (rule, group key): the ones after it, rendered from
+/// the same template, keep only what differs from it.
+#[derive(Default)]
+pub(super) struct Firsts {
+    by: HashMap<(usize, String), Arc<str>>,
+}
+
+impl Firsts {
+    pub(super) fn near(&mut self, rule: usize, group: &str, text: &Text) -> Text {
+        let text = text.as_cow();
+        let base = match self.by.get(&(rule, group.to_string())) {
+            Some(base) => base,
+            None => self
+                .by
+                .entry((rule, group.to_string()))
+                .or_insert_with(|| Arc::from(&*text)),
+        };
+        Text::near(&text, base)
     }
 }

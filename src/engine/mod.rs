@@ -48,7 +48,8 @@ pub struct Evaluated {
     pub outcome: Outcome,
     pub group: String,
     pub probes: BTreeMap<String, Value>,
-    pub explanation: Option<String>,
+    /// Shares what it has in common with the first explanation of its rule and group.
+    pub explanation: Option<crate::near::Text>,
     /// Shared: the failures of one finding usually render the same actions.
     pub actions: Vec<Arc<Desired>>,
     /// What could not be read (a forbidden probe read): such probes are `null`, and every
@@ -268,6 +269,7 @@ async fn evaluate_full<C: ClusterSource>(
     let mut seen = BTreeSet::new();
     let mut considered = considered::Considered::default();
     let mut interned = considered::Interned::default();
+    let mut firsts = considered::Firsts::default();
     for (fi, f) in failures.iter().enumerate() {
         if !f.pod_exists {
             continue;
@@ -300,6 +302,9 @@ async fn evaluate_full<C: ClusterSource>(
                 .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
             let mut ev = render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await;
             interned.share(&mut ev.actions);
+            if let Some(text) = &mut ev.explanation {
+                *text = firsts.near(ri, &ev.group, text);
+            }
             evaluated.push(ev);
         }
         if early {
@@ -315,6 +320,8 @@ async fn evaluate_full<C: ClusterSource>(
             );
         }
     }
+    // Kept until the plan is built: no spare room.
+    evaluated.shrink_to_fit();
     if !early {
         apply_supersedes(rules, &mut evaluated);
         if !scope.categories.is_empty() || !scope.rules.is_empty() {
@@ -428,7 +435,10 @@ mod tests {
             .map(|e| {
                 (
                     rules.rules[e.rule].id.clone(),
-                    e.explanation.clone().unwrap_or_else(|| format!("{:?}", e.outcome)),
+                    e.explanation
+                        .as_ref()
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| format!("{:?}", e.outcome)),
                 )
             })
             .collect()
@@ -463,7 +473,7 @@ mod tests {
     #[test]
     fn only_confirmed_outcomes_are_kept_and_actions_are_shared() {
         let rules = rules(
-            "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: kept, title: t, category: auth}\nspec:\n  match:\n    message: { contains: 'unauthorized' }\n  groupBy: \"{{ failure.registry }}\"\n  actions:\n    - manual:\n        title: \"log in to {{ failure.registry }}\"\n        steps: [\"ask for access\"]\n---\napiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: dropped, title: t, category: auth}\nspec:\n  match:\n    message: { contains: 'unauthorized' }\n  when: [\"failure.registry == 'elsewhere'\"]\n",
+            "apiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: kept, title: t, category: auth}\nspec:\n  match:\n    message: { contains: 'unauthorized' }\n  groupBy: \"{{ failure.registry }}\"\n  explain: \"the pod {{ failure.pod }} pulls from {{ failure.registry }} and is refused, as every pod of this group is\"\n  actions:\n    - manual:\n        title: \"log in to {{ failure.registry }}\"\n        steps: [\"ask for access\"]\n---\napiVersion: remedy.dev/v1alpha1\nkind: Playbook\nmetadata: {name: dropped, title: t, category: auth}\nspec:\n  match:\n    message: { contains: 'unauthorized' }\n  when: [\"failure.registry == 'elsewhere'\"]\n",
         );
         let pods: Vec<Object> = (0..3)
             .map(|i| {
@@ -498,5 +508,24 @@ mod tests {
         // One copy of the action every failure rendered alike.
         let first = &ev.evaluated[0].actions[0];
         assert!(ev.evaluated.iter().all(|e| Arc::ptr_eq(&e.actions[0], first)));
+        // Each explanation keeps only what differs from the group's first one.
+        let bases: Vec<&Arc<str>> = ev
+            .evaluated
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match e.explanation.as_ref() {
+                Some(crate::near::Text::Near { base, mid, .. }) => {
+                    // The first is the base itself; the others differ in the pod's number.
+                    assert_eq!(mid.len(), usize::from(i > 0), "{mid:?}");
+                    base
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(bases.iter().all(|b| Arc::ptr_eq(b, bases[0])));
+        assert_eq!(
+            ev.evaluated[2].explanation.as_ref().unwrap().to_string(),
+            "the pod p2 pulls from quay.io and is refused, as every pod of this group is"
+        );
     }
 }

@@ -92,7 +92,12 @@ pub async fn evaluate_rule<C: ClusterSource>(
     }
     let result = (|| -> Result<(), ProbeError> {
         ev.group = rule.group_by.render(t, &mctx)?;
-        ev.explanation = rule.explain.as_ref().map(|e| e.render(t, &mctx)).transpose()?;
+        ev.explanation = rule
+            .explain
+            .as_ref()
+            .map(|e| e.render(t, &mctx))
+            .transpose()?
+            .map(Into::into);
         for a in &rule.actions {
             if let Some(cond) = &a.only_if
                 && !t.check(cond, &mctx)?

@@ -8,6 +8,7 @@ use super::{EvidenceTotals, MessageEvidence, Subject, Unexplained, group};
 use crate::detect::{EvidenceSource, Failure};
 use crate::engine::Evaluated;
 use crate::model::Category;
+use crate::near::Text;
 
 /// How many distinct messages a finding quotes as evidence.
 const MAX_MESSAGES: usize = 5;
@@ -40,25 +41,34 @@ pub(super) fn unexplained(f: &Failure, category: Option<Category>) -> Unexplaine
 }
 
 /// Messages of a group of failures, deduplicated, counts summed, most frequent first. Counted
-/// on borrowed text, and only the ones shown are copied: a group can have any number.
+/// on borrowed text, and only the ones shown are kept apart from the counts and copied: a group
+/// can have any number.
 pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
     #[derive(Default)]
     struct Tally<'a> {
         count: u64,
         first_seen: Option<&'a str>,
         last_seen: Option<&'a str>,
-        pods: usize,
-        image_streams: usize,
-        /// The last pod or image stream counted: failures are visited one pod after another,
-        /// so a message is counted once per pod without a set of every (message, pod).
-        last: Option<(bool, &'a str, &'a str)>,
+        pods: u32,
+        image_streams: u32,
+        /// The last pod or image stream counted (its place in visiting order, from 1):
+        /// failures are visited one pod after another, so a message is counted once per pod
+        /// without a set of every (message, pod).
+        last: u32,
     }
-    let mut by: HashMap<(&str, &str, &str), Tally> = HashMap::new();
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut by: HashMap<Key, Tally> = HashMap::new();
     let mut ordered: Vec<&Failure> = failures.to_vec();
     ordered.sort_by_key(|f| (f.kind == "ImageStream", f.namespace.as_str(), f.pod.as_str()));
+    let mut owner = 0u32;
+    let mut previous: Option<(bool, &str, &str)> = None;
     for f in ordered {
         let stream = f.kind == "ImageStream";
-        let owner = Some((stream, f.namespace.as_str(), f.pod.as_str()));
+        let this = Some((stream, f.namespace.as_str(), f.pod.as_str()));
+        if this != previous {
+            previous = this;
+            owner += 1;
+        }
         for e in &f.evidence {
             let source = match e.source {
                 EvidenceSource::Event => "event",
@@ -80,24 +90,31 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             }
         }
     }
-    let mut out: Vec<((&str, &str, &str), Tally)> = by.into_iter().collect();
     // Messages that name a cause first, then by frequency.
-    out.sort_by(|(a, ta), (b, tb)| {
+    let order = |(a, ta): &(Key, Tally), (b, tb): &(Key, Tally)| {
         crate::detect::is_generic(a.2)
             .cmp(&crate::detect::is_generic(b.2))
             .then(tb.count.cmp(&ta.count))
             .then_with(|| a.2.cmp(b.2))
             .then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
-    });
-    out.truncate(MAX_MESSAGES);
+    };
+    // The first few in that order, picked as the counts are read: no second list of them all.
+    let mut out: Vec<(Key, Tally)> = Vec::with_capacity(MAX_MESSAGES + 1);
+    for item in by {
+        let at = out.partition_point(|o| order(o, &item).is_lt());
+        if at < MAX_MESSAGES {
+            out.insert(at, item);
+            out.truncate(MAX_MESSAGES);
+        }
+    }
     out.into_iter()
         .map(|((source, reason, message), t)| MessageEvidence {
             source: source.into(),
             reason: reason.into(),
             message: message.into(),
             count: t.count,
-            pods: t.pods,
-            image_streams: t.image_streams,
+            pods: t.pods as usize,
+            image_streams: t.image_streams as usize,
             first_seen: t.first_seen.map(str::to_string),
             last_seen: t.last_seen.map(str::to_string),
         })
@@ -122,20 +139,21 @@ pub(super) fn group_explanation(
             own.entry(SubjectKey::of(&failures[e.failure])).or_insert(m);
         }
     }
-    let first = evaluated[members[0]].explanation.clone();
+    let first = evaluated[members[0]].explanation.as_ref().map(|t| t.to_string());
     let owners: Vec<Option<usize>> = subjects
         .iter()
         .map(|s| own.get(&SubjectKey::subject(s)).copied())
         .collect();
-    let texts: Vec<&str> = owners
+    let texts: Vec<&Text> = owners
         .iter()
         .flatten()
-        .filter_map(|&m| evaluated[m].explanation.as_deref())
+        .filter_map(|&m| evaluated[m].explanation.as_ref())
         .collect();
-    if texts.iter().all(|t| Some(*t) == first.as_deref()) {
+    if texts.iter().all(|t| Some(&*t.as_cow()) == first.as_deref()) {
         return first;
     }
-    let merged = group::merge_explanations(&texts);
+    // Read one at a time: most share their text with the first, and are kept that way.
+    let merged = group::merge_with(texts.len(), |i| texts[i].as_cow());
     for (s, m) in subjects.iter_mut().zip(owners) {
         s.explanation = m.and_then(|m| evaluated[m].explanation.take());
     }

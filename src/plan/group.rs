@@ -29,17 +29,15 @@ impl<'a> Run<'a> {
     }
 }
 
-impl PartialEq for Run<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.words().eq(other.words())
-    }
-}
-
-impl Eq for Run<'_> {}
-
-impl std::hash::Hash for Run<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.words().for_each(|w| w.hash(state));
+impl Run<'_> {
+    /// Of its words (whitespace between them does not count). Two different values that
+    /// collide would be counted once: with 64 bits and keys drawn per run (no name can be
+    /// chosen to collide), not in any real finding.
+    fn hash(self, keys: &std::collections::hash_map::RandomState) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = keys.build_hasher();
+        self.words().for_each(|w| w.hash(&mut h));
+        h.finish()
     }
 }
 
@@ -52,19 +50,27 @@ fn offset(text: &str, word: &str) -> usize {
 /// only in some words (names of secrets, service accounts, images) read once, with each
 /// differing run of words replaced by its values in subject order ("a, b or c (per pod)").
 /// `None` when they differ in shape: then each subject keeps its own (see `Subject::explanation`).
-///
-/// Only the first explanation is split into words; the others are walked against it, and a
-/// differing run's values are counted as slices of their text: a finding can have any number
-/// of subjects.
+#[cfg(test)]
 pub fn merge_explanations(texts: &[&str]) -> Option<String> {
-    let first = *texts.first()?;
-    if texts.iter().all(|t| *t == first) {
+    merge_with(texts.len(), |i| std::borrow::Cow::Borrowed(texts[i]))
+}
+
+/// As `merge_explanations`, the `n` texts given one at a time by `text` (they are kept as
+/// what differs from the first: see `crate::near`). Only the first is split into words; the
+/// others are walked against it, and a differing run's values are counted by a hash of their
+/// words: a finding can have any number of subjects.
+pub fn merge_with<'t>(n_texts: usize, text: impl Fn(usize) -> std::borrow::Cow<'t, str>) -> Option<String> {
+    if n_texts == 0 {
+        return None;
+    }
+    let first = text(0);
+    if (1..n_texts).all(|i| text(i) == first) {
         return Some(first.to_string());
     }
     let base: Vec<&str> = first.split_whitespace().collect();
     let n = base.len();
     let mut differs = vec![false; n];
-    for t in &texts[1..] {
+    for t in (1..n_texts).map(&text) {
         let mut count = 0;
         for (i, w) in t.split_whitespace().enumerate() {
             let b = base.get(i)?;
@@ -89,9 +95,11 @@ pub fn merge_explanations(texts: &[&str]) -> Option<String> {
         }
     }
     // Per run: distinct values in first-seen order, the first few kept as text.
-    let mut seen: Vec<std::collections::HashSet<Run>> = vec![Default::default(); runs.len()];
+    let mut seen: Vec<std::collections::HashSet<u64>> = vec![Default::default(); runs.len()];
     let mut listed: Vec<Vec<String>> = vec![Vec::new(); runs.len()];
-    for t in texts {
+    let keys = std::collections::hash_map::RandomState::new();
+    for t in (0..n_texts).map(&text) {
+        let t: &str = &t;
         let mut r = 0;
         let mut from = 0;
         for (i, w) in t.split_whitespace().enumerate() {
@@ -103,7 +111,7 @@ pub fn merge_explanations(texts: &[&str]) -> Option<String> {
             }
             if i + 1 == end {
                 let run = Run(&t[from..offset(t, w) + w.len()]);
-                if seen[r].insert(run) && listed[r].len() < MAX_LISTED {
+                if seen[r].insert(run.hash(&keys)) && listed[r].len() < MAX_LISTED {
                     listed[r].push(run.joined());
                 }
                 r += 1;

@@ -232,7 +232,8 @@ pub struct Subject {
     /// This subject's own explanation, when the finding's subjects differ in detail (the
     /// finding's `explanation` then lists the differing words in place); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub explanation: Option<crate::near::Text>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -522,6 +523,8 @@ impl Subject {
         self.tag.iter_mut().for_each(&mut *text);
         text(&mut self.image);
         // A rule's explanation can quote the failure's messages.
-        self.explanation.iter_mut().for_each(&mut *text);
+        if let Some(t) = &mut self.explanation {
+            t.visit(text);
+        }
     }
 }
