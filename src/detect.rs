@@ -1,6 +1,7 @@
 //! Failure detection (pure): kubelet events and container statuses, joined per pod,
 //! container and image, deduplicated, with counts and timestamps kept as evidence.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -150,8 +151,9 @@ fn container_of(field_path: &str) -> Option<(&str, bool)> {
 }
 
 /// A failure's key, borrowed from the pods and events: (namespace, pod, container, uid of an
-/// earlier pod of that name that is gone).
-type Key<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
+/// earlier pod of that name that is gone). A container's name is copied only when the pod's
+/// text spells it with escapes: the pod's view is not kept (see `detect`).
+type Key<'a> = (&'a str, &'a str, Option<Cow<'a, str>>, Option<&'a str>);
 
 /// Failures in the order they are found, each found again by its key, and sorted by key at
 /// the end (the order a map gives) in place: no map node and no second list per failure.
@@ -167,6 +169,7 @@ impl<'a> Found<'a> {
         match self.at.entry(key) {
             std::collections::hash_map::Entry::Occupied(at) => self.list[*at.get()].1 = f,
             std::collections::hash_map::Entry::Vacant(at) => {
+                let key = at.key().clone();
                 at.insert(self.list.len());
                 self.list.push((key, f));
             }
@@ -175,7 +178,7 @@ impl<'a> Found<'a> {
 
     /// The failure of that key, made by `make` if there is none yet.
     fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> &mut Failure {
-        let i = *self.at.entry(key).or_insert_with(|| {
+        let i = *self.at.entry(key.clone()).or_insert_with(|| {
             self.list.push((key, make()));
             self.list.len() - 1
         });
@@ -202,17 +205,19 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         .enumerate()
         .map(|(i, p)| ((p.namespace.as_deref().unwrap_or(""), p.name.as_str()), i))
         .collect();
-    // Only pods that may be waiting, or that a pull event names, can be part of a failure:
-    // the others (nine in ten of a large capture) are not parsed again.
-    let mut needed: Vec<bool> = pods.iter().map(|p| PodView::may_wait(p.raw())).collect();
+    // The views of pods a pull event names are kept: events are joined to them after the
+    // statuses. Any other pod that may be waiting is viewed for its statuses and the view
+    // dropped (with its lookups, more than most pods' text); the rest (nine in ten of a large
+    // capture) are not parsed again.
+    let mut named: Vec<bool> = vec![false; pods.len()];
     for e in &pull_events {
         if let Some(&i) = by_name.get(&(e.namespace.as_str(), e.involved_name.as_str())) {
-            needed[i] = true;
+            named[i] = true;
         }
     }
     let views: Vec<Option<PodView>> = pods
         .iter()
-        .zip(&needed)
+        .zip(&named)
         .map(|(p, &n)| n.then(|| PodView::of(p)))
         .collect();
     let indexes: Vec<Option<PodIndex>> = views.iter().map(|v| v.as_ref().map(PodView::index)).collect();
@@ -221,7 +226,17 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     };
 
     for (i, pod) in pods.iter().enumerate() {
-        let Some((_, view, index)) = pod_at(i) else { continue };
+        let own_view;
+        let own_index;
+        let (view, index) = match pod_at(i) {
+            Some((_, v, x)) => (v, x),
+            None if !named[i] && PodView::may_wait(pod.raw()) => {
+                own_view = PodView::of(pod);
+                own_index = own_view.index();
+                (&own_view, &own_index)
+            }
+            None => continue,
+        };
         let ns = pod.namespace.as_deref().unwrap_or("");
         for (st, init) in view.statuses() {
             let Some(reason) = PodView::waiting_reason(st) else {
@@ -249,7 +264,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     last_seen: None,
                 });
             }
-            failures.insert((ns, pod.name.as_str(), Some(name), None), f);
+            failures.insert((ns, pod.name.as_str(), Some(st.name.to_key()), None), f);
         }
     }
 
@@ -282,8 +297,13 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             let (_, _, x) = pod?;
             x.by_image.get(msg_image.as_deref()?).copied()
         });
-        let key = (e.namespace.as_str(), e.involved_name.as_str(), container, gone_uid);
-        let evidence_key = (key, e.reason.as_str(), e.message.as_str());
+        let key = (
+            e.namespace.as_str(),
+            e.involved_name.as_str(),
+            container.map(Cow::Borrowed),
+            gone_uid,
+        );
+        let evidence_key = (key.clone(), e.reason.as_str(), e.message.as_str());
         let f = failures.entry(key, || {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container

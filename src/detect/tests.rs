@@ -283,6 +283,40 @@ fn an_escaped_waiting_key_is_still_read() {
     assert_eq!(fs[0].waiting_message.as_deref(), Some("x"));
 }
 
+/// Pods no event names are viewed one at a time and their views dropped: a container name
+/// spelled with escapes is copied into the failure's key, one borrowed is not, and both keep
+/// the order of a map by key. A pod an event names keeps its view, and its status and event
+/// are one failure.
+#[test]
+fn containers_of_dropped_views_keep_their_names_and_order() {
+    let text = |pod: &str, c: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{pod}","namespace":"apps"}},"spec":{{"containers":[{{"name":"{c}","image":"quay.io/a/b:1"}}]}},"status":{{"containerStatuses":[{{"name":"{c}","state":{{"waiting":{{"reason":"ErrImagePull","message":"x"}}}}}}]}}}}"#
+        )
+    };
+    let pods: Vec<Arc<Object>> = [("p2", r"web"), ("p1", "web"), ("p3", "web")]
+        .iter()
+        .map(|(p, c)| Arc::new(Object::from_json_text(&text(p, c)).unwrap()))
+        .collect();
+    assert!(pods[0].raw().contains(r"web"));
+    let events = vec![event(
+        "p3",
+        "Failed",
+        "Failed to pull image \"quay.io/a/b:1\": denied",
+        2,
+        None,
+    )];
+    let fs = detect(&pods, &events);
+    let got: Vec<(&str, Option<&str>, usize)> = fs
+        .iter()
+        .map(|f| (f.pod.as_str(), f.container.as_deref(), f.evidence.len()))
+        .collect();
+    assert_eq!(
+        got,
+        [("p1", Some("web"), 1), ("p2", Some("web"), 1), ("p3", Some("web"), 2)]
+    );
+}
+
 /// A pod with no waiting state that only an event names is still joined to the event (its
 /// service account and labels come from the pod).
 #[test]

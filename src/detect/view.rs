@@ -12,9 +12,18 @@ use crate::cluster::Object;
 #[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Str<'a>(Cow<'a, str>);
 
-impl Str<'_> {
+impl<'a> Str<'a> {
     pub(super) fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// As a key that may outlive the view: borrowed from the object's text where the view
+    /// borrows it, copied where it holds escapes.
+    pub(super) fn to_key(&self) -> Cow<'a, str> {
+        match &self.0 {
+            Cow::Borrowed(s) => Cow::Borrowed(s),
+            Cow::Owned(s) => Cow::Owned(s.clone()),
+        }
     }
 }
 
