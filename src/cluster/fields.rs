@@ -27,8 +27,7 @@ struct Entry {
 /// Up to this size an object's text is walked again for a path it does not hold rather than
 /// keeping the answer: most paths read are absent from most objects (a bare pod has no
 /// `ownerReferences`), and a snapshot can hold any number of objects. Walking so few bytes
-/// costs a constant; larger objects keep every answer, so no object is walked more than once
-/// per path that is long.
+/// costs a constant; a larger object keeps every answer, so it is walked at most once per path.
 const WALKED_AGAIN: usize = 8 * 1024;
 
 impl Paths {

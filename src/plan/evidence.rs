@@ -67,7 +67,7 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         let this = Some((stream, f.namespace.as_str(), f.pod.as_str()));
         if this != previous {
             previous = this;
-            owner += 1;
+            owner = owner.saturating_add(1);
         }
         for e in &f.evidence {
             let source = match e.source {
@@ -83,9 +83,9 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             if m.last != owner {
                 m.last = owner;
                 if stream {
-                    m.image_streams += 1;
+                    m.image_streams = m.image_streams.saturating_add(1);
                 } else {
-                    m.pods += 1;
+                    m.pods = m.pods.saturating_add(1);
                 }
             }
         }
