@@ -82,13 +82,10 @@ pub(super) struct Firsts {
 impl Firsts {
     pub(super) fn near(&mut self, rule: usize, group: &str, text: &Text) -> Text {
         let text = text.as_cow();
-        let base = match self.by.get(&(rule, group.to_string())) {
-            Some(base) => base,
-            None => self
-                .by
-                .entry((rule, group.to_string()))
-                .or_insert_with(|| Arc::from(&*text)),
-        };
+        let base = self
+            .by
+            .entry((rule, group.to_string()))
+            .or_insert_with(|| Arc::from(&*text));
         Text::near(&text, base)
     }
 }
