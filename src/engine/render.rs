@@ -11,10 +11,6 @@ use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
 use crate::template::Templates;
 
-fn to_mj(v: &Value) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(v))
-}
-
 /// The failure's context (converted once per failure) with this rule's probe results on top.
 fn layered(base: &minijinja::Value, probes: &BTreeMap<String, minijinja::Value>) -> minijinja::Value {
     minijinja::value::merge_maps([minijinja::Value::from(probes.clone()), base.clone()])
@@ -46,9 +42,9 @@ pub async fn evaluate_rule<C: ClusterSource>(
     };
     for p in &rule.probes {
         match reader.run(&p.kind, t, &layered(base, &probe_vals)).await {
-            Ok(v) => {
-                probe_vals.insert(p.name.clone(), to_mj(&v));
-                ev.probes.insert(p.name.clone(), v);
+            Ok(probed) => {
+                probe_vals.insert(p.name.clone(), probed.context);
+                ev.probes.insert(p.name.clone(), probed.value);
             }
             // A read RBAC forbids leaves the probe unknown (`null`); the rule goes on, and
             // whatever it would do waits on the note.

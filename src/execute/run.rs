@@ -106,8 +106,8 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
         let start = now_rfc3339();
         let mut r = ActionReport {
             id: a.id.clone(),
-            action_type: a.action_type.clone(),
-            target: a.target.clone(),
+            action_type: a.action_type.to_string(),
+            target: a.target.as_deref().cloned(),
             result: Outcome::NotRun,
             reason: None,
             error: None,

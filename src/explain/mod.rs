@@ -319,8 +319,8 @@ pub fn explain(
                         if let Some(a) = plan.action(id) {
                             r.actions.push(ActionExplained {
                                 id: a.id.clone(),
-                                action_type: a.action_type.clone(),
-                                target: a.target.as_ref().map(target_label),
+                                action_type: a.action_type.to_string(),
+                                target: a.target.as_deref().map(target_label),
                                 status: a.status.as_str().to_string(),
                                 reason: a.reason.clone().unwrap_or_else(|| a.change.summary.clone()),
                             });

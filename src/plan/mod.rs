@@ -116,8 +116,8 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
                     d.change.phase()
                 };
                 let key = actions.index(&d, phase);
+                actions.needed_by(key, fi);
                 let entry = &mut actions.list[key];
-                entry.findings.insert(fi);
                 entry.phase = entry.phase.max(phase);
                 if !d.alternative {
                     entry.after.extend(
@@ -268,11 +268,13 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
             Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
             _ => (Vec::new(), Vec::new()),
         };
-        let target = d.change.target().map(|t| ActionTarget {
-            api_version: t.api_version,
-            kind: t.kind,
-            namespace: t.namespace,
-            name: t.name,
+        let target = d.change.target().map(|t| {
+            Box::new(ActionTarget {
+                api_version: t.api_version,
+                kind: t.kind,
+                namespace: t.namespace,
+                name: t.name,
+            })
         });
         let description = d.description.clone().unwrap_or_else(|| default_description(&d.change));
         out_actions.push(Action {
@@ -289,7 +291,7 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
                 diff: a.diff,
             },
             reason: a.reason,
-            needs_input: a.needs_input,
+            needs_input: a.needs_input.map(Box::new),
             steps,
             commands,
             depends_on,

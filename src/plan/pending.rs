@@ -8,7 +8,9 @@ use super::{Change, Desired};
 
 pub(super) struct PendingAction {
     pub(super) desired: Arc<Desired>,
-    pub(super) findings: BTreeSet<usize>,
+    /// Indices of the findings that need it, ascending (findings are walked in order): a
+    /// plan can have an action per failing pod, and a set's node per action adds up.
+    pub(super) findings: Vec<usize>,
     /// Actions this one follows (their first appearance).
     pub(super) after: BTreeSet<usize>,
     /// Execution phase (data, references, restarts); a manual step takes the phase of the action
@@ -32,26 +34,50 @@ fn action_hash(d: &Desired) -> u64 {
 #[derive(Default)]
 pub(super) struct Pending {
     pub(super) list: Vec<PendingAction>,
-    by_hash: HashMap<u64, Vec<usize>>,
+    /// The first action of each hash; the others of a hash (a collision) in `collided`.
+    by_hash: HashMap<u64, usize>,
+    collided: HashMap<u64, Vec<usize>>,
 }
 
 impl Pending {
     /// The index of `d`'s action, added (with `phase`) when new.
     pub(super) fn index(&mut self, d: &Arc<Desired>, phase: u8) -> usize {
-        let slot = self.by_hash.entry(action_hash(d)).or_default();
-        if let Some(&i) = slot.iter().find(|&&i| same_action(&self.list[i].desired, d)) {
+        let hash = action_hash(d);
+        let same = |i: &usize| same_action(&self.list[*i].desired, d);
+        let found = match self.by_hash.get(&hash) {
+            Some(i) if same(i) => Some(*i),
+            Some(_) => self
+                .collided
+                .get(&hash)
+                .and_then(|more| more.iter().find(|i| same(i)).copied()),
+            None => None,
+        };
+        if let Some(i) = found {
             return i;
         }
         let i = self.list.len();
-        slot.push(i);
+        match self.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.collided.entry(hash).or_default().push(i),
+        }
         self.list.push(PendingAction {
             desired: d.clone(),
-            findings: BTreeSet::new(),
+            findings: Vec::new(),
             after: BTreeSet::new(),
             phase,
             seen: i,
         });
         i
+    }
+
+    /// Record that finding `fi` needs action `i`; findings come in ascending order.
+    pub(super) fn needed_by(&mut self, i: usize, fi: usize) {
+        let findings = &mut self.list[i].findings;
+        if findings.last() != Some(&fi) {
+            findings.push(fi);
+        }
     }
 }
 

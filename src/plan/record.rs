@@ -150,9 +150,9 @@ pub fn drift(saved: &SavedPlan, fresh: &super::Plan) -> Vec<String> {
         .iter()
         .map(|a| SavedAction {
             id: a.id.clone(),
-            action_type: a.action_type.clone(),
+            action_type: a.action_type.to_string(),
             status: a.status,
-            target: a.target.clone(),
+            target: a.target.as_deref().cloned(),
         })
         .collect();
     for a in &saved.actions {
@@ -306,11 +306,11 @@ mod tests {
                 .into_iter()
                 .map(|a| crate::plan::Action {
                     id: a.id,
-                    action_type: a.action_type,
+                    action_type: a.action_type.into(),
                     status: a.status,
                     disruptive: false,
                     alternative: false,
-                    target: a.target,
+                    target: a.target.map(Box::new),
                     description: String::new(),
                     change: crate::plan::ChangeOut {
                         summary: String::new(),

@@ -342,7 +342,8 @@ pub struct Action {
     /// copySecret, linkPullSecret, mergeDockerAuths, ensureListItem, setConfigMapKey, patch,
     /// ensureObject, restartPod or manual.
     #[serde(rename = "type")]
-    pub action_type: String,
+    #[schemars(with = "String")]
+    pub action_type: std::borrow::Cow<'static, str>,
     pub status: Status,
     /// Applying it drains and reboots nodes: on OpenShift, a change to `spec.registrySources`
     /// of `image.config.openshift.io/cluster` rolls out a MachineConfig (`additionalTrustedCA`
@@ -352,8 +353,10 @@ pub struct Action {
     /// example a manual fix that makes an automated one unnecessary). Nothing depends on it.
     pub alternative: bool,
     /// The object changed; null for a manual step.
+    // Boxed, as `needs_input`: a plan can list an action per failing pod, most of them manual
+    // steps without either.
     #[schemars(with = "Nullable<ActionTarget>")]
-    pub target: Option<ActionTarget>,
+    pub target: Option<Box<ActionTarget>>,
     pub description: String,
     pub change: ChangeOut,
     /// Why the status is what it is (for example `waits for a1 (manual)`).
@@ -361,7 +364,7 @@ pub struct Action {
     pub reason: Option<String>,
     /// For `needs-input`: which value is missing and how to give it.
     #[schemars(with = "Nullable<NeedsInput>")]
-    pub needs_input: Option<NeedsInput>,
+    pub needs_input: Option<Box<NeedsInput>>,
     /// A manual action's steps, in order: printed, never executed.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub steps: Vec<std::sync::Arc<str>>,

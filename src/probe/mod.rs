@@ -12,7 +12,7 @@ use jsonpath_rust::JsonPath;
 use serde_json::{Value, json};
 
 use crate::cluster::{ClusterError, ClusterSource, EventRecord, GroupKind, Object, ObjectKey};
-use crate::rules::{ObjRefT, ProbeKind};
+use crate::rules::{ObjRefT, ProbeKind, Tmpl};
 use crate::template::Templates;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,20 @@ pub fn split_ref(s: &str) -> Result<(String, String), ProbeError> {
 /// How many `pullSecrets` results are kept for reuse.
 const PULL_SECRETS_KEPT: usize = 256;
 
+/// A probe's result, and the same as templates see it.
+#[derive(Clone)]
+pub struct Probed {
+    pub value: Value,
+    pub context: minijinja::Value,
+}
+
+impl Probed {
+    fn new(value: Value) -> Probed {
+        let context = minijinja::Value::from(minijinja::value::Serde(&value));
+        Probed { value, context }
+    }
+}
+
 /// Cached reads. Not `Sync`: one run evaluates on one task.
 pub struct Reader<'c, C: ClusterSource> {
     cluster: &'c C,
@@ -67,7 +81,9 @@ pub struct Reader<'c, C: ClusterSource> {
     /// `pullSecrets` results of the latest pods and images (several rules read the same one
     /// on one failure). Bounded: they are recomputed from cached reads, and a cluster can have
     /// any number of pods and images.
-    pull_secrets: RefCell<HashMap<String, Value>>,
+    /// Kept with the value as templates see it: converting it again for every rule that
+    /// reads it was a sixth of a plan's time on many failing containers.
+    pull_secrets: RefCell<HashMap<String, Probed>>,
     /// Whether the `registry` probe may contact registries (`plan --probe-registries`).
     probe_registries: Cell<bool>,
 }
@@ -228,62 +244,25 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
         self.get(&GroupKind::core("Secret"), Some(ns), name).await
     }
 
-    /// Run one probe; the result is what templates see under the probe's name.
-    pub async fn run(&self, kind: &ProbeKind, t: &Templates, ctx: &minijinja::Value) -> Result<Value, ProbeError> {
+    /// Run one probe: its result, and the same as templates see it under the probe's name.
+    pub async fn run(&self, kind: &ProbeKind, t: &Templates, ctx: &minijinja::Value) -> Result<Probed, ProbeError> {
+        if let ProbeKind::PullSecrets { pod, registry, image } = kind {
+            return self.pull_secrets_probe(pod, registry, image.as_ref(), t, ctx).await;
+        }
+        self.run_value(kind, t, ctx).await.map(Probed::new)
+    }
+
+    async fn run_value(&self, kind: &ProbeKind, t: &Templates, ctx: &minijinja::Value) -> Result<Value, ProbeError> {
         match kind {
             ProbeKind::Object(r) => Ok(self
                 .object_ref(r, t, ctx)
                 .await?
                 .map(|o| summary::redacted(&o))
                 .unwrap_or(Value::Null)),
-            ProbeKind::PullSecrets { pod, registry, image } => {
-                let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
-                let registry = registry.render(t, ctx)?;
-                let image = image.as_ref().map(|i| i.render(t, ctx)).transpose()?;
-                let cache_key = format!("pullSecrets {ns}/{name} {registry} {}", image.as_deref().unwrap_or(""));
-                if let Some(v) = self.pull_secrets.borrow().get(&cache_key) {
-                    return Ok(v.clone());
-                }
-                let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else {
-                    return Ok(Value::Null);
-                };
-                let sa_name = pod
-                    .str_field("spec.serviceAccountName")
-                    .unwrap_or("default")
-                    .to_string();
-                let sa = self
-                    .get(&GroupKind::core("ServiceAccount"), Some(&ns), &sa_name)
-                    .await?;
-                let mut wanted = summary::pod_pull_secret_names(&pod);
-                wanted.extend(sa.as_deref().map(summary::sa_pull_secret_names).unwrap_or_default());
-                let mut fetched = BTreeMap::new();
-                for s in wanted {
-                    let obj = self.secret(&ns, &s).await?;
-                    fetched.insert(s, obj);
-                }
-                let refs: BTreeMap<String, Option<&Object>> =
-                    fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
-                let chain = self.owner_chain(&pod).await?;
-                // The template that created the pod is its direct owner's.
-                let template = chain
-                    .first()
-                    .filter(|o| summary::owner_ref(&pod).is_some_and(|r| r.kind == o.kind && r.name == o.name))
-                    .and_then(|o| summary::template_pull_secrets(o));
-                let v = summary::pull_secrets(
-                    &pod,
-                    sa.as_deref(),
-                    &refs,
-                    &registry,
-                    image.as_deref(),
-                    template.as_deref(),
-                );
-                let mut kept = self.pull_secrets.borrow_mut();
-                if kept.len() >= PULL_SECRETS_KEPT {
-                    kept.clear();
-                }
-                kept.insert(cache_key, v.clone());
-                Ok(v)
-            }
+            ProbeKind::PullSecrets { pod, registry, image } => self
+                .pull_secrets_probe(pod, registry, image.as_ref(), t, ctx)
+                .await
+                .map(|p| p.value),
             ProbeKind::FirstCovering {
                 registry,
                 image,
@@ -354,6 +333,62 @@ impl<'c, C: ClusterSource> Reader<'c, C> {
                 Ok(Value::Array(found.into_iter().cloned().collect()))
             }
         }
+    }
+
+    /// The `pullSecrets` probe, kept for the latest pods and images.
+    async fn pull_secrets_probe(
+        &self,
+        pod: &Tmpl,
+        registry: &Tmpl,
+        image: Option<&Tmpl>,
+        t: &Templates,
+        ctx: &minijinja::Value,
+    ) -> Result<Probed, ProbeError> {
+        let (ns, name) = split_ref(&pod.render(t, ctx)?)?;
+        let registry = registry.render(t, ctx)?;
+        let image = image.map(|i| i.render(t, ctx)).transpose()?;
+        let cache_key = format!("pullSecrets {ns}/{name} {registry} {}", image.as_deref().unwrap_or(""));
+        if let Some(p) = self.pull_secrets.borrow().get(&cache_key) {
+            return Ok(p.clone());
+        }
+        let Some(pod) = self.get(&GroupKind::core("Pod"), Some(&ns), &name).await? else {
+            return Ok(Probed::new(Value::Null));
+        };
+        let sa_name = pod
+            .str_field("spec.serviceAccountName")
+            .unwrap_or("default")
+            .to_string();
+        let sa = self
+            .get(&GroupKind::core("ServiceAccount"), Some(&ns), &sa_name)
+            .await?;
+        let mut wanted = summary::pod_pull_secret_names(&pod);
+        wanted.extend(sa.as_deref().map(summary::sa_pull_secret_names).unwrap_or_default());
+        let mut fetched = BTreeMap::new();
+        for s in wanted {
+            let obj = self.secret(&ns, &s).await?;
+            fetched.insert(s, obj);
+        }
+        let refs: BTreeMap<String, Option<&Object>> = fetched.iter().map(|(k, v)| (k.clone(), v.as_deref())).collect();
+        let chain = self.owner_chain(&pod).await?;
+        // The template that created the pod is its direct owner's.
+        let template = chain
+            .first()
+            .filter(|o| summary::owner_ref(&pod).is_some_and(|r| r.kind == o.kind && r.name == o.name))
+            .and_then(|o| summary::template_pull_secrets(o));
+        let probed = Probed::new(summary::pull_secrets(
+            &pod,
+            sa.as_deref(),
+            &refs,
+            &registry,
+            image.as_deref(),
+            template.as_deref(),
+        ));
+        let mut kept = self.pull_secrets.borrow_mut();
+        if kept.len() >= PULL_SECRETS_KEPT {
+            kept.clear();
+        }
+        kept.insert(cache_key, probed.clone());
+        Ok(probed)
     }
 
     /// The `registry` probe: the pod's own pull secrets give the credentials (kubelet reads

@@ -77,8 +77,8 @@ fn actual_actions(plan: &Plan) -> Vec<ExpectAction> {
     plan.actions
         .iter()
         .map(|a| ExpectAction {
-            action_type: a.action_type.clone(),
-            target: a.target.as_ref().map(target_label),
+            action_type: a.action_type.to_string(),
+            target: a.target.as_deref().map(target_label),
             status: Some(a.status.as_str().to_string()),
         })
         .collect()

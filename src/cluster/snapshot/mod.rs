@@ -29,7 +29,9 @@ use sink::Sink;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     name: String,
-    objects: HashMap<ObjectKey, Arc<Object>>,
+    /// Each kind's objects sorted by namespace and name: lists read them in that order, and
+    /// lookups find one by binary search (a second map keyed by copies of every object's
+    /// kind, namespace and name cost more than many small objects' text).
     by_kind: HashMap<GroupKind, Vec<Arc<Object>>>,
     groups: BTreeSet<String>,
     events: Arc<Vec<EventRecord>>,
@@ -276,22 +278,22 @@ impl Snapshot {
             }
         }
         let mut by_kind: HashMap<GroupKind, Vec<Arc<Object>>> = HashMap::new();
-        for (key, obj) in &index {
+        for (key, obj) in index {
             match by_kind.get_mut(&key.kind) {
-                Some(list) => list.push(obj.clone()),
+                Some(list) => list.push(obj),
                 None => {
-                    by_kind.insert(key.kind.clone(), vec![obj.clone()]);
+                    by_kind.insert(key.kind, vec![obj]);
                 }
             }
         }
         // One object per kind, namespace and name: an unstable sort gives the one order.
         for list in by_kind.values_mut() {
             list.sort_unstable_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+            list.shrink_to_fit();
         }
         events.sort();
         Snapshot {
             name,
-            objects: index,
             by_kind,
             groups,
             events: Arc::new(events),
@@ -311,18 +313,15 @@ impl Snapshot {
     }
 
     fn lookup(&self, kind: &GroupKind, namespace: Option<&str>, name: &str) -> Option<Arc<Object>> {
+        let list = self.by_kind.get(kind)?;
         let namespace = if kind.is_cluster_scoped() { None } else { namespace };
-        let key = ObjectKey {
-            kind: kind.clone(),
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
+        let find = |ns: Option<&str>| {
+            list.binary_search_by(|o| (o.namespace.as_deref(), o.name.as_str()).cmp(&(ns, name)))
+                .ok()
+                .map(|i| list[i].clone())
         };
-        self.objects.get(&key).cloned().or_else(|| {
-            // Unknown kinds may be cluster-scoped without remedy knowing it.
-            (namespace.is_some() && !kind.is_cluster_scoped())
-                .then(|| self.objects.get(&ObjectKey { namespace: None, ..key }).cloned())
-                .flatten()
-        })
+        // Unknown kinds may be cluster-scoped without remedy knowing it.
+        find(namespace).or_else(|| namespace.and_then(|_| find(None)))
     }
 }
 
@@ -379,5 +378,66 @@ impl ClusterSource for Snapshot {
 
     async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
         Ok(self.groups.contains(group))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: serde_json::Value) -> Object {
+        Object::from_value(v).unwrap()
+    }
+
+    /// Objects are found in their kind's sorted list: by namespace and name among many,
+    /// a cluster-scoped kind whatever namespace is asked, and an unknown kind's object without
+    /// a namespace when one is asked (it may be cluster-scoped without remedy knowing it).
+    #[tokio::test]
+    async fn objects_are_found_by_kind_namespace_and_name() {
+        let mut objects: Vec<Object> = (0..50)
+            .rev()
+            .map(|i| obj(serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": format!("ns{}", i % 7), "name": format!("p{i}")}})))
+            .collect();
+        objects.push(obj(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns3"}}),
+        ));
+        objects.push(obj(
+            serde_json::json!({"apiVersion": "x.io/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+        ));
+        let s = Snapshot::from_parts("t".into(), objects, Vec::new());
+        let pod = GroupKind::core("Pod");
+        for i in 0..50 {
+            let ns = format!("ns{}", i % 7);
+            let got = s.get(&pod, Some(&ns), &format!("p{i}")).await.unwrap().unwrap();
+            assert_eq!(
+                (got.namespace.as_deref(), got.name.as_str()),
+                (Some(ns.as_str()), format!("p{i}").as_str())
+            );
+            let other = format!("ns{}", (i + 1) % 7);
+            assert!(s.get(&pod, Some(&other), &format!("p{i}")).await.unwrap().is_none());
+        }
+        assert!(s.get(&pod, Some("ns0"), "p50").await.unwrap().is_none());
+        let names: Vec<String> = s
+            .list(&pod, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.name.clone())
+            .collect();
+        assert_eq!(names.len(), 50);
+        let namespace = GroupKind::core("Namespace");
+        assert_eq!(
+            s.get(&namespace, Some("elsewhere"), "ns3").await.unwrap().unwrap().name,
+            "ns3"
+        );
+        let widget = GroupKind::new("x.io", "Widget");
+        assert_eq!(s.get(&widget, Some("apps"), "w").await.unwrap().unwrap().name, "w");
+        assert!(s.get(&widget, Some("apps"), "v").await.unwrap().is_none());
+        assert!(
+            s.get(&GroupKind::core("Secret"), Some("ns0"), "p0")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

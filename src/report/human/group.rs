@@ -34,7 +34,7 @@ fn cause_key(plan: &Plan, index: &HashMap<&str, usize>, f: &Finding) -> CauseKey
         .filter_map(|id| index.get(id.as_str()).map(|&i| &plan.actions[i]))
         .map(|a| {
             (
-                a.action_type.clone(),
+                a.action_type.to_string(),
                 a.status,
                 a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
                 a.alternative,

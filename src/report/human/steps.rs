@@ -12,7 +12,7 @@ pub(super) fn group_summary(g: &[&Action]) -> String {
     if g.len() == 1 || g.iter().all(|a| &a.change.summary == first) {
         return first.clone();
     }
-    match g[0].action_type.as_str() {
+    match &*g[0].action_type {
         "linkPullSecret" => format!("{} (existing entries kept)", first.split(" (").next().unwrap_or(first)),
         "restartPod" => {
             let mut owners: Vec<&str> = g
@@ -34,7 +34,7 @@ pub(super) fn group_summary(g: &[&Action]) -> String {
 }
 
 pub(super) fn verb(a: &Action) -> &'static str {
-    match a.action_type.as_str() {
+    match &*a.action_type {
         "copySecret" if a.change.summary.starts_with("auths +=") => "merge",
         "copySecret" | "ensureObject" => "create",
         "linkPullSecret" | "ensureListItem" | "patch" => "patch",
@@ -58,7 +58,7 @@ pub(super) fn group_actions<'a>(actions: &[&'a Action], expand: bool) -> Vec<Vec
         // Only namespaced objects of one kind collapse; changes to one cluster object stay apart.
         let apart = a.action_type == "manual" || a.target.as_ref().is_none_or(|t| t.namespace.is_none());
         let key = (
-            a.action_type.clone(),
+            a.action_type.to_string(),
             a.target.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
             a.target
                 .as_ref()
