@@ -25,7 +25,7 @@ pub const PULL_REASONS: &[&str] = &[
     "ErrRegistryUnavailable",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EvidenceSource {
     Event,
