@@ -82,7 +82,7 @@ pub struct Reader<'c, C: ClusterSource> {
     /// on one failure). Bounded: they are recomputed from cached reads, and a cluster can have
     /// any number of pods and images.
     /// Kept with the value as templates see it: converting it again for every rule that
-    /// reads it was a sixth of a plan's time on many failing containers.
+    /// reads it took about a tenth of a plan's time on many failing containers.
     pull_secrets: RefCell<HashMap<String, Probed>>,
     /// Whether the `registry` probe may contact registries (`plan --probe-registries`).
     probe_registries: Cell<bool>,
