@@ -2,12 +2,12 @@
 //! renders them), `plan` (which assesses them) and `execute` (which carries them out), so
 //! none of those depends on another for it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cluster::{GroupKind, ObjectKey};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
     pub api_version: String,
@@ -32,7 +32,7 @@ impl Target {
 }
 
 /// One value that must be in the list at a dotted path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListItem {
     pub path: String,
@@ -44,7 +44,7 @@ pub struct ListItem {
     pub item_key: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
     CopySecret {
@@ -177,7 +177,7 @@ impl Desired {
 }
 
 /// One rendered action of one confirmed rule on one failure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Desired {
     pub change: Change,
     pub description: Option<String>,
@@ -188,6 +188,20 @@ pub struct Desired {
     pub requires: Vec<String>,
     /// Another way to the same end, instead of the rule's other actions: nothing depends on it.
     pub alternative: bool,
+}
+
+impl Desired {
+    /// The change alone: no description, nothing blocking it, no inputs, not an alternative.
+    pub fn new(change: Change) -> Desired {
+        Desired {
+            change,
+            description: None,
+            blocked: None,
+            disruptive: None,
+            requires: Vec::new(),
+            alternative: false,
+        }
+    }
 }
 
 /// A hash of a value's JSON form, computed without building the text: actions render large,
@@ -208,4 +222,231 @@ pub fn json_hash<T: Serialize>(v: &T) -> u64 {
     // Writing to a hasher cannot fail; the hash only sorts before an equality test.
     let _ = serde_json::to_writer(&mut feed, v);
     feed.0.finish()
+}
+
+/// Which of a run's distinct actions (`Actions`) an evaluation asks for.
+pub type ActionId = u32;
+
+/// Distinct actions, each kept once and packed (see `packed`): the failures of one finding
+/// usually render the same action, and when each renders its own (a manual step per failing
+/// image) they are held compressed rather than as values, one per failure.
+#[derive(Debug, Clone, Default)]
+pub struct Actions {
+    packed: crate::packed::Packed<Desired>,
+    /// The first action of each hash; the others of a hash (a collision) in `collided`.
+    by_hash: std::collections::HashMap<u64, ActionId>,
+    collided: std::collections::HashMap<u64, Vec<ActionId>>,
+    /// The action found or added last: a run of equal ones is compared without reading back.
+    last: Option<(ActionId, Desired)>,
+}
+
+impl Actions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.packed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
+    }
+
+    pub fn get(&self, id: ActionId) -> Option<Desired> {
+        self.packed.get(id as usize)
+    }
+
+    /// Every action, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = Desired> + '_ {
+        self.packed.iter()
+    }
+
+    /// The id of the action equal to `d`, added when there is none.
+    pub fn intern(&mut self, d: &Desired) -> ActionId {
+        self.intern_by(d, json_hash(d), |a, b| a == b).0
+    }
+
+    /// The id of the action `same` as `d` (whose hash of what `same` compares is `hash`), and
+    /// whether it was added now.
+    pub fn intern_by(&mut self, d: &Desired, hash: u64, same: impl Fn(&Desired, &Desired) -> bool) -> (ActionId, bool) {
+        if let Some((id, last)) = &self.last
+            && same(last, d)
+        {
+            return (*id, false);
+        }
+        let candidates = self
+            .by_hash
+            .get(&hash)
+            .into_iter()
+            .chain(self.collided.get(&hash).into_iter().flatten());
+        let mut found = None;
+        for &id in candidates {
+            if let Some(have) = self.packed.get(id as usize)
+                && same(&have, d)
+            {
+                found = Some((id, have));
+                break;
+            }
+        }
+        if let Some((id, have)) = found {
+            self.last = Some((id, have));
+            return (id, false);
+        }
+        let id = self.packed.push(d) as ActionId;
+        match self.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.collided.entry(hash).or_default().push(id),
+        }
+        self.last = Some((id, d.clone()));
+        (id, true)
+    }
+
+    /// Compress what is still open and keep no spare room: the run adds no more.
+    pub fn shrink_to_fit(&mut self) {
+        self.packed.shrink_to_fit();
+        self.by_hash.shrink_to_fit();
+        self.last = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn target(kind: &str, ns: Option<&str>, name: &str) -> Target {
+        Target {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: ns.map(str::to_string),
+            name: name.into(),
+        }
+    }
+
+    fn desired(change: Change) -> Desired {
+        Desired::new(change)
+    }
+
+    /// Every kind of change, with its optional parts set and unset.
+    fn every_change() -> Vec<Desired> {
+        let sa = target("ServiceAccount", Some("apps"), "default");
+        let mut all = vec![
+            desired(Change::CopySecret {
+                from: target("Secret", Some("a"), "s"),
+                to: target("Secret", Some("b"), "s"),
+            }),
+            desired(Change::LinkPullSecret {
+                service_account: sa.clone(),
+                secret: "pull".into(),
+            }),
+            desired(Change::MergeDockerAuths {
+                secret: target("Secret", Some("openshift-config"), "pull-secret"),
+                registry: "quay.io".into(),
+                input: "auth".into(),
+            }),
+            desired(Change::EnsureListItem {
+                target: target("Image", None, "cluster"),
+                items: vec![
+                    ListItem {
+                        path: "spec.registrySources.allowedRegistries".into(),
+                        item: "quay.io".into(),
+                        only_if_list_exists: true,
+                        item_key: None,
+                    },
+                    ListItem {
+                        path: "spec.x".into(),
+                        item: "y".into(),
+                        only_if_list_exists: false,
+                        item_key: Some("name".into()),
+                    },
+                ],
+            }),
+            desired(Change::SetConfigMapKey {
+                config_map: target("ConfigMap", Some("openshift-config"), "ca"),
+                key: "quay.io".into(),
+                input: "ca".into(),
+                remove_keys: vec!["old".into()],
+                copy_from: Some("other".into()),
+            }),
+            desired(Change::Patch {
+                target: sa.clone(),
+                merge_patch: Some(json!({"a": [1, 2.5, -3, null, true, {"b": "c"}]})),
+                json_patch: None,
+            }),
+            desired(Change::EnsureObject {
+                manifest: json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "n"}}),
+            }),
+            desired(Change::RestartPod {
+                pod: target("Pod", Some("apps"), "p"),
+            }),
+            desired(Change::Manual {
+                title: "read quay.io's answer".into(),
+                steps: vec!["run it".into()],
+                commands: vec![],
+            }),
+        ];
+        let mut full = desired(Change::Manual {
+            title: "t".into(),
+            steps: vec![],
+            commands: vec!["skopeo inspect docker://quay.io/a/b:1".into()],
+        });
+        full.description = Some("d".into());
+        full.blocked = Some("waits".into());
+        full.disruptive = Some(true);
+        full.requires = vec!["name".into()];
+        full.alternative = true;
+        all.push(full);
+        all
+    }
+
+    #[test]
+    fn every_change_reads_back_as_it_was_kept() {
+        let mut actions = Actions::new();
+        let all = every_change();
+        let ids: Vec<ActionId> = all.iter().map(|d| actions.intern(d)).collect();
+        assert_eq!(ids, (0..all.len() as ActionId).collect::<Vec<_>>());
+        actions.shrink_to_fit();
+        for (id, d) in ids.iter().zip(&all) {
+            assert_eq!(actions.get(*id).as_ref(), Some(d));
+        }
+        assert_eq!(actions.iter().collect::<Vec<_>>(), all);
+    }
+
+    #[test]
+    fn equal_actions_are_kept_once_whatever_came_between() {
+        let mut actions = Actions::new();
+        let all = every_change();
+        for d in &all {
+            actions.intern(d);
+        }
+        // Again, in another order: found, not added (neither as the last one nor by hash).
+        for (i, d) in all.iter().enumerate().rev() {
+            assert_eq!(actions.intern(d), i as ActionId);
+            assert_eq!(actions.intern(d), i as ActionId);
+        }
+        assert_eq!(actions.len(), all.len());
+        // Under a looser sameness (here: the same type), the first of each kind stands for all.
+        let mut loose = Actions::new();
+        let kind = |d: &Desired| json_hash(&d.change.type_name());
+        let manual = |title: &str| {
+            desired(Change::Manual {
+                title: title.into(),
+                steps: vec![],
+                commands: vec![],
+            })
+        };
+        let same_type = |a: &Desired, b: &Desired| a.change.type_name() == b.change.type_name();
+        assert_eq!(
+            loose.intern_by(&manual("one"), kind(&manual("one")), same_type),
+            (0, true)
+        );
+        assert_eq!(
+            loose.intern_by(&manual("two"), kind(&manual("two")), same_type),
+            (0, false)
+        );
+        assert_eq!(loose.get(0).unwrap(), manual("one"));
+    }
 }

@@ -19,6 +19,7 @@ pub mod load;
 pub mod matcher;
 pub mod model;
 pub mod near;
+pub mod packed;
 pub mod plan;
 pub mod probe;
 pub mod redact;

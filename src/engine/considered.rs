@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::{Evaluated, Outcome};
-use crate::desired::Desired;
 use crate::near::Text;
 
 /// (confirmed rule, its group key) → rule → outcome: a confirmation on any of the group's
@@ -49,26 +48,6 @@ impl Considered {
             .into_iter()
             .flatten()
             .map(|(r, o)| (*r, o))
-    }
-}
-
-/// One copy of each distinct action: every failure of a finding usually renders the same
-/// ones, and a run can have any number of failures. Kept by hash, not by text: the text of
-/// every distinct action would be a second copy of it.
-#[derive(Default)]
-pub(super) struct Interned {
-    seen: HashMap<u64, Vec<Arc<Desired>>>,
-}
-
-impl Interned {
-    pub(super) fn share(&mut self, actions: &mut [Arc<Desired>]) {
-        for a in actions {
-            let slot = self.seen.entry(crate::desired::json_hash(&**a)).or_default();
-            match slot.iter().find(|same| ***same == **a) {
-                Some(same) => *a = same.clone(),
-                None => slot.push(a.clone()),
-            }
-        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::cluster::{ClusterError, ClusterSource, GroupKind, Object, ObjectKey};
-use crate::desired::Desired;
+use crate::desired::{ActionId, Actions};
 use crate::detect::{self, Failure};
 use crate::inputs::Inputs;
 use crate::matcher::{Facts, Hits};
@@ -50,8 +50,8 @@ pub struct Evaluated {
     pub probes: BTreeMap<String, Value>,
     /// Shares what it has in common with the first explanation of its rule and group.
     pub explanation: Option<crate::near::Text>,
-    /// Shared: the failures of one finding usually render the same actions.
-    pub actions: Vec<Arc<Desired>>,
+    /// Into the run's `Evaluation::actions`.
+    pub actions: Vec<ActionId>,
     /// What could not be read (a forbidden probe read): such probes are `null`, and every
     /// action of the rule is blocked with the note as its reason.
     pub notes: Vec<String>,
@@ -74,6 +74,8 @@ pub struct Evaluation {
     /// `considered`.
     pub evaluated: Vec<Evaluated>,
     pub considered: considered::Considered,
+    /// Every distinct action the evaluations render, each once.
+    pub actions: Actions,
     /// Current state of every object an action targets or reads.
     pub observed: BTreeMap<ObjectKey, Option<Arc<Object>>>,
     pub pods_scanned: usize,
@@ -268,7 +270,7 @@ async fn evaluate_full<C: ClusterSource>(
     let early = !keep_probes && scope.categories.is_empty() && scope.rules.is_empty();
     let mut seen = BTreeSet::new();
     let mut considered = considered::Considered::default();
-    let mut interned = considered::Interned::default();
+    let mut actions = Actions::new();
     let mut firsts = considered::Firsts::default();
     for (fi, f) in failures.iter().enumerate() {
         if !f.pod_exists {
@@ -300,8 +302,7 @@ async fn evaluate_full<C: ClusterSource>(
             let symptom_test = |s: usize| rules.symptoms.get(s).map(|s| &s.test);
             rule.matcher
                 .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
-            let mut ev = render::evaluate_rule(rules, &reader, ri, fi, &base, captures).await;
-            interned.share(&mut ev.actions);
+            let mut ev = render::evaluate_rule(rules, &reader, ri, fi, &base, captures, &mut actions).await;
             if let Some(text) = &mut ev.explanation {
                 *text = firsts.near(ri, &ev.group, text);
             }
@@ -333,9 +334,16 @@ async fn evaluate_full<C: ClusterSource>(
         considered.add_all(&evaluated);
     }
 
+    actions.shrink_to_fit();
     let mut observed = BTreeMap::new();
+    // Each distinct action once: many evaluations share one.
+    let mut read = vec![false; actions.len()];
     for ev in evaluated.iter().filter(|e| e.outcome == Outcome::Confirmed) {
-        for a in &ev.actions {
+        for &id in &ev.actions {
+            if std::mem::replace(&mut read[id as usize], true) {
+                continue;
+            }
+            let Some(a) = actions.get(id) else { continue };
             for key in a.change.reads() {
                 if let std::collections::btree_map::Entry::Vacant(slot) = observed.entry(key) {
                     let key = slot.key();
@@ -356,6 +364,7 @@ async fn evaluate_full<C: ClusterSource>(
         classified,
         evaluated,
         considered,
+        actions,
         observed,
         pods_scanned: pods.len(),
         pod_namespaces: pods.iter().filter_map(|p| p.namespace.clone()).collect(),
@@ -506,8 +515,8 @@ mod tests {
             "{seen:?}"
         );
         // One copy of the action every failure rendered alike.
-        let first = &ev.evaluated[0].actions[0];
-        assert!(ev.evaluated.iter().all(|e| Arc::ptr_eq(&e.actions[0], first)));
+        assert_eq!(ev.actions.len(), 1);
+        assert!(ev.evaluated.iter().all(|e| e.actions == [0]));
         // Each explanation keeps only what differs from the group's first one.
         let bases: Vec<&Arc<str>> = ev
             .evaluated

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Evaluated, Outcome};
 use crate::cluster::{ClusterError, ClusterSource};
-use crate::desired::{Change, Desired, ListItem, Target};
+use crate::desired::{Actions, Change, Desired, ListItem, Target};
 use crate::probe::{ProbeError, Reader, split_ref};
 use crate::rules::{ActionKind, ActionTemplate, ObjRefT, RuleSet};
 use crate::template::Templates;
@@ -23,6 +23,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
     fi: usize,
     base: &minijinja::Value,
     captures: BTreeMap<String, String>,
+    actions: &mut Actions,
 ) -> Evaluated {
     let rule = &rules.rules[ri];
     let t = &rules.templates;
@@ -86,6 +87,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
             }
         }
     }
+    let mut rendered: Vec<Desired> = Vec::new();
     let result = (|| -> Result<(), ProbeError> {
         ev.group = rule.group_by.render(t, &mctx)?;
         ev.explanation = rule
@@ -100,7 +102,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
             {
                 continue;
             }
-            ev.actions.push(std::sync::Arc::new(render_action(a, t, &mctx)?));
+            rendered.push(render_action(a, t, &mctx)?);
         }
         Ok(())
     })();
@@ -110,13 +112,15 @@ pub async fn evaluate_rule<C: ClusterSource>(
         } else {
             Outcome::Error(ev.notes.join("; "))
         };
-        ev.actions.clear();
+        rendered.clear();
     }
     if let Some(note) = ev.notes.first() {
-        for a in &mut ev.actions {
-            std::sync::Arc::make_mut(a).blocked.get_or_insert_with(|| note.clone());
+        for a in &mut rendered {
+            a.blocked.get_or_insert_with(|| note.clone());
         }
     }
+    // Kept once per distinct action: failures of one finding usually render the same ones.
+    ev.actions = rendered.iter().map(|d| actions.intern(d)).collect();
     ev
 }
 

@@ -122,7 +122,8 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
             .depends_on
             .iter()
             .find(|d| !ok(results.get(*d)) && !opts.done.contains(d));
-        let desired: Option<&Desired> = plan.desired.get(i).map(|d| &**d);
+        let desired: Option<Desired> = plan.desired.get(i);
+        let desired = desired.as_ref();
         let (result, reason) = if let Some(why) = not_selected(plan, a, &opts.only, &opts.namespaces) {
             (Outcome::Skipped, Some(why))
         } else if a.action_type == "manual" {

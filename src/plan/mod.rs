@@ -22,9 +22,11 @@ pub use types::*;
 pub use verdict::exit;
 
 use crate::cluster::SourceInfo;
+use crate::desired::ActionId;
 use crate::detect::Failure;
 use crate::engine::{Evaluation, Outcome};
 use crate::inputs::Inputs;
+use crate::packed::Packed;
 use crate::rules::RuleSet;
 use evidence::{group_explanation, messages, subject, totals, unexplained};
 use pending::{Pending, coalesce, execution_order};
@@ -103,10 +105,24 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         let finding_id = format!("f{}", fi + 1);
         let mut action_keys = Vec::new();
         let mut action_keys_seen: HashSet<usize> = HashSet::new();
+        // The action read back last: the failures of a finding usually share theirs.
+        let mut last: Option<(ActionId, Arc<Desired>)> = None;
         for &m in &members {
             // (action, phase) of the rule's actions declared so far, alternatives left out.
             let mut earlier: Vec<(usize, u8)> = Vec::new();
-            for d in coalesce(&ev.evaluated[m].actions) {
+            let rendered: Vec<Arc<Desired>> = ev.evaluated[m]
+                .actions
+                .iter()
+                .filter_map(|&id| match &last {
+                    Some((at, d)) if *at == id => Some(d.clone()),
+                    _ => {
+                        let d = Arc::new(ev.actions.get(id)?);
+                        last = Some((id, d.clone()));
+                        Some(d)
+                    }
+                })
+                .collect();
+            for d in coalesce(&rendered) {
                 let manual = matches!(d.change, Change::Manual { .. });
                 // A manual step declared after other actions follows all of them.
                 let follows_all = manual && !d.alternative && !earlier.is_empty();
@@ -212,20 +228,32 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
     ev.classified = Vec::new();
     ev.considered = Default::default();
 
-    let actions = actions.list;
+    let Pending { list: actions, desired } = actions;
     let sorted = execution_order(&actions);
     let mut ids: Vec<String> = vec![String::new(); actions.len()];
     for (i, &k) in sorted.iter().enumerate() {
         ids[k] = format!("a{}", i + 1);
     }
     let mut out_actions: Vec<Action> = Vec::with_capacity(sorted.len());
-    let mut out_desired: Vec<Arc<Desired>> = Vec::with_capacity(sorted.len());
+    let mut out_desired: Packed<Desired> = Packed::new();
+    // Actions are read back from packed bytes: their steps, mostly a rule's literals, are
+    // shared again rather than held once per action.
+    let mut texts = Shared::default();
+    // Names of the inputs the actions use that were given.
+    let mut used: Vec<String> = Vec::new();
     // Where each action is in `out_actions`, once listed.
     let mut listed: Vec<Option<usize>> = vec![None; actions.len()];
     for &k in &sorted {
         let pa = &actions[k];
-        let d = &pa.desired;
-        out_desired.push(d.clone());
+        let Some(d) = desired.get(k as ActionId) else { continue };
+        let d = &d;
+        out_desired.push(d);
+        used.extend(
+            d.inputs()
+                .into_iter()
+                .filter(|n| inputs.get(n).is_some())
+                .map(str::to_string),
+        );
         let mut a = assess(&d.change, &ev.observed, inputs);
         if a.status != Status::Satisfied
             && let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none())
@@ -265,7 +293,7 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         let depends_on: Vec<String> = before.iter().map(|&i| out_actions[i].id.clone()).collect();
         listed[k] = Some(out_actions.len());
         let (steps, commands) = match &d.change {
-            Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
+            Change::Manual { steps, commands, .. } => (texts.share(steps), texts.share(commands)),
             _ => (Vec::new(), Vec::new()),
         };
         let target = d.change.target().map(|t| {
@@ -323,12 +351,6 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         orphans: orphans.len(),
     };
     let objects = record::records(&ev.observed, &out_actions);
-    let mut used: Vec<String> = out_desired
-        .iter()
-        .flat_map(|d| d.inputs())
-        .filter(|n| inputs.get(n).is_some())
-        .map(str::to_string)
-        .collect();
     used.sort();
     used.dedup();
     Plan {
@@ -362,8 +384,30 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         errors,
         objects,
         inputs: used,
-        desired: out_desired,
+        desired: {
+            out_desired.shrink_to_fit();
+            out_desired
+        },
         rerun: None,
+    }
+}
+
+/// One copy of each distinct text.
+#[derive(Default)]
+struct Shared(HashSet<Arc<str>>);
+
+impl Shared {
+    fn share(&mut self, items: &[Arc<str>]) -> Vec<Arc<str>> {
+        items
+            .iter()
+            .map(|s| match self.0.get(s) {
+                Some(have) => have.clone(),
+                None => {
+                    self.0.insert(s.clone());
+                    s.clone()
+                }
+            })
+            .collect()
     }
 }
 
@@ -483,14 +527,7 @@ mod tests {
     }
 
     fn desired(change: Change) -> Desired {
-        Desired {
-            change,
-            description: None,
-            blocked: None,
-            disruptive: None,
-            requires: Vec::new(),
-            alternative: false,
-        }
+        Desired::new(change)
     }
 
     #[test]
@@ -543,9 +580,9 @@ mod tests {
         alternative.alternative = true;
         let mut pending = Pending::default();
         let a = pending.index(&first, 1);
-        assert_eq!(pending.index(&described.into(), 1), a, "same change: one action");
+        assert_eq!(pending.index(&described, 1), a, "same change: one action");
         assert_ne!(
-            pending.index(&alternative.into(), 1),
+            pending.index(&alternative, 1),
             a,
             "an alternative is another action"
         );

@@ -1,13 +1,15 @@
 //! The actions of a plan while it is built: one entry per distinct change, with the findings
 //! that need it and the actions it follows, then put in the order they run.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{Change, Desired};
+use crate::desired::Actions;
 
 pub(super) struct PendingAction {
-    pub(super) desired: Arc<Desired>,
+    /// An alternative: nothing depends on it.
+    pub(super) alternative: bool,
     /// Indices of the findings that need it, ascending (findings are walked in order): a
     /// plan can have an action per failing pod, and a set's node per action adds up.
     pub(super) findings: Vec<usize>,
@@ -34,41 +36,25 @@ fn action_hash(d: &Desired) -> u64 {
 #[derive(Default)]
 pub(super) struct Pending {
     pub(super) list: Vec<PendingAction>,
-    /// The first action of each hash; the others of a hash (a collision) in `collided`.
-    by_hash: HashMap<u64, usize>,
-    collided: HashMap<u64, Vec<usize>>,
+    /// Each action's change as first met, at the same index as in `list` (packed: a plan can
+    /// have an action per failing container).
+    pub(super) desired: Actions,
 }
 
 impl Pending {
     /// The index of `d`'s action, added (with `phase`) when new.
-    pub(super) fn index(&mut self, d: &Arc<Desired>, phase: u8) -> usize {
-        let hash = action_hash(d);
-        let same = |i: &usize| same_action(&self.list[*i].desired, d);
-        let found = match self.by_hash.get(&hash) {
-            Some(i) if same(i) => Some(*i),
-            Some(_) => self
-                .collided
-                .get(&hash)
-                .and_then(|more| more.iter().find(|i| same(i)).copied()),
-            None => None,
-        };
-        if let Some(i) = found {
-            return i;
+    pub(super) fn index(&mut self, d: &Desired, phase: u8) -> usize {
+        let (id, new) = self.desired.intern_by(d, action_hash(d), same_action);
+        let i = id as usize;
+        if new {
+            self.list.push(PendingAction {
+                alternative: d.alternative,
+                findings: Vec::new(),
+                after: BTreeSet::new(),
+                phase,
+                seen: i,
+            });
         }
-        let i = self.list.len();
-        match self.by_hash.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(i);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => self.collided.entry(hash).or_default().push(i),
-        }
-        self.list.push(PendingAction {
-            desired: d.clone(),
-            findings: Vec::new(),
-            after: BTreeSet::new(),
-            phase,
-            seen: i,
-        });
         i
     }
 
@@ -130,7 +116,7 @@ pub(super) fn execution_order(actions: &[PendingAction]) -> Vec<usize> {
     let priority = |pa: &PendingAction| -> Priority {
         (
             pa.findings.first().copied().unwrap_or(usize::MAX),
-            !pa.desired.alternative,
+            !pa.alternative,
             pa.phase,
             pa.seen,
         )

@@ -330,7 +330,7 @@ mod tests {
             errors: vec![],
             objects,
             inputs: vec![],
-            desired: vec![],
+            desired: Default::default(),
             rerun: None,
         };
         drift(saved, &plan)

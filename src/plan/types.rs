@@ -58,7 +58,7 @@ pub struct Plan {
     /// them out).
     #[serde(skip)]
     #[schemars(skip)]
-    pub desired: Vec<std::sync::Arc<crate::desired::Desired>>,
+    pub desired: crate::packed::Packed<crate::desired::Desired>,
     /// The command line that reproduces this run (for the human plan's `next` hint); not part
     /// of the JSON contract.
     #[serde(skip)]
