@@ -4,6 +4,7 @@
 mod disruptive;
 mod evidence;
 mod group;
+mod listing;
 mod lookup;
 pub mod patch;
 mod pending;
@@ -26,16 +27,9 @@ use crate::desired::ActionId;
 use crate::detect::Failure;
 use crate::engine::{Evaluation, Outcome};
 use crate::inputs::Inputs;
-use crate::packed::Packed;
 use crate::rules::RuleSet;
 use evidence::{group_explanation, messages, subject, totals, unexplained};
-use pending::{Pending, coalesce, execution_order};
-use status::assess;
-
-/// Statuses that mean "apply cannot do this now": an action that depends on one waits.
-fn holds_back(s: Status) -> bool {
-    matches!(s, Status::Manual | Status::NeedsInput | Status::Blocked)
-}
+use pending::{Pending, coalesce};
 
 /// Build the plan from an evaluation. Pure: same inputs, same bytes.
 pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceInfo) -> Plan {
@@ -228,104 +222,12 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
     ev.classified = Vec::new();
     ev.considered = Default::default();
 
-    let Pending { list: actions, desired } = actions;
-    let sorted = execution_order(&actions);
-    let mut ids: Vec<String> = vec![String::new(); actions.len()];
-    for (i, &k) in sorted.iter().enumerate() {
-        ids[k] = format!("a{}", i + 1);
-    }
-    let mut out_actions: Vec<Action> = Vec::with_capacity(sorted.len());
-    let mut out_desired: Packed<Desired> = Packed::new();
-    // Actions are read back from packed bytes: their steps, mostly a rule's literals, are
-    // shared again rather than held once per action.
-    let mut texts = Shared::default();
-    // Names of the inputs the actions use that were given.
-    let mut used: Vec<String> = Vec::new();
-    // Where each action is in `out_actions`, once listed.
-    let mut listed: Vec<Option<usize>> = vec![None; actions.len()];
-    for &k in &sorted {
-        let pa = &actions[k];
-        let Some(d) = desired.get(k as ActionId) else { continue };
-        let d = &d;
-        out_desired.push(d);
-        used.extend(
-            d.inputs()
-                .into_iter()
-                .filter(|n| inputs.get(n).is_some())
-                .map(str::to_string),
-        );
-        let mut a = assess(&d.change, &ev.observed, inputs);
-        if a.status != Status::Satisfied
-            && let Some(missing) = d.requires.iter().find(|r| inputs.get(r).is_none())
-        {
-            // The change is rendered without the value: its patch and diff would show an
-            // empty string where the value goes, so neither is shown.
-            a.status = Status::NeedsInput;
-            a.summary = format!("sets the value you give as `{missing}`; the patch is shown once you give it");
-            a.patch = None;
-            a.diff = None;
-            a.reason = Some(format!("only you know the value of `{missing}`"));
-            a.needs_input = Some(NeedsInput {
-                input: missing.clone(),
-                flag: format!("--set {missing}=VALUE"),
-                hint: "a plain value (visible in the plan); never pass credentials this way".into(),
-            });
-        }
-        if let Some(reason) = &d.blocked
-            && a.status != Status::Satisfied
-        {
-            a.status = Status::Blocked;
-            a.reason = Some(reason.clone());
-        }
-        // Only dependencies listed before it (always the case unless rules declare a cycle),
-        // by their position: a plan can have any number of actions.
-        let mut before: Vec<usize> = pa.after.iter().filter_map(|&k| listed[k]).collect();
-        before.sort_unstable();
-        before.dedup();
-        // An action cannot go ahead while one it follows is not done and apply cannot do it:
-        // a manual step, a value only the user has, or something blocked.
-        if a.status == Status::Pending
-            && let Some(dep) = before.iter().map(|&i| &out_actions[i]).find(|o| holds_back(o.status))
-        {
-            a.status = Status::Blocked;
-            a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
-        }
-        let depends_on: Vec<String> = before.iter().map(|&i| out_actions[i].id.clone()).collect();
-        listed[k] = Some(out_actions.len());
-        let (steps, commands) = match &d.change {
-            Change::Manual { steps, commands, .. } => (texts.share(steps), texts.share(commands)),
-            _ => (Vec::new(), Vec::new()),
-        };
-        let target = d.change.target().map(|t| {
-            Box::new(ActionTarget {
-                api_version: t.api_version,
-                kind: t.kind,
-                namespace: t.namespace,
-                name: t.name,
-            })
-        });
-        let description = d.description.clone().unwrap_or_else(|| default_description(&d.change));
-        out_actions.push(Action {
-            id: ids[k].clone(),
-            action_type: d.change.type_name().into(),
-            status: a.status,
-            disruptive: d.disruptive.unwrap_or(false) || changes_node_config(&d.change),
-            alternative: d.alternative,
-            target,
-            description,
-            change: ChangeOut {
-                summary: a.summary,
-                patch: a.patch,
-                diff: a.diff,
-            },
-            reason: a.reason,
-            needs_input: a.needs_input.map(Box::new),
-            steps,
-            commands,
-            depends_on,
-            findings: pa.findings.iter().map(|f| format!("f{}", f + 1)).collect(),
-        });
-    }
+    let listing::Listed {
+        actions: out_actions,
+        desired: out_desired,
+        ids,
+        mut used,
+    } = listing::list(actions, &ev.observed, inputs);
     let findings: Vec<Finding> = findings
         .into_iter()
         .map(|(mut f, keys)| {
@@ -384,75 +286,13 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         errors,
         objects,
         inputs: used,
-        desired: {
-            out_desired.shrink_to_fit();
-            out_desired
-        },
+        desired: out_desired,
         rerun: None,
-    }
-}
-
-/// One copy of each distinct text.
-#[derive(Default)]
-struct Shared(HashSet<Arc<str>>);
-
-impl Shared {
-    fn share(&mut self, items: &[Arc<str>]) -> Vec<Arc<str>> {
-        items
-            .iter()
-            .map(|s| match self.0.get(s) {
-                Some(have) => have.clone(),
-                None => {
-                    self.0.insert(s.clone());
-                    s.clone()
-                }
-            })
-            .collect()
     }
 }
 
 fn id_number(id: &str) -> usize {
     id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
-fn default_description(c: &Change) -> String {
-    match c {
-        Change::CopySecret { from, to } => format!(
-            "copy Secret {}/{} to {}",
-            from.namespace.as_deref().unwrap_or(""),
-            from.name,
-            to.namespace.as_deref().unwrap_or("")
-        ),
-        Change::LinkPullSecret {
-            service_account,
-            secret,
-        } => format!("add {secret} to the imagePullSecrets of {}", service_account.display()),
-        Change::MergeDockerAuths { secret, registry, .. } => {
-            format!("add credentials for {registry} to {}", secret.display())
-        }
-        Change::EnsureListItem { target, items } => {
-            let paths = items.iter().map(|i| i.path.as_str()).collect::<Vec<_>>().join(" and ");
-            match items.first() {
-                Some(first) if items.iter().all(|i| i.item == first.item) => {
-                    format!("add {} to {paths} of {}", first.item, target.display())
-                }
-                _ => format!(
-                    "add {} of {}",
-                    items
-                        .iter()
-                        .map(|i| format!("{} to {}", i.item, i.path))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    target.display()
-                ),
-            }
-        }
-        Change::SetConfigMapKey { config_map, key, .. } => format!("set key {key} in {}", config_map.display()),
-        Change::Patch { target, .. } => format!("patch {}", target.display()),
-        Change::EnsureObject { .. } => format!("ensure {} exists", c.target().map(|t| t.display()).unwrap_or_default()),
-        Change::RestartPod { pod } => format!("restart {}", pod.display()),
-        Change::Manual { title, .. } => title.clone(),
-    }
 }
 
 #[cfg(test)]
@@ -581,11 +421,7 @@ mod tests {
         let mut pending = Pending::default();
         let a = pending.index(&first, 1);
         assert_eq!(pending.index(&described, 1), a, "same change: one action");
-        assert_ne!(
-            pending.index(&alternative, 1),
-            a,
-            "an alternative is another action"
-        );
+        assert_ne!(pending.index(&alternative, 1), a, "an alternative is another action");
         assert_eq!(pending.list.len(), 2);
         // Coalescing two list items writes a new change, never the shared one.
         let other: Arc<Desired> = desired(list("spec.registrySources.allowedRegistries")).into();
