@@ -22,8 +22,9 @@ pub(super) struct Listed {
     pub(super) actions: Vec<Action>,
     /// Each action's change, in `actions` order.
     pub(super) desired: Packed<Desired>,
-    /// Each pending action's id, by its index in `Pending::list`.
-    pub(super) ids: Vec<String>,
+    /// Each pending action's number (its id is `a` and the number), by its index in
+    /// `Pending::list`: a plan can have an action per failure, and one string each adds up.
+    pub(super) numbers: Vec<u32>,
     /// Names of the inputs the actions use that were given (unsorted, repeated).
     pub(super) used: Vec<String>,
 }
@@ -31,9 +32,9 @@ pub(super) struct Listed {
 pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<Object>>>, inputs: &Inputs) -> Listed {
     let Pending { list: actions, desired } = pending;
     let sorted = execution_order(&actions);
-    let mut ids: Vec<String> = vec![String::new(); actions.len()];
+    let mut numbers: Vec<u32> = vec![0; actions.len()];
     for (i, &k) in sorted.iter().enumerate() {
-        ids[k] = format!("a{}", i + 1);
+        numbers[k] = i as u32 + 1;
     }
     let mut out_actions: Vec<Action> = Vec::with_capacity(sorted.len());
     let mut out_desired: Packed<Desired> = Packed::new();
@@ -107,7 +108,7 @@ pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<O
         });
         let description = d.description.clone().unwrap_or_else(|| default_description(&d.change));
         out_actions.push(Action {
-            id: ids[k].clone(),
+            id: format!("a{}", numbers[k]),
             action_type: d.change.type_name().into(),
             status: a.status,
             disruptive: d.disruptive.unwrap_or(false) || changes_node_config(&d.change),
@@ -131,7 +132,7 @@ pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<O
     Listed {
         actions: out_actions,
         desired: out_desired,
-        ids,
+        numbers,
         used,
     }
 }

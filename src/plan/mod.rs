@@ -225,15 +225,15 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
     let listing::Listed {
         actions: out_actions,
         desired: out_desired,
-        ids,
+        numbers,
         mut used,
     } = listing::list(actions, &ev.observed, inputs);
     let findings: Vec<Finding> = findings
         .into_iter()
         .map(|(mut f, keys)| {
-            let mut ids: Vec<String> = keys.iter().map(|&k| ids[k].clone()).collect();
-            ids.sort_by_key(|id| id_number(id));
-            f.actions = ids;
+            let mut ids: Vec<u32> = keys.iter().map(|&k| numbers[k]).collect();
+            ids.sort_unstable();
+            f.actions = ids.into_iter().map(|n| format!("a{n}")).collect();
             f
         })
         .collect();
@@ -289,10 +289,6 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         desired: out_desired,
         rerun: None,
     }
-}
-
-fn id_number(id: &str) -> usize {
-    id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 #[cfg(test)]
