@@ -177,12 +177,13 @@ impl<'a> Found<'a> {
     }
 
     /// The failure of that key, made by `make` if there is none yet.
-    fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> &mut Failure {
+    /// The failure of that key (and its place), made by `make` if there is none yet.
+    fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> (usize, &mut Failure) {
         let i = *self.at.entry(key.clone()).or_insert_with(|| {
             self.list.push((key, make()));
             self.list.len() - 1
         });
-        &mut self.list[i].1
+        (i, &mut self.list[i].1)
     }
 
     fn into_sorted(self) -> Vec<Failure> {
@@ -238,13 +239,15 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             None => continue,
         };
         let ns = pod.namespace.as_deref().unwrap_or("");
+        // One failure per waiting container: room for a pod's all at once, so that one pod of
+        // many containers gets a list of exactly their number (not the next power of two).
+        failures
+            .list
+            .reserve(view.statuses().filter(|(st, _)| pulling(st)).count());
         for (st, init) in view.statuses() {
-            let Some(reason) = PodView::waiting_reason(st) else {
+            let Some(reason) = PodView::waiting_reason(st).filter(|r| PULL_REASONS.contains(r)) else {
                 continue;
             };
-            if !PULL_REASONS.contains(&reason) {
-                continue;
-            }
             let name = st.name.as_str();
             let message = st.state.waiting.as_ref().and_then(|w| owned(&w.message));
             let image = index.image_of(name).or_else(|| owned(&st.image)).unwrap_or_default();
@@ -271,7 +274,8 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     // Where each (failure, reason, message) sits in its failure's evidence: one failure may
     // gather any number of distinct messages, and scanning them per event is quadratic.
     // Keyed by the failure's key with its strings borrowed from the event (reason, message).
-    type EvidenceKey<'e> = (Key<'e>, &'e str, &'e str);
+    // The failure is named by its place in the list, not by a second copy of its key.
+    type EvidenceKey<'e> = (usize, &'e str, &'e str);
     let mut evidence_index: HashMap<EvidenceKey, usize> = HashMap::new();
     for e in pull_events {
         let pod = by_name
@@ -303,8 +307,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             container.map(Cow::Borrowed),
             gone_uid,
         );
-        let evidence_key = (key.clone(), e.reason.as_str(), e.message.as_str());
-        let f = failures.entry(key, || {
+        let (at, f) = failures.entry(key, || {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
                 .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
@@ -321,7 +324,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             f.image = img.clone();
             set_registry(f);
         }
-        match evidence_index.entry(evidence_key) {
+        match evidence_index.entry((at, e.reason.as_str(), e.message.as_str())) {
             std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get())),
             std::collections::hash_map::Entry::Vacant(at) => {
                 merge_evidence(f, e, None);
@@ -330,6 +333,10 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         }
     }
 
+    // The lookups are done with: freed before the list is sorted and shrunk (the views stay:
+    // keys may borrow a container name from them).
+    drop(evidence_index);
+    drop(indexes);
     let mut out: Vec<Failure> = failures.into_sorted();
     // Collected in place into the list of (key, failure): keep only the room it needs.
     out.shrink_to_fit();
@@ -339,6 +346,11 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         f.evidence.shrink_to_fit();
     }
     out
+}
+
+/// Whether a container status is waiting on a failed pull.
+fn pulling(st: &view::StatusEntry) -> bool {
+    PodView::waiting_reason(st).is_some_and(|r| PULL_REASONS.contains(&r))
 }
 
 /// Add an event to a failure's evidence, or to the entry at `existing` (the same reason and
