@@ -11,7 +11,7 @@ use crate::cluster::{EventRecord, Object};
 use crate::refs::image::ImageRef;
 
 mod view;
-use view::{PodIndex, PodView, owned};
+use view::{PodIndex, PodView, Str, owned};
 
 /// Waiting reasons that mean the image could not be pulled.
 pub const PULL_REASONS: &[&str] = &[
@@ -40,7 +40,9 @@ pub enum EvidenceSource {
 pub struct Evidence {
     pub source: EvidenceSource,
     pub reason: String,
-    pub message: String,
+    /// Shared with the event or status it was read from: a message is often the bulk of a
+    /// failure, and each is kept once.
+    pub message: Arc<str>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
     pub count: u64,
@@ -84,7 +86,8 @@ pub struct Failure {
     pub image: String,
     pub registry: String,
     pub waiting_reason: Option<String>,
-    pub waiting_message: Option<String>,
+    /// The container status's message: the same allocation as its evidence's.
+    pub waiting_message: Option<Arc<str>>,
     pub evidence: Vec<Evidence>,
     pub service_account: Option<String>,
     pub node_name: Option<String>,
@@ -100,10 +103,7 @@ impl Failure {
 
     /// Messages that name a cause; empty when only generic lines survived.
     pub fn cause_messages(&self) -> impl Iterator<Item = &str> {
-        self.evidence
-            .iter()
-            .filter(|e| e.names_cause())
-            .map(|e| e.message.as_str())
+        self.evidence.iter().filter(|e| e.names_cause()).map(|e| &*e.message)
     }
 
     pub fn unexplained(&self) -> bool {
@@ -249,7 +249,12 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 continue;
             };
             let name = st.name.as_str();
-            let message = st.state.waiting.as_ref().and_then(|w| owned(&w.message));
+            let message = st
+                .state
+                .waiting
+                .as_ref()
+                .and_then(|w| w.message.as_ref())
+                .map(Str::to_shared);
             let image = index.image_of(name).or_else(|| owned(&st.image)).unwrap_or_default();
             let mut f = new_failure(pod, view, ns, Some(name.to_string()), init, image);
             f.waiting_reason = Some(reason.to_string());
@@ -324,7 +329,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             f.image = img.clone();
             set_registry(f);
         }
-        match evidence_index.entry((at, e.reason.as_str(), e.message.as_str())) {
+        match evidence_index.entry((at, e.reason.as_str(), &*e.message)) {
             std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get())),
             std::collections::hash_map::Entry::Vacant(at) => {
                 merge_evidence(f, e, None);
@@ -472,6 +477,7 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 .find(|t| t.name.as_deref() == Some(name))
                 .and_then(|t| t.from.as_ref()?.name.clone())
                 .unwrap_or_default();
+            let message: Option<Arc<str>> = cond.message.as_deref().map(Arc::from);
             let mut f = Failure {
                 kind: "ImageStream".into(),
                 namespace: is.namespace.clone().unwrap_or_default(),
@@ -482,11 +488,11 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 image,
                 registry: String::new(),
                 waiting_reason: cond.reason.clone(),
-                waiting_message: cond.message.clone(),
+                waiting_message: message.clone(),
                 evidence: vec![Evidence {
                     source: EvidenceSource::ImportStatus,
                     reason: cond.reason.clone().unwrap_or_else(|| "ImportFailed".into()),
-                    message: cond.message.clone().unwrap_or_default(),
+                    message: message.unwrap_or_default(),
                     event_type: None,
                     count: 1,
                     first_seen: cond.last_transition_time.clone(),
