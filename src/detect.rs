@@ -11,7 +11,7 @@ use crate::cluster::{EventRecord, Object};
 use crate::refs::image::ImageRef;
 
 mod view;
-use view::{PodIndex, PodView, owned};
+use view::{PodIndex, PodView, Str, owned};
 
 /// Waiting reasons that mean the image could not be pulled.
 pub const PULL_REASONS: &[&str] = &[
@@ -40,7 +40,9 @@ pub enum EvidenceSource {
 pub struct Evidence {
     pub source: EvidenceSource,
     pub reason: String,
-    pub message: String,
+    /// Shared with the event or status it was read from: a message is often the bulk of a
+    /// failure, and each is kept once.
+    pub message: Arc<str>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
     pub count: u64,
@@ -84,7 +86,8 @@ pub struct Failure {
     pub image: String,
     pub registry: String,
     pub waiting_reason: Option<String>,
-    pub waiting_message: Option<String>,
+    /// The container status's message: the same allocation as its evidence's.
+    pub waiting_message: Option<Arc<str>>,
     pub evidence: Vec<Evidence>,
     pub service_account: Option<String>,
     pub node_name: Option<String>,
@@ -100,10 +103,7 @@ impl Failure {
 
     /// Messages that name a cause; empty when only generic lines survived.
     pub fn cause_messages(&self) -> impl Iterator<Item = &str> {
-        self.evidence
-            .iter()
-            .filter(|e| e.names_cause())
-            .map(|e| e.message.as_str())
+        self.evidence.iter().filter(|e| e.names_cause()).map(|e| &*e.message)
     }
 
     pub fn unexplained(&self) -> bool {
@@ -177,12 +177,13 @@ impl<'a> Found<'a> {
     }
 
     /// The failure of that key, made by `make` if there is none yet.
-    fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> &mut Failure {
+    /// The failure of that key (and its place), made by `make` if there is none yet.
+    fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> (usize, &mut Failure) {
         let i = *self.at.entry(key.clone()).or_insert_with(|| {
             self.list.push((key, make()));
             self.list.len() - 1
         });
-        &mut self.list[i].1
+        (i, &mut self.list[i].1)
     }
 
     fn into_sorted(self) -> Vec<Failure> {
@@ -238,15 +239,22 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             None => continue,
         };
         let ns = pod.namespace.as_deref().unwrap_or("");
+        // One failure per waiting container: room for a pod's all at once, so that one pod of
+        // many containers gets a list of exactly their number (not the next power of two).
+        failures
+            .list
+            .reserve(view.statuses().filter(|(st, _)| pulling(st)).count());
         for (st, init) in view.statuses() {
-            let Some(reason) = PodView::waiting_reason(st) else {
+            let Some(reason) = PodView::waiting_reason(st).filter(|r| PULL_REASONS.contains(r)) else {
                 continue;
             };
-            if !PULL_REASONS.contains(&reason) {
-                continue;
-            }
             let name = st.name.as_str();
-            let message = st.state.waiting.as_ref().and_then(|w| owned(&w.message));
+            let message = st
+                .state
+                .waiting
+                .as_ref()
+                .and_then(|w| w.message.as_ref())
+                .map(Str::to_shared);
             let image = index.image_of(name).or_else(|| owned(&st.image)).unwrap_or_default();
             let mut f = new_failure(pod, view, ns, Some(name.to_string()), init, image);
             f.waiting_reason = Some(reason.to_string());
@@ -271,7 +279,8 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     // Where each (failure, reason, message) sits in its failure's evidence: one failure may
     // gather any number of distinct messages, and scanning them per event is quadratic.
     // Keyed by the failure's key with its strings borrowed from the event (reason, message).
-    type EvidenceKey<'e> = (Key<'e>, &'e str, &'e str);
+    // The failure is named by its place in the list, not by a second copy of its key.
+    type EvidenceKey<'e> = (usize, &'e str, &'e str);
     let mut evidence_index: HashMap<EvidenceKey, usize> = HashMap::new();
     for e in pull_events {
         let pod = by_name
@@ -303,8 +312,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             container.map(Cow::Borrowed),
             gone_uid,
         );
-        let evidence_key = (key.clone(), e.reason.as_str(), e.message.as_str());
-        let f = failures.entry(key, || {
+        let (at, f) = failures.entry(key, || {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
                 .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
@@ -321,7 +329,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             f.image = img.clone();
             set_registry(f);
         }
-        match evidence_index.entry(evidence_key) {
+        match evidence_index.entry((at, e.reason.as_str(), &*e.message)) {
             std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get())),
             std::collections::hash_map::Entry::Vacant(at) => {
                 merge_evidence(f, e, None);
@@ -330,6 +338,10 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         }
     }
 
+    // The lookups are done with: freed before the list is sorted and shrunk (the views stay:
+    // keys may borrow a container name from them).
+    drop(evidence_index);
+    drop(indexes);
     let mut out: Vec<Failure> = failures.into_sorted();
     // Collected in place into the list of (key, failure): keep only the room it needs.
     out.shrink_to_fit();
@@ -339,6 +351,11 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         f.evidence.shrink_to_fit();
     }
     out
+}
+
+/// Whether a container status is waiting on a failed pull.
+fn pulling(st: &view::StatusEntry) -> bool {
+    PodView::waiting_reason(st).is_some_and(|r| PULL_REASONS.contains(&r))
 }
 
 /// Add an event to a failure's evidence, or to the entry at `existing` (the same reason and
@@ -460,6 +477,7 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 .find(|t| t.name.as_deref() == Some(name))
                 .and_then(|t| t.from.as_ref()?.name.clone())
                 .unwrap_or_default();
+            let message: Option<Arc<str>> = cond.message.as_deref().map(Arc::from);
             let mut f = Failure {
                 kind: "ImageStream".into(),
                 namespace: is.namespace.clone().unwrap_or_default(),
@@ -470,11 +488,11 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 image,
                 registry: String::new(),
                 waiting_reason: cond.reason.clone(),
-                waiting_message: cond.message.clone(),
+                waiting_message: message.clone(),
                 evidence: vec![Evidence {
                     source: EvidenceSource::ImportStatus,
                     reason: cond.reason.clone().unwrap_or_else(|| "ImportFailed".into()),
-                    message: cond.message.clone().unwrap_or_default(),
+                    message: message.unwrap_or_default(),
                     event_type: None,
                     count: 1,
                     first_seen: cond.last_transition_time.clone(),

@@ -316,7 +316,8 @@ pub struct EventRecord {
     pub field_path: Option<String>,
     pub reason: String,
     pub event_type: String,
-    pub message: String,
+    /// Shared with the evidence of the failures it is about.
+    pub message: std::sync::Arc<str>,
     pub count: u64,
     pub first_timestamp: Option<String>,
     pub last_timestamp: Option<String>,
@@ -438,7 +439,7 @@ impl EventRaw {
             field_path: r.field_path,
             reason: self.reason.unwrap_or_default(),
             event_type: self.event_type.unwrap_or_else(|| "Normal".into()),
-            message: self.message.or(self.note).unwrap_or_default(),
+            message: self.message.or(self.note).unwrap_or_default().into(),
             count: self.count.or(self.deprecated_count).or(series_count).unwrap_or(1),
             first_timestamp: self
                 .first_timestamp
@@ -470,7 +471,7 @@ impl EventRecord {
         if e.involved_kind != "Pod" {
             return false;
         }
-        let m = e.message.as_str();
+        let m = &*e.message;
         match e.reason.as_str() {
             "Failed" => {
                 m.starts_with("Failed to pull image")

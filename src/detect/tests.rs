@@ -56,7 +56,7 @@ fn huge_event_counts_saturate() {
     let ev = fs[0]
         .evidence
         .iter()
-        .find(|e| e.message == msg)
+        .find(|e| &*e.message == msg)
         .expect("the event is evidence");
     assert_eq!(ev.count, u64::MAX);
 }
@@ -152,7 +152,7 @@ fn events_of_vanished_pods_are_orphans() {
         live[0]
             .evidence
             .iter()
-            .all(|e| e.message != "Failed to pull image \"nginx:1.25\": not found"),
+            .all(|e| &*e.message != "Failed to pull image \"nginx:1.25\": not found"),
         "{fs:#?}"
     );
     assert_eq!(gone[0].pod, "gone-1");
@@ -358,4 +358,26 @@ fn shape_errors_name_the_field() {
 fn running_init_container_is_not_a_failure() {
     let fs = detect(&[pod("web-1", "ContainerCreating", None)], &[]);
     assert!(fs.is_empty());
+}
+
+#[test]
+fn messages_are_shared_with_their_evidence_not_copied() {
+    // Quoted (escaped in the pod's text) and plain: both are held once.
+    for waiting in ["Back-off pulling image \"quay.io/acme/web:1\"", "manifest unknown"] {
+        let pods = vec![pod("web-1", "ErrImagePull", Some(waiting))];
+        let events = vec![event(
+            "web-1",
+            "Failed",
+            "Failed to pull image \"quay.io/acme/web:1\": unauthorized",
+            2,
+            Some("u1"),
+        )];
+        let fs = detect(&pods, &events);
+        let f = fs.iter().find(|f| f.container.as_deref() == Some("web")).unwrap();
+        let by = |s: EvidenceSource| &f.evidence.iter().find(|e| e.source == s).unwrap().message;
+        let w = f.waiting_message.as_ref().unwrap();
+        assert_eq!(&**w, waiting);
+        assert!(Arc::ptr_eq(w, by(EvidenceSource::ContainerStatus)));
+        assert!(Arc::ptr_eq(&events[0].message, by(EvidenceSource::Event)));
+    }
 }

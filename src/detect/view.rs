@@ -2,27 +2,67 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::PULL_REASONS;
 use crate::cluster::Object;
 
 /// A string of a view, borrowed from the object's text unless it holds escapes: most pods of
 /// a snapshot are read once at load (their shape is checked) and never again, so their views
-/// should cost no allocation per string.
-#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Str<'a>(Cow<'a, str>);
+/// should cost no allocation per string. An unescaped copy is shared, so that a failure's
+/// message can be the view's own (a kubelet message quotes its image: it always has escapes).
+#[derive(Debug, Clone)]
+pub(super) enum Str<'a> {
+    Borrowed(&'a str),
+    Shared(Arc<str>),
+}
+
+impl Default for Str<'_> {
+    fn default() -> Self {
+        Str::Borrowed("")
+    }
+}
+
+// By text, as the `String`s these stand for compare (labels are a map keyed by them).
+impl PartialEq for Str<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for Str<'_> {}
+impl PartialOrd for Str<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Str<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
 
 impl<'a> Str<'a> {
     pub(super) fn as_str(&self) -> &str {
-        &self.0
+        match self {
+            Str::Borrowed(s) => s,
+            Str::Shared(s) => s,
+        }
     }
 
     /// As a key that may outlive the view: borrowed from the object's text where the view
     /// borrows it, copied where it holds escapes.
     pub(super) fn to_key(&self) -> Cow<'a, str> {
-        match &self.0 {
-            Cow::Borrowed(s) => Cow::Borrowed(s),
-            Cow::Owned(s) => Cow::Owned(s.clone()),
+        match self {
+            Str::Borrowed(s) => Cow::Borrowed(s),
+            Str::Shared(s) => Cow::Owned(s.to_string()),
+        }
+    }
+
+    /// As a shared string: the view's own where it holds one, else one copy.
+    pub(super) fn to_shared(&self) -> Arc<str> {
+        match self {
+            Str::Borrowed(s) => Arc::from(*s),
+            Str::Shared(s) => Arc::clone(s),
         }
     }
 }
@@ -37,13 +77,10 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
+                Ok(Str::Borrowed(v))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v)))
+                Ok(Str::Shared(Arc::from(v)))
             }
         }
         d.deserialize_string(V)

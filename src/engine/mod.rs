@@ -281,9 +281,12 @@ async fn evaluate_full<C: ClusterSource>(
         let hits: Vec<(String, Arc<Hits>)> = f
             .evidence
             .iter()
-            .map(|e| (e.message.clone(), table.hits(rules, &e.message)))
+            .map(|e| (e.message.to_string(), table.hits(rules, &e.message)))
             .collect();
-        let waiting = f.waiting_message.as_ref().map(|m| (m.clone(), table.hits(rules, m)));
+        let waiting = f
+            .waiting_message
+            .as_ref()
+            .map(|m| (m.to_string(), table.hits(rules, m)));
         let facts = facts(f, c, &hits, waiting.as_ref());
         let base = minijinja::Value::from(minijinja::value::Serde(context::failure_context(
             rules,

@@ -219,9 +219,12 @@ pub fn explain(
         let hits: Vec<(String, Arc<Hits>)> = f
             .evidence
             .iter()
-            .map(|e| (e.message.clone(), table.hits(rules, &e.message)))
+            .map(|e| (e.message.to_string(), table.hits(rules, &e.message)))
             .collect();
-        let waiting = f.waiting_message.as_ref().map(|m| (m.clone(), table.hits(rules, m)));
+        let waiting = f
+            .waiting_message
+            .as_ref()
+            .map(|m| (m.to_string(), table.hits(rules, m)));
         // The same facts the engine matches on (engine::facts).
         let facts = Facts {
             messages: hits.iter().map(|(m, h)| (m.as_str(), h.as_ref())).collect(),
@@ -336,7 +339,7 @@ pub fn explain(
             registry: f.registry.clone(),
             category: c.category,
             symptoms: c.symptoms.iter().map(|&s| rules.symptoms[s].id.clone()).collect(),
-            messages: f.evidence.iter().map(|e| e.message.clone()).collect(),
+            messages: f.evidence.iter().map(|e| e.message.to_string()).collect(),
             rules: explained,
         });
     }

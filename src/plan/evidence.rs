@@ -34,7 +34,7 @@ pub(super) fn unexplained(f: &Failure, category: Option<Category>) -> Unexplaine
         container: f.container.clone(),
         image: f.image.clone(),
         category: category.unwrap_or(Category::Other),
-        message: f.headline().map(|e| e.message.clone()),
+        message: f.headline().map(|e| e.message.to_string()),
         count: f.total_count(),
         gone: None,
     }
@@ -132,7 +132,7 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         .map(|(Said(e), t)| MessageEvidence {
             source: source_name(e.source).into(),
             reason: e.reason.clone(),
-            message: e.message.clone(),
+            message: e.message.to_string(),
             count: t.count,
             pods: t.pods as usize,
             image_streams: t.image_streams as usize,
