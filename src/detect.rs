@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::cluster::{EventRecord, Object};
 use crate::refs::image::ImageRef;
 
+mod make;
 mod view;
+use make::{Names, PodFacts, new_failure, orphan, set_registry};
 use view::{PodIndex, PodView, Str, owned};
 
 /// Waiting reasons that mean the image could not be pulled.
@@ -77,22 +79,24 @@ pub fn is_generic(message: &str) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
     /// `Pod`, or `ImageStream` for an image import that failed.
-    pub kind: String,
-    pub namespace: String,
-    pub pod: String,
+    pub kind: &'static str,
+    // What a pod's failures have in common is shared by them (one pod can fail in thousands
+    // of containers), as is a registry's name and a waiting reason by a run's failures.
+    pub namespace: Arc<str>,
+    pub pod: Arc<str>,
     pub pod_exists: bool,
     pub container: Option<String>,
     pub init_container: bool,
     pub image: String,
-    pub registry: String,
-    pub waiting_reason: Option<String>,
+    pub registry: Arc<str>,
+    pub waiting_reason: Option<Arc<str>>,
     /// The container status's message: the same allocation as its evidence's.
     pub waiting_message: Option<Arc<str>>,
     pub evidence: Vec<Evidence>,
-    pub service_account: Option<String>,
-    pub node_name: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    pub created: Option<String>,
+    pub service_account: Option<Arc<str>>,
+    pub node_name: Option<Arc<str>>,
+    pub labels: Arc<BTreeMap<String, String>>,
+    pub created: Option<Arc<str>>,
 }
 
 impl Failure {
@@ -198,6 +202,9 @@ impl<'a> Found<'a> {
 /// Find every failing pull in the given pods and events.
 pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     let mut failures = Found::default();
+    let mut names = Names::default();
+    // Each pod's shared facts, made with its first failure.
+    let mut facts: HashMap<usize, PodFacts> = HashMap::new();
     let pull_events: Vec<&EventRecord> = events.iter().filter(|e| is_pull_event(e)).collect();
     // Of two pods of one name the later is the one events are joined to (as a map built in
     // order keeps it).
@@ -244,6 +251,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         failures
             .list
             .reserve(view.statuses().filter(|(st, _)| pulling(st)).count());
+        let mut own_facts: Option<PodFacts> = None;
         for (st, init) in view.statuses() {
             let Some(reason) = PodView::waiting_reason(st).filter(|r| PULL_REASONS.contains(r)) else {
                 continue;
@@ -256,8 +264,16 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 .and_then(|w| w.message.as_ref())
                 .map(Str::to_shared);
             let image = index.image_of(name).or_else(|| owned(&st.image)).unwrap_or_default();
-            let mut f = new_failure(pod, view, ns, Some(name.to_string()), init, image);
-            f.waiting_reason = Some(reason.to_string());
+            // Kept for the events only of pods they name.
+            let shared = match &mut own_facts {
+                Some(f) => &*f,
+                None if named[i] => facts
+                    .entry(i)
+                    .or_insert_with(|| PodFacts::of(pod, view, ns, &mut names)),
+                None => own_facts.insert(PodFacts::of(pod, view, ns, &mut names)),
+            };
+            let mut f = new_failure(shared, Some(name.to_string()), init, image, &mut names);
+            f.waiting_reason = Some(names.get(reason));
             f.waiting_message = message.clone();
             if let Some(m) = message {
                 // Kept for the whole run, one per failing container: no spare room.
@@ -283,9 +299,10 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     type EvidenceKey<'e> = (usize, &'e str, &'e str);
     let mut evidence_index: HashMap<EvidenceKey, usize> = HashMap::new();
     for e in pull_events {
-        let pod = by_name
+        let found = by_name
             .get(&(e.namespace.as_str(), e.involved_name.as_str()))
-            .and_then(|&i| pod_at(i));
+            .and_then(|&i| Some((i, pod_at(i)?)));
+        let pod = found.map(|(_, p)| p);
         // A pod of the same name but another uid (a StatefulSet pod, recreated): the event is
         // about the old pod, which no longer exists. It is an orphan of its own; the new pod's
         // status is the witness for the new one.
@@ -318,16 +335,21 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
                 .or_else(|| msg_image.clone())
                 .unwrap_or_default();
-            match pod {
-                Some((p, v, _)) => new_failure(p, v, &e.namespace, container.map(str::to_string), init, image),
-                None => orphan(e, container.map(str::to_string), image),
+            match (pod, found) {
+                (Some((p, v, _)), Some((i, _))) => {
+                    let shared = facts
+                        .entry(i)
+                        .or_insert_with(|| PodFacts::of(p, v, &e.namespace, &mut names));
+                    new_failure(shared, container.map(str::to_string), init, image, &mut names)
+                }
+                _ => orphan(e, container.map(str::to_string), image, &mut names),
             }
         });
         if f.image.is_empty()
             && let Some(img) = &msg_image
         {
             f.image = img.clone();
-            set_registry(f);
+            set_registry(f, &mut names);
         }
         match evidence_index.entry((at, e.reason.as_str(), &*e.message)) {
             std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get())),
@@ -341,6 +363,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     // The lookups are done with: freed before the list is sorted and shrunk (the views stay:
     // keys may borrow a container name from them).
     drop(evidence_index);
+    drop(facts);
     drop(indexes);
     let mut out: Vec<Failure> = failures.into_sorted();
     // Collected in place into the list of (key, failure): keep only the room it needs.
@@ -393,69 +416,10 @@ fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
     }
 }
 
-fn set_registry(f: &mut Failure) {
-    f.registry = f.image_ref().map(|r| r.registry_host().to_string()).unwrap_or_default();
-}
-
-fn new_failure(
-    pod: &Object,
-    view: &PodView,
-    ns: &str,
-    container: Option<String>,
-    init: bool,
-    image: String,
-) -> Failure {
-    let mut f = Failure {
-        kind: "Pod".into(),
-        namespace: ns.to_string(),
-        pod: pod.name.clone(),
-        pod_exists: true,
-        container,
-        init_container: init,
-        image,
-        registry: String::new(),
-        waiting_reason: None,
-        waiting_message: None,
-        evidence: Vec::new(),
-        service_account: Some(owned(&view.spec.service_account_name).unwrap_or_else(|| "default".into())),
-        node_name: owned(&view.spec.node_name),
-        labels: view
-            .metadata
-            .labels
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
-            .collect(),
-        created: owned(&view.metadata.creation_timestamp),
-    };
-    set_registry(&mut f);
-    f
-}
-
-fn orphan(e: &EventRecord, container: Option<String>, image: String) -> Failure {
-    let mut f = Failure {
-        kind: "Pod".into(),
-        namespace: e.namespace.clone(),
-        pod: e.involved_name.clone(),
-        pod_exists: false,
-        container,
-        init_container: false,
-        image,
-        registry: String::new(),
-        waiting_reason: None,
-        waiting_message: None,
-        evidence: Vec::new(),
-        service_account: None,
-        node_name: None,
-        labels: BTreeMap::new(),
-        created: None,
-    };
-    set_registry(&mut f);
-    f
-}
-
 /// Failed imports of OpenShift ImageStream tags (the samples operator's symptom).
 pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
     let mut out = Vec::new();
+    let mut names = Names::default();
     for is in streams {
         // A stream of the wrong shape was reported by the loader (`imagestream_shape_error`).
         let Ok(view) = serde_json::from_str::<StreamView>(is.raw()) else {
@@ -479,15 +443,15 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 .unwrap_or_default();
             let message: Option<Arc<str>> = cond.message.as_deref().map(Arc::from);
             let mut f = Failure {
-                kind: "ImageStream".into(),
-                namespace: is.namespace.clone().unwrap_or_default(),
-                pod: is.name.clone(),
+                kind: "ImageStream",
+                namespace: names.get(is.namespace.as_deref().unwrap_or_default()),
+                pod: Arc::from(is.name.as_str()),
                 pod_exists: true,
                 container: Some(name.to_string()),
                 init_container: false,
                 image,
-                registry: String::new(),
-                waiting_reason: cond.reason.clone(),
+                registry: names.get(""),
+                waiting_reason: cond.reason.as_deref().map(|r| names.get(r)),
                 waiting_message: message.clone(),
                 evidence: vec![Evidence {
                     source: EvidenceSource::ImportStatus,
@@ -500,10 +464,10 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 }],
                 service_account: None,
                 node_name: None,
-                labels: view.metadata.labels.clone(),
-                created: view.metadata.creation_timestamp.clone(),
+                labels: Arc::new(view.metadata.labels.clone()),
+                created: view.metadata.creation_timestamp.as_deref().map(Arc::from),
             };
-            set_registry(&mut f);
+            set_registry(&mut f, &mut names);
             out.push(f);
         }
     }

@@ -96,7 +96,7 @@ fn joins_status_and_events_per_container() {
     assert_eq!(fs.len(), 1, "{fs:#?}");
     let f = &fs[0];
     assert_eq!(f.container.as_deref(), Some("web"));
-    assert_eq!(f.registry, "quay.io");
+    assert_eq!(&*f.registry, "quay.io");
     assert_eq!(f.service_account.as_deref(), Some("builder"));
     assert_eq!(
         f.evidence.len(),
@@ -139,7 +139,7 @@ fn events_of_vanished_pods_are_orphans() {
     let fs = detect(&[], &events);
     assert_eq!(fs.len(), 1);
     assert!(!fs[0].pod_exists);
-    assert_eq!(fs[0].registry, "docker.io");
+    assert_eq!(&*fs[0].registry, "docker.io");
     // Same name, other uid: the pod was recreated; the event is about the old one, which
     // is gone: an orphan beside the new pod's own failure, never merged into it.
     let pods = vec![pod("gone-1", "ErrImagePull", Some("x"))];
@@ -155,7 +155,7 @@ fn events_of_vanished_pods_are_orphans() {
             .all(|e| &*e.message != "Failed to pull image \"nginx:1.25\": not found"),
         "{fs:#?}"
     );
-    assert_eq!(gone[0].pod, "gone-1");
+    assert_eq!(&*gone[0].pod, "gone-1");
     assert_eq!(gone[0].container.as_deref(), Some("web"));
     assert_eq!(gone[0].image, "nginx:1.25", "the image named in the old pod's event");
     assert_eq!(gone[0].evidence[0].count, 2);
@@ -309,7 +309,7 @@ fn containers_of_dropped_views_keep_their_names_and_order() {
     let fs = detect(&pods, &events);
     let got: Vec<(&str, Option<&str>, usize)> = fs
         .iter()
-        .map(|f| (f.pod.as_str(), f.container.as_deref(), f.evidence.len()))
+        .map(|f| (&*f.pod, f.container.as_deref(), f.evidence.len()))
         .collect();
     assert_eq!(
         got,
@@ -380,4 +380,48 @@ fn messages_are_shared_with_their_evidence_not_copied() {
         assert!(Arc::ptr_eq(w, by(EvidenceSource::ContainerStatus)));
         assert!(Arc::ptr_eq(&events[0].message, by(EvidenceSource::Event)));
     }
+}
+
+#[test]
+fn a_pods_failures_share_what_they_have_in_common() {
+    // Two failing containers of one pod, and a second pod with the same registry.
+    let two = Arc::new(
+        Object::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "two", "namespace": "apps", "uid": "u2", "labels": {"app": "web"},
+                         "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"serviceAccountName": "builder", "nodeName": "n1", "containers": [
+                {"name": "a", "image": "quay.io/acme/a:1"}, {"name": "b", "image": "quay.io/acme/b:1"}]},
+            "status": {"containerStatuses": [
+                {"name": "a", "image": "quay.io/acme/a:1", "state": {"waiting": {"reason": "ImagePullBackOff"}}},
+                {"name": "b", "image": "quay.io/acme/b:1", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
+        }))
+        .unwrap(),
+    );
+    let fs = detect(&[two, pod("web-1", "ImagePullBackOff", None)], &[]);
+    assert_eq!(fs.len(), 3, "{fs:#?}");
+    let (a, b, other) = (&fs[0], &fs[1], &fs[2]);
+    assert_eq!((&*a.pod, &*b.pod, &*other.pod), ("two", "two", "web-1"));
+    assert!(Arc::ptr_eq(&a.pod, &b.pod));
+    assert!(Arc::ptr_eq(&a.namespace, &b.namespace) && Arc::ptr_eq(&a.namespace, &other.namespace));
+    assert!(Arc::ptr_eq(&a.labels, &b.labels) && a.labels.get("app").map(String::as_str) == Some("web"));
+    for field in [
+        |f: &Failure| f.service_account.clone(),
+        |f: &Failure| f.node_name.clone(),
+        |f: &Failure| f.created.clone(),
+    ] {
+        let (x, y) = (field(a).unwrap(), field(b).unwrap());
+        assert!(Arc::ptr_eq(&x, &y), "{x} is copied");
+    }
+    // Names repeated across pods are kept once per run.
+    assert_eq!(&*a.registry, "quay.io");
+    assert!(Arc::ptr_eq(&a.registry, &other.registry));
+    assert!(Arc::ptr_eq(
+        a.waiting_reason.as_ref().unwrap(),
+        other.waiting_reason.as_ref().unwrap()
+    ));
+    assert!(Arc::ptr_eq(
+        a.service_account.as_ref().unwrap(),
+        other.service_account.as_ref().unwrap()
+    ));
 }

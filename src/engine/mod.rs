@@ -170,7 +170,7 @@ fn facts<'a>(
             .map(|e| e.reason.as_str())
             .collect(),
         event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
-        involved_kinds: vec![f.kind.as_str()],
+        involved_kinds: vec![f.kind],
         waiting_reason: f.waiting_reason.as_deref(),
         waiting_message: waiting.map(|(m, h)| (m.as_str(), h.as_ref())),
         image: &f.image,

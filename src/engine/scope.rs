@@ -124,7 +124,7 @@ impl Scope {
     /// Whether a failure's namespace and labels are in scope (its category and rules are
     /// decided later, once classified and evaluated).
     pub fn admits(&self, f: &Failure) -> bool {
-        (self.namespaces.is_empty() || self.namespaces.contains(&f.namespace))
+        (self.namespaces.is_empty() || self.namespaces.contains(&*f.namespace))
             && self
                 .selector
                 .as_ref()

@@ -212,7 +212,7 @@ pub fn explain(
     let mut table = MessageTable::new();
     let mut failures = Vec::new();
     for (fi, f) in ev.failures.iter().enumerate() {
-        if f.kind != "Pod" || f.namespace != namespace || f.pod != pod {
+        if f.kind != "Pod" || &*f.namespace != namespace || &*f.pod != pod {
             continue;
         }
         let c = &ev.classified[fi];
@@ -237,7 +237,7 @@ pub fn explain(
                 .map(|e| e.reason.as_str())
                 .collect(),
             event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
-            involved_kinds: vec![f.kind.as_str()],
+            involved_kinds: vec![f.kind],
             waiting_reason: f.waiting_reason.as_deref(),
             waiting_message: waiting.as_ref().map(|(m, h)| (m.as_str(), h.as_ref())),
             image: &f.image,
@@ -336,7 +336,7 @@ pub fn explain(
         failures.push(FailureExplained {
             container: f.container.clone(),
             image: f.image.clone(),
-            registry: f.registry.clone(),
+            registry: f.registry.to_string(),
             category: c.category,
             symptoms: c.symptoms.iter().map(|&s| rules.symptoms[s].id.clone()).collect(),
             messages: f.evidence.iter().map(|e| e.message.to_string()).collect(),

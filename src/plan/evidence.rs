@@ -28,9 +28,9 @@ pub(super) fn subject(f: &Failure) -> Subject {
 
 pub(super) fn unexplained(f: &Failure, category: Option<Category>) -> Unexplained {
     Unexplained {
-        kind: f.kind.clone(),
-        namespace: f.namespace.clone(),
-        pod: f.pod.clone(),
+        kind: f.kind.to_string(),
+        namespace: f.namespace.to_string(),
+        pod: f.pod.to_string(),
         container: f.container.clone(),
         image: f.image.clone(),
         category: category.unwrap_or(Category::Other),
@@ -82,12 +82,12 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
     }
     let mut by: HashMap<Said, Tally> = HashMap::new();
     let mut ordered: Vec<&Failure> = failures.to_vec();
-    ordered.sort_by_key(|f| (f.kind == "ImageStream", f.namespace.as_str(), f.pod.as_str()));
+    ordered.sort_by_key(|f| (f.kind == "ImageStream", &*f.namespace, &*f.pod));
     let mut owner = 0u32;
     let mut previous: Option<(bool, &str, &str)> = None;
     for f in ordered {
         let stream = f.kind == "ImageStream";
-        let this = Some((stream, f.namespace.as_str(), f.pod.as_str()));
+        let this = Some((stream, &*f.namespace, &*f.pod));
         if this != previous {
             previous = this;
             owner = owner.saturating_add(1);
@@ -198,7 +198,7 @@ impl<'a> SubjectKey<'a> {
     fn of(f: &'a Failure) -> Self {
         let stream = f.kind == "ImageStream";
         SubjectKey {
-            kind: &f.kind,
+            kind: f.kind,
             namespace: &f.namespace,
             name: &f.pod,
             container: if stream { None } else { f.container.as_deref() },
@@ -243,7 +243,7 @@ mod tests {
 
     fn failure(pod: &str, container: &str, message: &str) -> Failure {
         Failure {
-            kind: "Pod".into(),
+            kind: "Pod",
             namespace: "apps".into(),
             pod: pod.into(),
             pod_exists: true,

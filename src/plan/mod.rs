@@ -150,7 +150,7 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
                 title: rule.title.clone(),
                 category: rule.category,
                 severity: rule.severity,
-                registry: failures[0].registry.clone(),
+                registry: failures[0].registry.to_string(),
                 subjects,
                 explanation,
                 inferred: failures.iter().all(|f| f.unexplained()),
@@ -183,7 +183,7 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         if !f.pod_exists {
             let mut o = unexplained(f, ev.classified[i].category);
             // A live read lists every pod; a snapshot may have left the namespace out.
-            o.gone = Some(source.kind != "snapshot" || ev.pod_namespaces.contains(&f.namespace));
+            o.gone = Some(source.kind != "snapshot" || ev.pod_namespaces.contains(&*f.namespace));
             orphans.push(o);
         } else if !explained.contains(&i) {
             unexplained_list.push(unexplained(f, ev.classified[i].category));
@@ -195,8 +195,8 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         .filter_map(|e| match &e.outcome {
             Outcome::Error(msg) => Some(RuleError {
                 rule: rules.rules[e.rule].id.clone(),
-                namespace: ev.failures[e.failure].namespace.clone(),
-                pod: ev.failures[e.failure].pod.clone(),
+                namespace: ev.failures[e.failure].namespace.to_string(),
+                pod: ev.failures[e.failure].pod.to_string(),
                 error: msg.clone(),
             }),
             _ => None,
@@ -206,14 +206,14 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         .failures
         .iter()
         .filter(|f| f.pod_exists && f.kind == "Pod")
-        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
+        .map(|f| (&*f.namespace, &*f.pod))
         .collect::<BTreeSet<_>>()
         .len();
     let failing_streams = ev
         .failures
         .iter()
         .filter(|f| f.kind == "ImageStream")
-        .map(|f| (f.namespace.as_str(), f.pod.as_str()))
+        .map(|f| (&*f.namespace, &*f.pod))
         .collect::<BTreeSet<_>>()
         .len();
     // Everything per failure is in the findings now: free it before the actions are listed.

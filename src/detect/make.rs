@@ -1,0 +1,121 @@
+//! Making failures: what a pod's failures share is made once per pod, and names many
+//! failures repeat are kept once per run.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Failure;
+use super::view::{PodView, Str};
+use crate::cluster::{EventRecord, Object};
+
+pub(super) fn set_registry(f: &mut Failure, names: &mut Names) {
+    f.registry = names.get(&f.image_ref().map(|r| r.registry_host().to_string()).unwrap_or_default());
+}
+
+/// One copy of each of a run's names that many failures repeat (namespaces, registries,
+/// waiting reasons).
+#[derive(Default)]
+pub(super) struct Names {
+    names: std::collections::HashSet<Arc<str>>,
+    /// Shared by every pod without labels.
+    no_labels: Arc<BTreeMap<String, String>>,
+}
+
+impl Names {
+    pub(super) fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(have) = self.names.get(s) {
+            return have.clone();
+        }
+        let new: Arc<str> = Arc::from(s);
+        self.names.insert(new.clone());
+        new
+    }
+}
+
+/// What every failure of one pod has in common: made once per pod, shared by its failures.
+#[derive(Clone)]
+pub(super) struct PodFacts {
+    namespace: Arc<str>,
+    pod: Arc<str>,
+    service_account: Arc<str>,
+    node_name: Option<Arc<str>>,
+    labels: Arc<BTreeMap<String, String>>,
+    created: Option<Arc<str>>,
+}
+
+impl PodFacts {
+    pub(super) fn of(pod: &Object, view: &PodView, ns: &str, names: &mut Names) -> Self {
+        let shared = |s: &Option<Str>| s.as_ref().map(|s| Arc::from(s.as_str()));
+        PodFacts {
+            namespace: names.get(ns),
+            pod: Arc::from(pod.name.as_str()),
+            service_account: match &view.spec.service_account_name {
+                Some(sa) => names.get(sa.as_str()),
+                None => names.get("default"),
+            },
+            node_name: view.spec.node_name.as_ref().map(|n| names.get(n.as_str())),
+            labels: if view.metadata.labels.is_empty() {
+                names.no_labels.clone()
+            } else {
+                Arc::new(
+                    view.metadata
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+                        .collect(),
+                )
+            },
+            created: shared(&view.metadata.creation_timestamp),
+        }
+    }
+}
+
+pub(super) fn new_failure(
+    facts: &PodFacts,
+    container: Option<String>,
+    init: bool,
+    image: String,
+    names: &mut Names,
+) -> Failure {
+    let mut f = Failure {
+        kind: "Pod",
+        namespace: facts.namespace.clone(),
+        pod: facts.pod.clone(),
+        pod_exists: true,
+        container,
+        init_container: init,
+        image,
+        registry: names.get(""),
+        waiting_reason: None,
+        waiting_message: None,
+        evidence: Vec::new(),
+        service_account: Some(facts.service_account.clone()),
+        node_name: facts.node_name.clone(),
+        labels: facts.labels.clone(),
+        created: facts.created.clone(),
+    };
+    set_registry(&mut f, names);
+    f
+}
+
+pub(super) fn orphan(e: &EventRecord, container: Option<String>, image: String, names: &mut Names) -> Failure {
+    let mut f = Failure {
+        kind: "Pod",
+        namespace: names.get(&e.namespace),
+        pod: Arc::from(e.involved_name.as_str()),
+        pod_exists: false,
+        container,
+        init_container: false,
+        image,
+        registry: names.get(""),
+        waiting_reason: None,
+        waiting_message: None,
+        evidence: Vec::new(),
+        service_account: None,
+        node_name: None,
+        labels: Default::default(),
+        created: None,
+    };
+    set_registry(&mut f, names);
+    f
+}
