@@ -2,17 +2,21 @@
 //! (the Kubernetes API through `kube`) implements the same trait. The engine never
 //! knows which one it has.
 
+mod event;
 mod fields;
 mod hidden;
 pub mod live;
 mod object;
 mod snapshot;
+mod wrong_field;
 
 use std::future::Future;
 use std::sync::Arc;
 
-pub use object::{EventRecord, FieldError, GroupKind, Object, ObjectKey, Version, wrong_field, wrong_field_by};
+pub use event::EventRecord;
+pub use object::{GroupKind, Object, ObjectKey, Version};
 pub use snapshot::{LoadOptions, SkippedFile, Snapshot};
+pub use wrong_field::{FieldError, wrong_field, wrong_field_by};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::super::object::{EventRaw, FieldError, ObjectHead};
-use super::super::{EventRecord, Object};
+use super::super::event::EventRaw;
+use super::super::object::ObjectHead;
+use super::super::{EventRecord, FieldError, Object};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 
 /// Everything read from one file.
