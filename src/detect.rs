@@ -85,9 +85,9 @@ pub struct Failure {
     pub namespace: Arc<str>,
     pub pod: Arc<str>,
     pub pod_exists: bool,
-    pub container: Option<String>,
+    pub container: Option<Arc<str>>,
     pub init_container: bool,
-    pub image: String,
+    pub image: Arc<str>,
     pub registry: Arc<str>,
     pub waiting_reason: Option<Arc<str>>,
     /// The container status's message: the same allocation as its evidence's.
@@ -272,7 +272,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     .or_insert_with(|| PodFacts::of(pod, view, ns, &mut names)),
                 None => own_facts.insert(PodFacts::of(pod, view, ns, &mut names)),
             };
-            let mut f = new_failure(shared, Some(name.to_string()), init, image, &mut names);
+            let mut f = new_failure(shared, Some(name), init, &image, &mut names);
             f.waiting_reason = Some(names.get(reason));
             f.waiting_message = message.clone();
             if let Some(m) = message {
@@ -318,10 +318,10 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
         {
             continue;
         }
-        let msg_image = quoted_image(&e.message).map(str::to_string);
+        let msg_image: Option<&str> = quoted_image(&e.message);
         let container: Option<&str> = from_path.map(|(c, _)| c).or_else(|| {
             let (_, _, x) = pod?;
-            x.by_image.get(msg_image.as_deref()?).copied()
+            x.by_image.get(msg_image?).copied()
         });
         let key = (
             e.namespace.as_str(),
@@ -333,22 +333,22 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             let init = from_path.as_ref().is_some_and(|(_, i)| *i);
             let image = container
                 .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
-                .or_else(|| msg_image.clone())
+                .or_else(|| msg_image.map(str::to_string))
                 .unwrap_or_default();
             match (pod, found) {
                 (Some((p, v, _)), Some((i, _))) => {
                     let shared = facts
                         .entry(i)
                         .or_insert_with(|| PodFacts::of(p, v, &e.namespace, &mut names));
-                    new_failure(shared, container.map(str::to_string), init, image, &mut names)
+                    new_failure(shared, container, init, &image, &mut names)
                 }
-                _ => orphan(e, container.map(str::to_string), image, &mut names),
+                _ => orphan(e, container, &image, &mut names),
             }
         });
         if f.image.is_empty()
-            && let Some(img) = &msg_image
+            && let Some(img) = msg_image
         {
-            f.image = img.clone();
+            f.image = names.get(img);
             set_registry(f, &mut names);
         }
         match evidence_index.entry((at, e.reason.as_str(), &*e.message)) {
@@ -447,9 +447,9 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 namespace: names.get(is.namespace.as_deref().unwrap_or_default()),
                 pod: Arc::from(is.name.as_str()),
                 pod_exists: true,
-                container: Some(name.to_string()),
+                container: Some(names.get(name)),
                 init_container: false,
-                image,
+                image: names.get(&image),
                 registry: names.get(""),
                 waiting_reason: cond.reason.as_deref().map(|r| names.get(r)),
                 waiting_message: message.clone(),

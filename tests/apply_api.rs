@@ -505,11 +505,12 @@ fn container_of(p: &Plan, pod: &str) -> String {
     p.findings[0]
         .subjects
         .iter()
-        .find(|s| s.name == pod)
+        .find(|s| &*s.name == pod)
         .unwrap()
         .container
-        .clone()
+        .as_deref()
         .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

@@ -12,8 +12,8 @@ pub(super) fn set_registry(f: &mut Failure, names: &mut Names) {
     f.registry = names.get(&f.image_ref().map(|r| r.registry_host().to_string()).unwrap_or_default());
 }
 
-/// One copy of each of a run's names that many failures repeat (namespaces, registries,
-/// waiting reasons).
+/// One copy of each of a run's names that failures repeat (namespaces, images, containers,
+/// registries, waiting reasons): shared by the failures and by the plan's subjects.
 #[derive(Default)]
 pub(super) struct Names {
     names: std::collections::HashSet<Arc<str>>,
@@ -72,9 +72,9 @@ impl PodFacts {
 
 pub(super) fn new_failure(
     facts: &PodFacts,
-    container: Option<String>,
+    container: Option<&str>,
     init: bool,
-    image: String,
+    image: &str,
     names: &mut Names,
 ) -> Failure {
     let mut f = Failure {
@@ -82,9 +82,9 @@ pub(super) fn new_failure(
         namespace: facts.namespace.clone(),
         pod: facts.pod.clone(),
         pod_exists: true,
-        container,
+        container: container.map(|c| names.get(c)),
         init_container: init,
-        image,
+        image: names.get(image),
         registry: names.get(""),
         waiting_reason: None,
         waiting_message: None,
@@ -98,15 +98,15 @@ pub(super) fn new_failure(
     f
 }
 
-pub(super) fn orphan(e: &EventRecord, container: Option<String>, image: String, names: &mut Names) -> Failure {
+pub(super) fn orphan(e: &EventRecord, container: Option<&str>, image: &str, names: &mut Names) -> Failure {
     let mut f = Failure {
         kind: "Pod",
         namespace: names.get(&e.namespace),
         pod: Arc::from(e.involved_name.as_str()),
         pod_exists: false,
-        container,
+        container: container.map(|c| names.get(c)),
         init_container: false,
-        image,
+        image: names.get(image),
         registry: names.get(""),
         waiting_reason: None,
         waiting_message: None,

@@ -157,7 +157,7 @@ fn events_of_vanished_pods_are_orphans() {
     );
     assert_eq!(&*gone[0].pod, "gone-1");
     assert_eq!(gone[0].container.as_deref(), Some("web"));
-    assert_eq!(gone[0].image, "nginx:1.25", "the image named in the old pod's event");
+    assert_eq!(&*gone[0].image, "nginx:1.25", "the image named in the old pod's event");
     assert_eq!(gone[0].evidence[0].count, 2);
     // The same uid (or none recorded) is the live pod's own event.
     let same = vec![event(
@@ -233,7 +233,7 @@ fn a_pod_with_very_many_containers_is_linear() {
         .iter()
         .find(|f| f.container.as_deref() == Some("c29999"))
         .unwrap();
-    assert_eq!(last.image, "quay.io/acme/c29999:1");
+    assert_eq!(&*last.image, "quay.io/acme/c29999:1");
     // Joined by image: the event found the container its status names (else it would be
     // a failure of its own, with no container).
     assert_eq!(last.evidence.len(), 1);
@@ -279,7 +279,7 @@ fn an_escaped_waiting_key_is_still_read() {
     assert!(!p.raw().contains("\"waiting\""));
     let fs = detect(&[Arc::new(p)], &[]);
     assert_eq!(fs.len(), 1, "{fs:#?}");
-    assert_eq!(fs[0].image, "quay.io/a/b:1");
+    assert_eq!(&*fs[0].image, "quay.io/a/b:1");
     assert_eq!(fs[0].waiting_message.as_deref(), Some("x"));
 }
 

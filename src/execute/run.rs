@@ -74,7 +74,7 @@ pub fn not_selected(plan: &Plan, a: &Action, only: &[String], namespaces: &[Stri
         return None;
     }
     let failing: BTreeSet<&str> = findings()
-        .flat_map(|f| f.subjects.iter().map(|s| s.namespace.as_str()))
+        .flat_map(|f| f.subjects.iter().map(|s| &*s.namespace))
         .collect();
     let listed = |ns: &str| namespaces.iter().any(|n| n == ns);
     if !failing.iter().any(|ns| listed(ns)) {

@@ -135,11 +135,11 @@ pub async fn pods_before(plan: &Plan, w: &KubeWriter) -> BTreeMap<(String, Strin
         let t = crate::desired::Target {
             api_version: "v1".into(),
             kind: "Pod".into(),
-            namespace: Some(s.namespace.clone()),
-            name: s.name.clone(),
+            namespace: Some(s.namespace.to_string()),
+            name: s.name.to_string(),
         };
         if let Ok(Some(p)) = super::Writer::read(w, &t).await {
-            out.insert((s.namespace.clone(), s.name.clone()), p);
+            out.insert((s.namespace.to_string(), s.name.to_string()), p);
         }
     }
     out
@@ -161,7 +161,7 @@ pub async fn wait(
         .iter()
         .flat_map(|f| &f.subjects)
         .filter(|s| s.kind == "Pod")
-        .map(|s| s.namespace.as_str())
+        .map(|s| &*s.namespace)
         .collect();
     loop {
         let mut pods = Vec::new();
@@ -177,7 +177,7 @@ pub async fn wait(
                     .iter()
                     .filter(|s| s.kind == "Pod")
                     .map(|s| {
-                        let b = before.get(&(s.namespace.clone(), s.name.clone()));
+                        let b = before.get(&(s.namespace.to_string(), s.name.to_string()));
                         subject_state(
                             b.map(|b| b.as_ref()),
                             &s.namespace,

@@ -316,7 +316,7 @@ pub fn explain(
                     x.rule == rule.id
                         && x.subjects
                             .iter()
-                            .any(|s| s.kind == "Pod" && s.namespace == namespace && s.name == pod)
+                            .any(|s| s.kind == "Pod" && &*s.namespace == namespace && &*s.name == pod)
                 }) {
                     for id in &finding.actions {
                         if let Some(a) = plan.action(id) {
@@ -334,8 +334,8 @@ pub fn explain(
             explained.push(r);
         }
         failures.push(FailureExplained {
-            container: f.container.clone(),
-            image: f.image.clone(),
+            container: f.container.as_deref().map(str::to_string),
+            image: f.image.to_string(),
             registry: f.registry.to_string(),
             category: c.category,
             symptoms: c.symptoms.iter().map(|&s| rules.symptoms[s].id.clone()).collect(),

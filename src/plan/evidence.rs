@@ -13,15 +13,16 @@ use crate::near::Text;
 /// How many distinct messages a finding quotes as evidence.
 const MAX_MESSAGES: usize = 5;
 
+/// Shares the failure's names, as `SubjectKey::of` reads them.
 pub(super) fn subject(f: &Failure) -> Subject {
-    let k = SubjectKey::of(f);
+    let stream = f.kind == "ImageStream";
     Subject {
-        kind: k.kind.into(),
-        namespace: k.namespace.into(),
-        name: k.name.into(),
-        container: k.container.map(str::to_string),
-        tag: k.tag.map(str::to_string),
-        image: k.image.into(),
+        kind: f.kind.into(),
+        namespace: f.namespace.clone(),
+        name: f.pod.clone(),
+        container: if stream { None } else { f.container.clone() },
+        tag: if stream { f.container.clone() } else { None },
+        image: f.image.clone(),
         explanation: None,
     }
 }
@@ -31,8 +32,8 @@ pub(super) fn unexplained(f: &Failure, category: Option<Category>) -> Unexplaine
         kind: f.kind.to_string(),
         namespace: f.namespace.to_string(),
         pod: f.pod.to_string(),
-        container: f.container.clone(),
-        image: f.image.clone(),
+        container: f.container.as_deref().map(str::to_string),
+        image: f.image.to_string(),
         category: category.unwrap_or(Category::Other),
         message: f.headline().map(|e| e.message.to_string()),
         count: f.total_count(),
@@ -194,7 +195,7 @@ struct SubjectKey<'a> {
 }
 
 impl<'a> SubjectKey<'a> {
-    /// Also what `subject` copies.
+    /// Also what `subject` shares.
     fn of(f: &'a Failure) -> Self {
         let stream = f.kind == "ImageStream";
         SubjectKey {
@@ -239,6 +240,7 @@ pub(super) fn totals(failures: &[&Failure], subjects: usize) -> EvidenceTotals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use crate::detect::Evidence;
 
     fn failure(pod: &str, container: &str, message: &str) -> Failure {
@@ -325,5 +327,22 @@ mod tests {
             .map(|m| (m.source.as_str(), m.reason.as_str(), m.pods))
             .collect();
         assert_eq!(keys, [("event", "BackOff", 1), ("event", "Failed", 3)]);
+    }
+
+    #[test]
+    fn a_subject_shares_its_failures_names() {
+        let f = failure("web-1", "web", "unauthorized");
+        let s = subject(&f);
+        assert_eq!((&*s.name, s.container.as_deref(), s.tag.as_deref()), ("web-1", Some("web"), None));
+        assert!(Arc::ptr_eq(&s.namespace, &f.namespace) && Arc::ptr_eq(&s.name, &f.pod));
+        assert!(Arc::ptr_eq(&s.image, &f.image));
+        assert!(Arc::ptr_eq(s.container.as_ref().unwrap(), f.container.as_ref().unwrap()));
+        // An ImageStream's failure names a tag where a pod's names a container.
+        let stream = Failure {
+            kind: "ImageStream",
+            ..f.clone()
+        };
+        let s = subject(&stream);
+        assert_eq!((s.container.as_deref(), s.tag.as_deref()), (None, Some("web")));
     }
 }

@@ -2,6 +2,7 @@
 //! `schemas/plan.schema.json` (generated from these types).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -217,18 +218,23 @@ pub struct Finding {
 #[serde(rename_all = "camelCase")]
 pub struct Subject {
     /// `Pod` or `ImageStream`.
-    pub kind: String,
-    pub namespace: String,
+    #[schemars(with = "String")]
+    pub kind: std::borrow::Cow<'static, str>,
+    // The names are shared with the failure's (a plan can have a subject per container).
+    #[schemars(with = "String")]
+    pub namespace: Arc<str>,
     /// The pod's or the ImageStream's name.
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: Arc<str>,
     /// The container (or init container) of a pod; null for an ImageStream.
     #[schemars(with = "Nullable<String>")]
-    pub container: Option<String>,
+    pub container: Option<Arc<str>>,
     /// The tag of an ImageStream; null for a pod.
     #[schemars(with = "Nullable<String>")]
-    pub tag: Option<String>,
+    pub tag: Option<Arc<str>>,
     /// The image as the pod or the tag's `from` names it.
-    pub image: String,
+    #[schemars(with = "String")]
+    pub image: Arc<str>,
     /// This subject's own explanation, when the finding's subjects differ in detail (the
     /// finding's `explanation` then lists the differing words in place); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -508,7 +514,7 @@ impl Plan {
 }
 
 /// Shared texts are visited as copies, and replaced only where the visit changed them.
-fn visit_shared(items: &mut [std::sync::Arc<str>], text: &mut dyn FnMut(&mut String)) {
+fn visit_shared(items: &mut [Arc<str>], text: &mut dyn FnMut(&mut String)) {
     for s in items {
         let mut t = s.to_string();
         text(&mut t);
@@ -520,11 +526,11 @@ fn visit_shared(items: &mut [std::sync::Arc<str>], text: &mut dyn FnMut(&mut Str
 
 impl Subject {
     fn visit_text(&mut self, text: &mut dyn FnMut(&mut String)) {
-        text(&mut self.namespace);
-        text(&mut self.name);
-        self.container.iter_mut().for_each(&mut *text);
-        self.tag.iter_mut().for_each(&mut *text);
-        text(&mut self.image);
+        visit_shared(std::slice::from_mut(&mut self.namespace), text);
+        visit_shared(std::slice::from_mut(&mut self.name), text);
+        visit_shared(self.container.as_mut_slice(), text);
+        visit_shared(self.tag.as_mut_slice(), text);
+        visit_shared(std::slice::from_mut(&mut self.image), text);
         // A rule's explanation can quote the failure's messages.
         if let Some(t) = &mut self.explanation {
             t.visit(text);

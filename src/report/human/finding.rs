@@ -88,7 +88,7 @@ pub(super) fn finding(
                     .subjects
                     .iter()
                     .filter(|s| s.kind == kind)
-                    .map(|s| (s.namespace.as_str(), s.name.as_str()))
+                    .map(|s| (&*s.namespace, &*s.name))
                     .collect();
                 names.len()
             };
@@ -186,7 +186,7 @@ pub(super) fn finding(
                 if several {
                     format!("{}/{}", s.namespace, s.name)
                 } else {
-                    s.name.clone()
+                    s.name.to_string()
                 }
             })
             .collect();

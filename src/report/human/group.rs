@@ -77,7 +77,7 @@ pub(super) fn group_findings(plan: &Plan) -> Vec<Vec<&Finding>> {
 pub(super) fn namespaces<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> BTreeSet<&'a str> {
     findings
         .into_iter()
-        .flat_map(|f| f.subjects.iter().map(|s| s.namespace.as_str()))
+        .flat_map(|f| f.subjects.iter().map(|s| &*s.namespace))
         .collect()
 }
 
