@@ -2,6 +2,7 @@
 //! container and image, deduplicated, with counts and timestamps kept as evidence.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -41,17 +42,18 @@ pub enum EvidenceSource {
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     pub source: EvidenceSource,
-    pub reason: String,
+    // Reasons, types and times repeat across a run's failures: each is kept once (`Names`).
+    pub reason: Arc<str>,
     /// Shared with the event or status it was read from: a message is often the bulk of a
     /// failure, and each is kept once.
     pub message: Arc<str>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub event_type: Option<String>,
+    pub event_type: Option<Arc<str>>,
     pub count: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_seen: Option<String>,
+    pub first_seen: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<String>,
+    pub last_seen: Option<Arc<str>>,
 }
 
 impl Evidence {
@@ -280,7 +282,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                 f.evidence.reserve_exact(1);
                 f.evidence.push(Evidence {
                     source: EvidenceSource::ContainerStatus,
-                    reason: reason.to_string(),
+                    reason: names.get(reason),
                     message: m,
                     event_type: None,
                     count: 1,
@@ -352,9 +354,9 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             set_registry(f, &mut names);
         }
         match evidence_index.entry((at, e.reason.as_str(), &*e.message)) {
-            std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get())),
+            std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get()), &mut names),
             std::collections::hash_map::Entry::Vacant(at) => {
-                merge_evidence(f, e, None);
+                merge_evidence(f, e, None, &mut names);
                 at.insert(f.evidence.len() - 1);
             }
         }
@@ -383,36 +385,32 @@ fn pulling(st: &view::StatusEntry) -> bool {
 
 /// Add an event to a failure's evidence, or to the entry at `existing` (the same reason and
 /// message seen before).
-fn merge_evidence(f: &mut Failure, e: &EventRecord, existing: Option<usize>) {
+fn merge_evidence(f: &mut Failure, e: &EventRecord, existing: Option<usize>, names: &mut Names) {
     if let Some(ev) = existing.and_then(|i| f.evidence.get_mut(i)) {
         ev.count = ev.count.saturating_add(e.count);
-        ev.first_seen = min_opt(&ev.first_seen, &e.first_timestamp);
-        ev.last_seen = max_opt(&ev.last_seen, &e.last_timestamp);
+        keep_edge(&mut ev.first_seen, &e.first_timestamp, Ordering::Less, names);
+        keep_edge(&mut ev.last_seen, &e.last_timestamp, Ordering::Greater, names);
         return;
     }
     f.evidence.reserve_exact(1);
+    let time = |t: &Option<String>, names: &mut Names| t.as_deref().map(|t| names.get(t));
     f.evidence.push(Evidence {
         source: EvidenceSource::Event,
-        reason: e.reason.clone(),
+        reason: names.get(&e.reason),
         message: e.message.clone(),
-        event_type: Some(e.event_type.clone()),
+        event_type: Some(names.get(&e.event_type)),
         count: e.count,
-        first_seen: e.first_timestamp.clone(),
-        last_seen: e.last_timestamp.clone(),
+        first_seen: time(&e.first_timestamp, names),
+        last_seen: time(&e.last_timestamp, names),
     });
 }
 
-fn min_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y).clone()),
-        _ => a.clone().or_else(|| b.clone()),
-    }
-}
-
-fn max_opt(a: &Option<String>, b: &Option<String>) -> Option<String> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y).clone()),
-        _ => a.clone().or_else(|| b.clone()),
+/// Keep the earliest (`Less`) or the latest (`Greater`) of a sighting's time and an event's:
+/// either when only one is known.
+fn keep_edge(kept: &mut Option<Arc<str>>, seen: &Option<String>, edge: Ordering, names: &mut Names) {
+    let Some(seen) = seen.as_deref() else { return };
+    if kept.as_deref().is_none_or(|k| seen.cmp(k) == edge) {
+        *kept = Some(names.get(seen));
     }
 }
 
@@ -455,12 +453,12 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 waiting_message: message.clone(),
                 evidence: vec![Evidence {
                     source: EvidenceSource::ImportStatus,
-                    reason: cond.reason.clone().unwrap_or_else(|| "ImportFailed".into()),
+                    reason: names.get(cond.reason.as_deref().unwrap_or("ImportFailed")),
                     message: message.unwrap_or_default(),
                     event_type: None,
                     count: 1,
-                    first_seen: cond.last_transition_time.clone(),
-                    last_seen: cond.last_transition_time.clone(),
+                    first_seen: cond.last_transition_time.as_deref().map(|t| names.get(t)),
+                    last_seen: cond.last_transition_time.as_deref().map(|t| names.get(t)),
                 }],
                 service_account: None,
                 node_name: None,

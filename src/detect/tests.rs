@@ -425,3 +425,46 @@ fn a_pods_failures_share_what_they_have_in_common() {
         other.service_account.as_ref().unwrap()
     ));
 }
+
+#[test]
+fn evidence_keeps_reasons_types_and_times_once_per_run() {
+    let pods = vec![pod("web-1", "ErrImagePull", None), pod("web-2", "ErrImagePull", None)];
+    let msg = "Failed to pull image \"quay.io/acme/web:1\": unauthorized";
+    let events = vec![
+        event("web-1", "Failed", msg, 1, Some("u1")),
+        event("web-2", "Failed", msg, 1, Some("u1")),
+    ];
+    let fs = detect(&pods, &events);
+    let of = |pod: &str| {
+        let f = fs.iter().find(|f| &*f.pod == pod).unwrap();
+        f.evidence.iter().find(|e| e.source == EvidenceSource::Event).unwrap().clone()
+    };
+    let (a, b) = (of("web-1"), of("web-2"));
+    assert_eq!((&*a.reason, a.event_type.as_deref()), ("Failed", Some("Warning")));
+    assert!(Arc::ptr_eq(&a.reason, &b.reason));
+    assert!(Arc::ptr_eq(a.event_type.as_ref().unwrap(), b.event_type.as_ref().unwrap()));
+    assert!(Arc::ptr_eq(a.first_seen.as_ref().unwrap(), b.first_seen.as_ref().unwrap()));
+    assert!(Arc::ptr_eq(a.last_seen.as_ref().unwrap(), b.last_seen.as_ref().unwrap()));
+}
+
+#[test]
+fn a_repeated_message_spans_its_earliest_and_latest_sighting() {
+    let pods = vec![pod("web-1", "ErrImagePull", None)];
+    let msg = "Failed to pull image \"quay.io/acme/web:1\": unauthorized";
+    let at = |first: Option<&str>, last: Option<&str>| EventRecord {
+        first_timestamp: first.map(String::from),
+        last_timestamp: last.map(String::from),
+        ..event("web-1", "Failed", msg, 1, Some("u1"))
+    };
+    let events = vec![
+        at(None, Some("2026-01-01T02:00:00Z")),
+        at(Some("2026-01-01T01:00:00Z"), Some("2026-01-01T03:00:00Z")),
+        at(Some("2026-01-01T00:30:00Z"), None),
+        at(Some("2026-01-01T00:45:00Z"), Some("2026-01-01T01:00:00Z")),
+    ];
+    let fs = detect(&pods, &events);
+    let e = fs[0].evidence.iter().find(|e| e.source == EvidenceSource::Event).unwrap();
+    assert_eq!(e.count, 4);
+    assert_eq!(e.first_seen.as_deref(), Some("2026-01-01T00:30:00Z"));
+    assert_eq!(e.last_seen.as_deref(), Some("2026-01-01T03:00:00Z"));
+}

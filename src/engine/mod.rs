@@ -60,7 +60,8 @@ pub struct Evaluated {
 /// The classification of a failure's messages.
 #[derive(Debug, Clone, Default)]
 pub struct Classified {
-    pub symptoms: BTreeSet<usize>,
+    /// Sorted, each once: one per failure, and a set's node is about a hundred bytes.
+    pub symptoms: Vec<usize>,
     pub category: Option<Category>,
 }
 
@@ -148,6 +149,9 @@ pub fn classify(rules: &RuleSet, table: &mut MessageTable, f: &Failure) -> Class
         }
         out.symptoms.extend(found);
     }
+    out.symptoms.sort_unstable();
+    out.symptoms.dedup();
+    out.symptoms.shrink_to_fit();
     out.category = best.map(|b| rules.symptoms[b].category);
     out
 }
@@ -167,7 +171,7 @@ fn facts<'a>(
             .evidence
             .iter()
             .filter(|e| e.source == detect::EvidenceSource::Event)
-            .map(|e| e.reason.as_str())
+            .map(|e| &*e.reason)
             .collect(),
         event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
         involved_kinds: vec![f.kind],

@@ -234,7 +234,7 @@ pub fn explain(
                 .evidence
                 .iter()
                 .filter(|e| e.source == crate::detect::EvidenceSource::Event)
-                .map(|e| e.reason.as_str())
+                .map(|e| &*e.reason)
                 .collect(),
             event_types: f.evidence.iter().filter_map(|e| e.event_type.as_deref()).collect(),
             involved_kinds: vec![f.kind],

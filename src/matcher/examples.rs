@@ -1,6 +1,6 @@
 //! Classifying lone messages (`remedy rules match`) and running rule examples (`remedy rules test`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -21,7 +21,9 @@ pub struct MessageMatch {
 pub fn classify_message(rules: &RuleSet, table: &mut MessageTable, message: &str) -> MessageMatch {
     let hits = table.hits(rules, message);
     let symptoms = symptoms_of(rules, message, &hits);
-    let set: BTreeSet<usize> = symptoms.iter().copied().collect();
+    let mut set: Vec<usize> = symptoms.clone();
+    set.sort_unstable();
+    set.dedup();
     let labels = BTreeMap::new();
     let facts = Facts {
         messages: vec![(message, &hits)],

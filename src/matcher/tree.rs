@@ -112,7 +112,8 @@ pub struct Facts<'a> {
     /// All messages (events and container status), with their hits in the message set.
     pub messages: Vec<(&'a str, &'a Hits)>,
     /// Symptom ids shown by any message.
-    pub symptoms: &'a BTreeSet<usize>,
+    /// Sorted.
+    pub symptoms: &'a [usize],
     /// No message names a cause (only back-off and generic lines survived).
     pub unexplained: bool,
     pub event_reasons: Vec<&'a str>,

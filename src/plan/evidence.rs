@@ -2,8 +2,6 @@
 //! explanation they share. Each works on borrowed text and copies only what the plan shows: a
 //! finding can have any number of failures.
 
-use std::collections::HashMap;
-
 use super::{EvidenceTotals, MessageEvidence, Subject, Unexplained, group};
 use crate::detect::{Evidence, EvidenceSource, Failure};
 use crate::engine::Evaluated;
@@ -42,25 +40,8 @@ pub(super) fn unexplained(f: &Failure, category: Option<Category>) -> Unexplaine
 }
 
 /// Messages of a group of failures, deduplicated, counts summed, most frequent first. Counted
-/// on borrowed text, and only the ones shown are kept apart from the counts and copied: a group
-/// can have any number.
+/// on borrowed text, and only the ones shown are copied: a group can have any number.
 pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
-    /// A message by what tells messages apart (source, reason and text), held as one
-    /// evidence that carries it: a finding can have a distinct message per container, and a
-    /// tally entry is 48 bytes this way instead of 104.
-    #[derive(Clone, Copy)]
-    struct Said<'a>(&'a Evidence);
-    impl PartialEq for Said<'_> {
-        fn eq(&self, other: &Self) -> bool {
-            (self.0.source, &self.0.reason, &self.0.message) == (other.0.source, &other.0.reason, &other.0.message)
-        }
-    }
-    impl Eq for Said<'_> {}
-    impl std::hash::Hash for Said<'_> {
-        fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-            (self.0.source, &self.0.reason, &self.0.message).hash(h);
-        }
-    }
     #[derive(Default)]
     struct Tally<'a> {
         count: u64,
@@ -69,10 +50,6 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         last_seen: Option<&'a Evidence>,
         pods: u32,
         image_streams: u32,
-        /// The last pod or image stream counted (its place in visiting order, from 1):
-        /// failures are visited one pod after another, so a message is counted once per pod
-        /// without a set of every (message, pod).
-        last: u32,
     }
     fn source_name(s: EvidenceSource) -> &'static str {
         match s {
@@ -81,9 +58,17 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             EvidenceSource::ImportStatus => "importStatus",
         }
     }
-    let mut by: HashMap<Said, Tally> = HashMap::new();
+    // What tells messages apart: source, reason and text.
+    fn said(e: &Evidence) -> (EvidenceSource, &str, &str) {
+        (e.source, &e.reason, &e.message)
+    }
+    // Every evidence with its pod or image stream (its place in visiting order, and whether
+    // it is a stream), sorted so that each message's sightings are one run, pod after pod: a
+    // finding can have a distinct message per container, and 16 bytes per sighting is less
+    // than a map entry per message.
     let mut ordered: Vec<&Failure> = failures.to_vec();
     ordered.sort_by_key(|f| (f.kind == "ImageStream", &*f.namespace, &*f.pod));
+    let mut sightings: Vec<(&Evidence, u32, bool)> = Vec::with_capacity(ordered.iter().map(|f| f.evidence.len()).sum());
     let mut owner = 0u32;
     let mut previous: Option<(bool, &str, &str)> = None;
     for f in ordered {
@@ -93,8 +78,13 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             previous = this;
             owner = owner.saturating_add(1);
         }
-        for e in &f.evidence {
-            let m = by.entry(Said(e)).or_default();
+        sightings.extend(f.evidence.iter().map(|e| (e, owner, stream)));
+    }
+    sightings.sort_by(|a, b| said(a.0).cmp(&said(b.0)).then(a.1.cmp(&b.1)));
+    let by = sightings.chunk_by(|a, b| said(a.0) == said(b.0)).map(|run| {
+        let mut m = Tally::default();
+        let mut last = 0u32;
+        for &(e, owner, stream) in run {
             m.count = m.count.saturating_add(e.count);
             if e.first_seen.is_some() && m.first_seen.is_none_or(|x| e.first_seen < x.first_seen) {
                 m.first_seen = Some(e);
@@ -102,8 +92,9 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
             if e.last_seen.is_some() && m.last_seen.is_none_or(|x| e.last_seen > x.last_seen) {
                 m.last_seen = Some(e);
             }
-            if m.last != owner {
-                m.last = owner;
+            // Counted once per pod: a run lists a pod's sightings together.
+            if last != owner {
+                last = owner;
                 if stream {
                     m.image_streams = m.image_streams.saturating_add(1);
                 } else {
@@ -111,17 +102,18 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
                 }
             }
         }
-    }
+        (run[0].0, m)
+    });
     // Messages that name a cause first, then by frequency.
-    let order = |(a, ta): &(Said, Tally), (b, tb): &(Said, Tally)| {
-        crate::detect::is_generic(&a.0.message)
-            .cmp(&crate::detect::is_generic(&b.0.message))
+    let order = |(a, ta): &(&Evidence, Tally), (b, tb): &(&Evidence, Tally)| {
+        crate::detect::is_generic(&a.message)
+            .cmp(&crate::detect::is_generic(&b.message))
             .then(tb.count.cmp(&ta.count))
-            .then_with(|| a.0.message.cmp(&b.0.message))
-            .then_with(|| (source_name(a.0.source), &a.0.reason).cmp(&(source_name(b.0.source), &b.0.reason)))
+            .then_with(|| a.message.cmp(&b.message))
+            .then_with(|| (source_name(a.source), &a.reason).cmp(&(source_name(b.source), &b.reason)))
     };
     // The first few in that order, picked as the counts are read: no second list of them all.
-    let mut out: Vec<(Said, Tally)> = Vec::with_capacity(MAX_MESSAGES + 1);
+    let mut out: Vec<(&Evidence, Tally)> = Vec::with_capacity(MAX_MESSAGES + 1);
     for item in by {
         let at = out.partition_point(|o| order(o, &item).is_lt());
         if at < MAX_MESSAGES {
@@ -130,15 +122,15 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         }
     }
     out.into_iter()
-        .map(|(Said(e), t)| MessageEvidence {
+        .map(|(e, t)| MessageEvidence {
             source: source_name(e.source).into(),
-            reason: e.reason.clone(),
+            reason: e.reason.to_string(),
             message: e.message.to_string(),
             count: t.count,
             pods: t.pods as usize,
             image_streams: t.image_streams as usize,
-            first_seen: t.first_seen.and_then(|x| x.first_seen.clone()),
-            last_seen: t.last_seen.and_then(|x| x.last_seen.clone()),
+            first_seen: t.first_seen.and_then(|x| x.first_seen.as_deref().map(str::to_string)),
+            last_seen: t.last_seen.and_then(|x| x.last_seen.as_deref().map(str::to_string)),
         })
         .collect()
 }
@@ -152,20 +144,21 @@ pub(super) fn group_explanation(
     members: &[usize],
     subjects: &mut [Subject],
 ) -> Option<String> {
-    // Each subject's evaluation (the first member's, when several share one subject), looked
-    // up by the subject's fields without copying them.
-    let mut own: HashMap<SubjectKey, usize> = HashMap::new();
+    // Each subject's evaluation (the first member's, when several share one subject), found
+    // by a binary search on the subjects' fields (they are sorted by them) without a map of
+    // copies or borrows of them.
+    let mut owners: Vec<Option<usize>> = vec![None; subjects.len()];
     for &m in members {
         let e = &evaluated[m];
-        if e.explanation.is_some() {
-            own.entry(SubjectKey::of(&failures[e.failure])).or_insert(m);
+        if e.explanation.is_none() {
+            continue;
+        }
+        let key = SubjectKey::of(&failures[e.failure]);
+        if let Ok(at) = subjects.binary_search_by(|s| SubjectKey::subject(s).cmp(&key)) {
+            owners[at].get_or_insert(m);
         }
     }
     let first = evaluated[members[0]].explanation.as_ref().map(|t| t.to_string());
-    let owners: Vec<Option<usize>> = subjects
-        .iter()
-        .map(|s| own.get(&SubjectKey::subject(s)).copied())
-        .collect();
     let texts: Vec<&Text> = owners
         .iter()
         .flatten()
@@ -183,8 +176,8 @@ pub(super) fn group_explanation(
 }
 
 /// A subject's fields, borrowed: an ImageStream's failure names a tag where a pod's names a
-/// container.
-#[derive(PartialEq, Eq, Hash)]
+/// container. Ordered as `Subject` is, by the same fields in the same order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct SubjectKey<'a> {
     kind: &'a str,
     namespace: &'a str,
@@ -225,23 +218,27 @@ pub(super) fn totals(failures: &[&Failure], subjects: usize) -> EvidenceTotals {
         subjects,
         ..EvidenceTotals::default()
     };
+    // Compared borrowed; only the two kept are copied.
+    let (mut first, mut last): (Option<&str>, Option<&str>) = (None, None);
     for f in failures {
         if let Some(h) = f.headline() {
             t.count = t.count.saturating_add(h.count);
         }
         for e in &f.evidence {
-            t.first_seen = [t.first_seen.take(), e.first_seen.clone()].into_iter().flatten().min();
-            t.last_seen = [t.last_seen.take(), e.last_seen.clone()].into_iter().flatten().max();
+            first = first.into_iter().chain(e.first_seen.as_deref()).min();
+            last = last.into_iter().chain(e.last_seen.as_deref()).max();
         }
     }
+    t.first_seen = first.map(str::to_string);
+    t.last_seen = last.map(str::to_string);
     t
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use crate::detect::Evidence;
+    use std::sync::Arc;
 
     fn failure(pod: &str, container: &str, message: &str) -> Failure {
         Failure {
@@ -294,8 +291,8 @@ mod tests {
     #[test]
     fn a_message_spans_its_sightings_and_differs_by_source_and_reason() {
         let seen = |f: &mut Failure, first: Option<&str>, last: Option<&str>| {
-            f.evidence[0].first_seen = first.map(str::to_string);
-            f.evidence[0].last_seen = last.map(str::to_string);
+            f.evidence[0].first_seen = first.map(Arc::from);
+            f.evidence[0].last_seen = last.map(Arc::from);
         };
         let mut fs = [
             failure("p1", "a", "unauthorized"),
@@ -333,10 +330,16 @@ mod tests {
     fn a_subject_shares_its_failures_names() {
         let f = failure("web-1", "web", "unauthorized");
         let s = subject(&f);
-        assert_eq!((&*s.name, s.container.as_deref(), s.tag.as_deref()), ("web-1", Some("web"), None));
+        assert_eq!(
+            (&*s.name, s.container.as_deref(), s.tag.as_deref()),
+            ("web-1", Some("web"), None)
+        );
         assert!(Arc::ptr_eq(&s.namespace, &f.namespace) && Arc::ptr_eq(&s.name, &f.pod));
         assert!(Arc::ptr_eq(&s.image, &f.image));
-        assert!(Arc::ptr_eq(s.container.as_ref().unwrap(), f.container.as_ref().unwrap()));
+        assert!(Arc::ptr_eq(
+            s.container.as_ref().unwrap(),
+            f.container.as_ref().unwrap()
+        ));
         // An ImageStream's failure names a tag where a pod's names a container.
         let stream = Failure {
             kind: "ImageStream",
