@@ -1,9 +1,9 @@
 //! Failure detection (pure): kubelet events and container statuses, joined per pod,
 //! container and image, deduplicated, with counts and timestamps kept as evidence.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -92,6 +92,10 @@ pub struct Failure {
     pub image: Arc<str>,
     pub registry: Arc<str>,
     pub waiting_reason: Option<Arc<str>>,
+    /// The uid of an earlier pod of this name that is gone, for an event about it (the pod of
+    /// that name now is another): part of what tells failures apart.
+    #[serde(skip)]
+    pub gone_uid: Option<Arc<str>>,
     /// The container status's message: the same allocation as its evidence's.
     pub waiting_message: Option<Arc<str>>,
     pub evidence: Vec<Evidence>,
@@ -156,48 +160,66 @@ fn container_of(field_path: &str) -> Option<(&str, bool)> {
     Some((name, init))
 }
 
-/// A failure's key, borrowed from the pods and events: (namespace, pod, container, uid of an
-/// earlier pod of that name that is gone). A container's name is copied only when the pod's
-/// text spells it with escapes: the pod's view is not kept (see `detect`).
-type Key<'a> = (&'a str, &'a str, Option<Cow<'a, str>>, Option<&'a str>);
+/// A failure's key: (namespace, pod, container, uid of an earlier pod of that name that is
+/// gone), read from the failure itself.
+type Key<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
 
-/// Failures in the order they are found, each found again by its key, and sorted by key at
-/// the end (the order a map gives) in place: no map node and no second list per failure.
-#[derive(Default)]
-struct Found<'a> {
-    list: Vec<(Key<'a>, Failure)>,
-    at: HashMap<Key<'a>, usize>,
+fn key_of(f: &Failure) -> Key<'_> {
+    (&f.namespace, &f.pod, f.container.as_deref(), f.gone_uid.as_deref())
 }
 
-impl<'a> Found<'a> {
-    /// Add a failure, or replace the one of that key.
-    fn insert(&mut self, key: Key<'a>, f: Failure) {
-        match self.at.entry(key) {
-            std::collections::hash_map::Entry::Occupied(at) => self.list[*at.get()].1 = f,
-            std::collections::hash_map::Entry::Vacant(at) => {
-                let key = at.key().clone();
-                at.insert(self.list.len());
-                self.list.push((key, f));
+/// Failures in the order they are found, each found again by its key, and sorted by key at
+/// the end (the order a map gives) in place. The index holds only each failure's place (its
+/// key is read from the failure): no map node and no copy of a key per failure.
+#[derive(Default)]
+struct Found {
+    list: Vec<Failure>,
+    at: hashbrown::HashTable<u32>,
+    hasher: std::hash::RandomState,
+}
+
+impl Found {
+    /// The failure of `f`'s key (and its place): `f` itself if there is none yet, else the
+    /// one there, replaced by `f` when `replace`.
+    fn put(&mut self, f: Failure, replace: bool) -> (usize, &mut Failure) {
+        let Found { list, at, hasher } = self;
+        let hash = hasher.hash_one(key_of(&f));
+        let entry = at.entry(
+            hash,
+            |&i| key_of(&list[i as usize]) == key_of(&f),
+            |&i| hasher.hash_one(key_of(&list[i as usize])),
+        );
+        let i = match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => {
+                let i = *o.get() as usize;
+                if replace {
+                    list[i] = f;
+                }
+                i
             }
-        }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(list.len() as u32);
+                list.push(f);
+                list.len() - 1
+            }
+        };
+        (i, &mut list[i])
     }
 
-    /// The failure of that key, made by `make` if there is none yet.
-    /// The failure of that key (and its place), made by `make` if there is none yet.
-    fn entry(&mut self, key: Key<'a>, make: impl FnOnce() -> Failure) -> (usize, &mut Failure) {
-        let i = *self.at.entry(key.clone()).or_insert_with(|| {
-            self.list.push((key, make()));
-            self.list.len() - 1
-        });
-        (i, &mut self.list[i].1)
+    /// The place of the failure of that key, if there is one.
+    fn find(&self, key: Key) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        self.at
+            .find(hash, |&i| key_of(&self.list[i as usize]) == key)
+            .map(|&i| i as usize)
     }
 
     fn into_sorted(self) -> Vec<Failure> {
-        let Found { mut list, at } = self;
+        let Found { mut list, at, .. } = self;
         drop(at);
         // Keys are unique: an unstable sort gives the one order, without a buffer.
-        list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        list.into_iter().map(|(_, f)| f).collect()
+        list.sort_unstable_by(|a, b| key_of(a).cmp(&key_of(b)));
+        list
     }
 }
 
@@ -221,7 +243,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     // capture) are not parsed again.
     let mut named: Vec<bool> = vec![false; pods.len()];
     for e in &pull_events {
-        if let Some(&i) = by_name.get(&(e.namespace.as_str(), e.involved_name.as_str())) {
+        if let Some(&i) = by_name.get(&(&*e.namespace, &*e.involved_name)) {
             named[i] = true;
         }
     }
@@ -290,26 +312,25 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     last_seen: None,
                 });
             }
-            failures.insert((ns, pod.name.as_str(), Some(st.name.to_key()), None), f);
+            failures.put(f, true);
         }
     }
 
     // Where each (failure, reason, message) sits in its failure's evidence: one failure may
-    // gather any number of distinct messages, and scanning them per event is quadratic.
-    // Keyed by the failure's key with its strings borrowed from the event (reason, message).
-    // The failure is named by its place in the list, not by a second copy of its key.
-    type EvidenceKey<'e> = (usize, &'e str, &'e str);
-    let mut evidence_index: HashMap<EvidenceKey, usize> = HashMap::new();
+    // gather any number of distinct messages, and scanning them per event is quadratic. Each
+    // entry is the pair of places (failure, evidence); the key is read from the evidence.
+    let mut evidence_index: hashbrown::HashTable<(u32, u32)> = hashbrown::HashTable::new();
+    let hasher = std::hash::RandomState::new();
     for e in pull_events {
         let found = by_name
-            .get(&(e.namespace.as_str(), e.involved_name.as_str()))
+            .get(&(&*e.namespace, &*e.involved_name))
             .and_then(|&i| Some((i, pod_at(i)?)));
         let pod = found.map(|(_, p)| p);
         // A pod of the same name but another uid (a StatefulSet pod, recreated): the event is
         // about the old pod, which no longer exists. It is an orphan of its own; the new pod's
         // status is the witness for the new one.
         let gone_uid = match (pod, &e.involved_uid) {
-            (Some((_, v, _)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| a != b.as_str()) => Some(a.as_str()),
+            (Some((_, v, _)), Some(a)) if v.metadata.uid.as_ref().is_some_and(|b| **a != *b.as_str()) => Some(&**a),
             _ => None,
         };
         let pod = if gone_uid.is_some() { None } else { pod };
@@ -325,45 +346,55 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             let (_, _, x) = pod?;
             x.by_image.get(msg_image?).copied()
         });
-        let key = (
-            e.namespace.as_str(),
-            e.involved_name.as_str(),
-            container.map(Cow::Borrowed),
-            gone_uid,
-        );
-        let (at, f) = failures.entry(key, || {
-            let init = from_path.as_ref().is_some_and(|(_, i)| *i);
-            let image = container
-                .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
-                .or_else(|| msg_image.map(str::to_string))
-                .unwrap_or_default();
-            match (pod, found) {
-                (Some((p, v, _)), Some((i, _))) => {
-                    let shared = facts
-                        .entry(i)
-                        .or_insert_with(|| PodFacts::of(p, v, &e.namespace, &mut names));
-                    new_failure(shared, container, init, &image, &mut names)
-                }
-                _ => orphan(e, container, &image, &mut names),
+        let key = (&*e.namespace, &*e.involved_name, container, gone_uid);
+        let (at, f) = match failures.find(key) {
+            Some(at) => (at, &mut failures.list[at]),
+            None => {
+                let init = from_path.as_ref().is_some_and(|(_, i)| *i);
+                let image = container
+                    .and_then(|c| pod.and_then(|(_, _, x)| x.image_of(c)))
+                    .or_else(|| msg_image.map(str::to_string))
+                    .unwrap_or_default();
+                let made = match (pod, found) {
+                    (Some((p, v, _)), Some((i, _))) => {
+                        let shared = facts
+                            .entry(i)
+                            .or_insert_with(|| PodFacts::of(p, v, &e.namespace, &mut names));
+                        new_failure(shared, container, init, &image, &mut names)
+                    }
+                    _ => orphan(e, container, gone_uid, &image, &mut names),
+                };
+                failures.put(made, false)
             }
-        });
+        };
         if f.image.is_empty()
             && let Some(img) = msg_image
         {
             f.image = names.get(img);
             set_registry(f, &mut names);
         }
-        match evidence_index.entry((at, e.reason.as_str(), &*e.message)) {
-            std::collections::hash_map::Entry::Occupied(at) => merge_evidence(f, e, Some(*at.get()), &mut names),
-            std::collections::hash_map::Entry::Vacant(at) => {
-                merge_evidence(f, e, None, &mut names);
-                at.insert(f.evidence.len() - 1);
+        let hash = hasher.hash_one((at, said_of(e)));
+        let list = &failures.list;
+        let found = evidence_index
+            .find(hash, |&(fi, ei)| {
+                fi as usize == at && said(&list[at].evidence[ei as usize]) == said_of(e)
+            })
+            .map(|&(_, ei)| ei as usize);
+        let f = &mut failures.list[at];
+        match found {
+            Some(ei) => merge_evidence(f, e, Some(ei)),
+            None => {
+                merge_evidence(f, e, None);
+                let ei = f.evidence.len() - 1;
+                let list = &failures.list;
+                evidence_index.insert_unique(hash, (at as u32, ei as u32), |&(fi, ei)| {
+                    hasher.hash_one((fi as usize, said(&list[fi as usize].evidence[ei as usize])))
+                });
             }
         }
     }
 
-    // The lookups are done with: freed before the list is sorted and shrunk (the views stay:
-    // keys may borrow a container name from them).
+    // The lookups are done with: freed before the list is sorted and shrunk.
     drop(evidence_index);
     drop(facts);
     drop(indexes);
@@ -385,32 +416,41 @@ fn pulling(st: &view::StatusEntry) -> bool {
 
 /// Add an event to a failure's evidence, or to the entry at `existing` (the same reason and
 /// message seen before).
-fn merge_evidence(f: &mut Failure, e: &EventRecord, existing: Option<usize>, names: &mut Names) {
+/// What tells an event's evidence apart within its failure: reason and message.
+fn said_of(e: &EventRecord) -> (&str, &str) {
+    (&e.reason, &e.message)
+}
+
+/// The same of a failure's evidence.
+fn said(ev: &Evidence) -> (&str, &str) {
+    (&ev.reason, &ev.message)
+}
+
+fn merge_evidence(f: &mut Failure, e: &EventRecord, existing: Option<usize>) {
     if let Some(ev) = existing.and_then(|i| f.evidence.get_mut(i)) {
         ev.count = ev.count.saturating_add(e.count);
-        keep_edge(&mut ev.first_seen, &e.first_timestamp, Ordering::Less, names);
-        keep_edge(&mut ev.last_seen, &e.last_timestamp, Ordering::Greater, names);
+        keep_edge(&mut ev.first_seen, &e.first_timestamp, Ordering::Less);
+        keep_edge(&mut ev.last_seen, &e.last_timestamp, Ordering::Greater);
         return;
     }
     f.evidence.reserve_exact(1);
-    let time = |t: &Option<String>, names: &mut Names| t.as_deref().map(|t| names.get(t));
     f.evidence.push(Evidence {
         source: EvidenceSource::Event,
-        reason: names.get(&e.reason),
+        reason: e.reason.clone(),
         message: e.message.clone(),
-        event_type: Some(names.get(&e.event_type)),
+        event_type: Some(e.event_type.clone()),
         count: e.count,
-        first_seen: time(&e.first_timestamp, names),
-        last_seen: time(&e.last_timestamp, names),
+        first_seen: e.first_timestamp.clone(),
+        last_seen: e.last_timestamp.clone(),
     });
 }
 
 /// Keep the earliest (`Less`) or the latest (`Greater`) of a sighting's time and an event's:
 /// either when only one is known.
-fn keep_edge(kept: &mut Option<Arc<str>>, seen: &Option<String>, edge: Ordering, names: &mut Names) {
-    let Some(seen) = seen.as_deref() else { return };
-    if kept.as_deref().is_none_or(|k| seen.cmp(k) == edge) {
-        *kept = Some(names.get(seen));
+fn keep_edge(kept: &mut Option<Arc<str>>, seen: &Option<Arc<str>>, edge: Ordering) {
+    let Some(seen) = seen else { return };
+    if kept.as_deref().is_none_or(|k| (**seen).cmp(k) == edge) {
+        *kept = Some(seen.clone());
     }
 }
 
@@ -445,6 +485,7 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 namespace: names.get(is.namespace.as_deref().unwrap_or_default()),
                 pod: Arc::from(is.name.as_str()),
                 pod_exists: true,
+                gone_uid: None,
                 container: Some(names.get(name)),
                 init_container: false,
                 image: names.get(&image),

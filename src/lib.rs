@@ -13,6 +13,7 @@ pub mod engine;
 pub mod execute;
 pub mod explain;
 pub mod inputs;
+pub mod intern;
 pub mod limits;
 pub mod lint;
 pub mod load;

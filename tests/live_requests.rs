@@ -297,7 +297,7 @@ async fn events_are_one_list_of_pod_events_keeping_only_image_pulls() {
     let events = live.pull_events().await.unwrap();
     server.await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].reason, "Failed");
+    assert_eq!(&*events[0].reason, "Failed");
     assert_eq!(live.pull_events().await.unwrap().len(), 1, "read once");
     assert_eq!(live.requests(), 3);
 }

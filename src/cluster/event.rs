@@ -1,30 +1,35 @@
 //! Events, reduced to what failure detection reads (`EventRecord`), and the typed form
 //! core/v1 and events.k8s.io/v1 events are both read through (`EventRaw`).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
 use super::object::MetaHead;
 use super::wrong_field::FieldError;
+use crate::intern::Names;
 
 /// An event, reduced to what failure detection reads. Events are the bulk of a large
 /// snapshot, so they are not kept as whole objects.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EventRecord {
-    pub namespace: String,
-    pub involved_kind: String,
-    pub involved_name: String,
-    pub involved_uid: Option<String>,
+    // All but the container and the message repeat across events: each is kept once per file
+    // read (`intern::Names`).
+    pub namespace: Arc<str>,
+    pub involved_kind: Arc<str>,
+    pub involved_name: Arc<str>,
+    pub involved_uid: Option<Arc<str>>,
     /// `spec.containers{name}` / `spec.initContainers{name}`.
     pub field_path: Option<String>,
-    pub reason: String,
-    pub event_type: String,
+    pub reason: Arc<str>,
+    pub event_type: Arc<str>,
     /// Shared with the evidence of the failures it is about.
-    pub message: std::sync::Arc<str>,
+    pub message: Arc<str>,
     pub count: u64,
-    pub first_timestamp: Option<String>,
-    pub last_timestamp: Option<String>,
-    pub component: Option<String>,
+    pub first_timestamp: Option<Arc<str>>,
+    pub last_timestamp: Option<Arc<str>>,
+    pub component: Option<Arc<str>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -105,9 +110,8 @@ impl EventRaw {
 
     /// The record; an event about no named object (OpenShift's bootstrap events name only a
     /// namespace) has an empty `involved_name`: legal, and never about a pod's pull.
-    pub fn into_record(self) -> Result<EventRecord, &'static str> {
+    pub fn into_record(self, names: &mut Names) -> Result<EventRecord, &'static str> {
         let r = self.involved_object.or(self.regarding).unwrap_or_default();
-        let involved_name = r.name.unwrap_or_default();
         let namespace = r
             .namespace
             .or_else(|| self.metadata.and_then(|m| m.namespace))
@@ -115,27 +119,38 @@ impl EventRaw {
         let series_count = self.series.as_ref().and_then(|s| s.count);
         let series_last = self.series.and_then(|s| s.last_observed_time);
         Ok(EventRecord {
-            namespace,
-            involved_kind: r.kind.unwrap_or_default(),
-            involved_name,
-            involved_uid: r.uid,
+            namespace: names.get(&namespace),
+            involved_kind: names.get(r.kind.as_deref().unwrap_or_default()),
+            involved_name: names.get(r.name.as_deref().unwrap_or_default()),
+            involved_uid: r.uid.map(|u| names.get(&u)),
             field_path: r.field_path,
-            reason: self.reason.unwrap_or_default(),
-            event_type: self.event_type.unwrap_or_else(|| "Normal".into()),
+            reason: names.get(self.reason.as_deref().unwrap_or_default()),
+            event_type: names.get(self.event_type.as_deref().unwrap_or("Normal")),
             message: self.message.or(self.note).unwrap_or_default().into(),
             count: self.count.or(self.deprecated_count).or(series_count).unwrap_or(1),
-            first_timestamp: self
-                .first_timestamp
-                .or(self.deprecated_first_timestamp)
-                .or_else(|| self.event_time.clone()),
-            last_timestamp: self
-                .last_timestamp
-                .or(self.deprecated_last_timestamp)
-                .or(series_last)
-                .or(self.event_time),
-            component: self.source.and_then(|s| s.component).or(self.reporting_controller),
+            first_timestamp: once(
+                names,
+                self.first_timestamp
+                    .or(self.deprecated_first_timestamp)
+                    .or_else(|| self.event_time.clone()),
+            ),
+            last_timestamp: once(
+                names,
+                self.last_timestamp
+                    .or(self.deprecated_last_timestamp)
+                    .or(series_last)
+                    .or(self.event_time),
+            ),
+            component: once(
+                names,
+                self.source.and_then(|s| s.component).or(self.reporting_controller),
+            ),
         })
     }
+}
+
+fn once(names: &mut Names, s: Option<String>) -> Option<Arc<str>> {
+    s.map(|s| names.get(&s))
 }
 
 impl EventRecord {
@@ -151,11 +166,11 @@ impl EventRecord {
 
     pub fn is_about_image_pull(&self) -> bool {
         let e = self;
-        if e.involved_kind != "Pod" {
+        if &*e.involved_kind != "Pod" {
             return false;
         }
         let m = &*e.message;
-        match e.reason.as_str() {
+        match &*e.reason {
             "Failed" => {
                 m.starts_with("Failed to pull image")
                     || m.starts_with("Error: ErrImagePull")
@@ -175,6 +190,6 @@ impl EventRecord {
 
     /// From a core/v1 `Event` or an `events.k8s.io/v1` one.
     pub fn from_value(v: &Value) -> Result<Self, FieldError> {
-        EventRaw::from_value(v).and_then(|e| e.into_record().map_err(FieldError::from))
+        EventRaw::from_value(v).and_then(|e| e.into_record(&mut Names::default()).map_err(FieldError::from))
     }
 }

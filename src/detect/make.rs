@@ -16,19 +16,14 @@ pub(super) fn set_registry(f: &mut Failure, names: &mut Names) {
 /// registries, waiting reasons): shared by the failures and by the plan's subjects.
 #[derive(Default)]
 pub(super) struct Names {
-    names: std::collections::HashSet<Arc<str>>,
+    names: crate::intern::Names,
     /// Shared by every pod without labels.
-    no_labels: Arc<BTreeMap<String, String>>,
+    pub(super) no_labels: Arc<BTreeMap<String, String>>,
 }
 
 impl Names {
     pub(super) fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(have) = self.names.get(s) {
-            return have.clone();
-        }
-        let new: Arc<str> = Arc::from(s);
-        self.names.insert(new.clone());
-        new
+        self.names.get(s)
     }
 }
 
@@ -82,6 +77,7 @@ pub(super) fn new_failure(
         namespace: facts.namespace.clone(),
         pod: facts.pod.clone(),
         pod_exists: true,
+        gone_uid: None,
         container: container.map(|c| names.get(c)),
         init_container: init,
         image: names.get(image),
@@ -98,12 +94,19 @@ pub(super) fn new_failure(
     f
 }
 
-pub(super) fn orphan(e: &EventRecord, container: Option<&str>, image: &str, names: &mut Names) -> Failure {
+pub(super) fn orphan(
+    e: &EventRecord,
+    container: Option<&str>,
+    gone_uid: Option<&str>,
+    image: &str,
+    names: &mut Names,
+) -> Failure {
     let mut f = Failure {
         kind: "Pod",
-        namespace: names.get(&e.namespace),
-        pod: Arc::from(e.involved_name.as_str()),
+        namespace: e.namespace.clone(),
+        pod: e.involved_name.clone(),
         pod_exists: false,
+        gone_uid: gone_uid.map(|u| names.get(u)),
         container: container.map(|c| names.get(c)),
         init_container: false,
         image: names.get(image),

@@ -24,7 +24,7 @@ fn event(pod: &str, reason: &str, message: &str, count: u64, uid: Option<&str>) 
         namespace: "apps".into(),
         involved_kind: "Pod".into(),
         involved_name: pod.into(),
-        involved_uid: uid.map(String::from),
+        involved_uid: uid.map(Arc::from),
         field_path: Some("spec.containers{web}".into()),
         reason: reason.into(),
         event_type: "Warning".into(),
@@ -427,7 +427,7 @@ fn a_pods_failures_share_what_they_have_in_common() {
 }
 
 #[test]
-fn evidence_keeps_reasons_types_and_times_once_per_run() {
+fn evidence_shares_its_events_reason_type_and_times() {
     let pods = vec![pod("web-1", "ErrImagePull", None), pod("web-2", "ErrImagePull", None)];
     let msg = "Failed to pull image \"quay.io/acme/web:1\": unauthorized";
     let events = vec![
@@ -437,14 +437,27 @@ fn evidence_keeps_reasons_types_and_times_once_per_run() {
     let fs = detect(&pods, &events);
     let of = |pod: &str| {
         let f = fs.iter().find(|f| &*f.pod == pod).unwrap();
-        f.evidence.iter().find(|e| e.source == EvidenceSource::Event).unwrap().clone()
+        f.evidence
+            .iter()
+            .find(|e| e.source == EvidenceSource::Event)
+            .unwrap()
+            .clone()
     };
     let (a, b) = (of("web-1"), of("web-2"));
     assert_eq!((&*a.reason, a.event_type.as_deref()), ("Failed", Some("Warning")));
-    assert!(Arc::ptr_eq(&a.reason, &b.reason));
-    assert!(Arc::ptr_eq(a.event_type.as_ref().unwrap(), b.event_type.as_ref().unwrap()));
-    assert!(Arc::ptr_eq(a.first_seen.as_ref().unwrap(), b.first_seen.as_ref().unwrap()));
-    assert!(Arc::ptr_eq(a.last_seen.as_ref().unwrap(), b.last_seen.as_ref().unwrap()));
+    // The evidence shares the event's strings (which the loader keeps once per file).
+    for (ev, e) in [(&a, &events[0]), (&b, &events[1])] {
+        assert!(Arc::ptr_eq(&ev.reason, &e.reason));
+        assert!(Arc::ptr_eq(ev.event_type.as_ref().unwrap(), &e.event_type));
+        assert!(Arc::ptr_eq(
+            ev.first_seen.as_ref().unwrap(),
+            e.first_timestamp.as_ref().unwrap()
+        ));
+        assert!(Arc::ptr_eq(
+            ev.last_seen.as_ref().unwrap(),
+            e.last_timestamp.as_ref().unwrap()
+        ));
+    }
 }
 
 #[test]
@@ -452,8 +465,8 @@ fn a_repeated_message_spans_its_earliest_and_latest_sighting() {
     let pods = vec![pod("web-1", "ErrImagePull", None)];
     let msg = "Failed to pull image \"quay.io/acme/web:1\": unauthorized";
     let at = |first: Option<&str>, last: Option<&str>| EventRecord {
-        first_timestamp: first.map(String::from),
-        last_timestamp: last.map(String::from),
+        first_timestamp: first.map(Arc::from),
+        last_timestamp: last.map(Arc::from),
         ..event("web-1", "Failed", msg, 1, Some("u1"))
     };
     let events = vec![
@@ -463,7 +476,11 @@ fn a_repeated_message_spans_its_earliest_and_latest_sighting() {
         at(Some("2026-01-01T00:45:00Z"), Some("2026-01-01T01:00:00Z")),
     ];
     let fs = detect(&pods, &events);
-    let e = fs[0].evidence.iter().find(|e| e.source == EvidenceSource::Event).unwrap();
+    let e = fs[0]
+        .evidence
+        .iter()
+        .find(|e| e.source == EvidenceSource::Event)
+        .unwrap();
     assert_eq!(e.count, 4);
     assert_eq!(e.first_seen.as_deref(), Some("2026-01-01T00:30:00Z"));
     assert_eq!(e.last_seen.as_deref(), Some("2026-01-01T03:00:00Z"));

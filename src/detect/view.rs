@@ -1,6 +1,5 @@
 //! The few fields of a pod that detection reads, as views borrowed from the pod's JSON text.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -46,15 +45,6 @@ impl<'a> Str<'a> {
         match self {
             Str::Borrowed(s) => s,
             Str::Shared(s) => s,
-        }
-    }
-
-    /// As a key that may outlive the view: borrowed from the object's text where the view
-    /// borrows it, copied where it holds escapes.
-    pub(super) fn to_key(&self) -> Cow<'a, str> {
-        match self {
-            Str::Borrowed(s) => Cow::Borrowed(s),
-            Str::Shared(s) => Cow::Owned(s.to_string()),
         }
     }
 

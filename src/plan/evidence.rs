@@ -80,7 +80,8 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         }
         sightings.extend(f.evidence.iter().map(|e| (e, owner, stream)));
     }
-    sightings.sort_by(|a, b| said(a.0).cmp(&said(b.0)).then(a.1.cmp(&b.1)));
+    // In place: what a run adds up does not depend on the order of equal sightings.
+    sightings.sort_unstable_by(|a, b| said(a.0).cmp(&said(b.0)).then(a.1.cmp(&b.1)));
     let by = sightings.chunk_by(|a, b| said(a.0) == said(b.0)).map(|run| {
         let mut m = Tally::default();
         let mut last = 0u32;
@@ -246,6 +247,7 @@ mod tests {
             namespace: "apps".into(),
             pod: pod.into(),
             pod_exists: true,
+            gone_uid: None,
             container: Some(container.into()),
             init_container: false,
             image: "quay.io/x/y:1".into(),

@@ -66,7 +66,9 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         let rule = &rules.rules[first_rule];
         let failures: Vec<&Failure> = members.iter().map(|&i| &ev.failures[ev.evaluated[i].failure]).collect();
         let mut subjects: Vec<Subject> = failures.iter().map(|f| subject(f)).collect();
-        subjects.sort();
+        // In place: equal subjects are alike in every field, and a stable sort's buffer is
+        // half the list.
+        subjects.sort_unstable();
         subjects.dedup();
         let explanation = group_explanation(&ev.failures, &mut ev.evaluated, &members, &mut subjects);
         let totals = totals(&failures, subjects.len());

@@ -440,4 +440,42 @@ mod tests {
                 .is_none()
         );
     }
+
+    #[test]
+    fn events_of_one_file_keep_their_repeated_strings_once() {
+        let event = |i: usize| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": format!("e{i}"), "namespace": "apps"},
+                "involvedObject": {"kind": "Pod", "name": "web", "namespace": "apps", "uid": "u1",
+                                   "fieldPath": format!("spec.containers{{c{i}}}")},
+                "reason": "Failed", "type": "Warning", "count": 1,
+                "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z",
+                "source": {"component": "kubelet"},
+                "message": format!("Failed to pull image \"quay.io/a/c{i}:1\": unauthorized")})
+        };
+        let text = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [event(0), event(1)]}).to_string();
+        let sink = load_text("events.json", &text, true, 1);
+        let [(_, a), (_, b)] = &sink.events[..] else {
+            panic!("{:?}", sink.events)
+        };
+        let same = |x: &Arc<str>, y: &Arc<str>| Arc::ptr_eq(x, y);
+        assert_eq!(
+            (&*a.namespace, &*a.involved_name, &*a.reason),
+            ("apps", "web", "Failed")
+        );
+        assert!(same(&a.namespace, &b.namespace) && same(&a.involved_kind, &b.involved_kind));
+        assert!(same(&a.involved_name, &b.involved_name) && same(&a.reason, &b.reason));
+        assert!(same(&a.event_type, &b.event_type));
+        for (x, y) in [
+            (&a.involved_uid, &b.involved_uid),
+            (&a.first_timestamp, &b.first_timestamp),
+            (&a.last_timestamp, &b.last_timestamp),
+            (&a.component, &b.component),
+        ] {
+            assert!(same(x.as_ref().unwrap(), y.as_ref().unwrap()));
+        }
+        // What tells them apart is their own.
+        assert_ne!(a.field_path, b.field_path);
+        assert_ne!(a.message, b.message);
+    }
 }

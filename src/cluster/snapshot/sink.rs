@@ -21,6 +21,8 @@ pub struct Sink {
     /// Pull events about no named object, skipped (one warning per file says how many).
     pub nameless_events: usize,
     pub diags: Diagnostics,
+    /// The strings events repeat, kept once (see `EventRecord`).
+    pub names: crate::intern::Names,
 }
 
 /// `loc` narrowed to a field of the object it points at.
@@ -64,7 +66,7 @@ impl Sink {
     /// the bulk of a large snapshot's events are not.
     fn keep_event(&mut self, raw: EventRaw) -> Result<(), FieldError> {
         let id = raw.identity();
-        let e = raw.into_record().map_err(FieldError::from)?;
+        let e = raw.into_record(&mut self.names).map_err(FieldError::from)?;
         if !e.is_about_image_pull() {
             return Ok(());
         }
