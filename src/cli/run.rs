@@ -136,7 +136,7 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let mut plan = if args.snapshot.is_empty() {
         runtime.block_on(super::live::plan_live(&rules, &inputs, &args.connect, &scope))?
     } else {
-        let (snapshot, diags) = Snapshot::load_with(
+        let (mut snapshot, diags) = Snapshot::load_with(
             &args.snapshot,
             &crate::cluster::LoadOptions {
                 max_file_size: args.max_file_size,
@@ -148,6 +148,8 @@ fn plan_cmd(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         } else {
             report_partial(diags, &skipped, err_style)?;
         }
+        // Read once, by detection: freed when it is done with them.
+        snapshot.hand_over_events();
         let mut plan = runtime.block_on(super::live::plan_from(&rules, &snapshot, &inputs, &scope))?;
         // The process ends right after printing: freeing every object of a large snapshot one
         // by one would cost more than a tenth of the run, for nothing.

@@ -190,6 +190,11 @@ impl EventRecord {
 
     /// From a core/v1 `Event` or an `events.k8s.io/v1` one.
     pub fn from_value(v: &Value) -> Result<Self, FieldError> {
-        EventRaw::from_value(v).and_then(|e| e.into_record(&mut Names::default()).map_err(FieldError::from))
+        Self::from_value_in(v, &mut Names::default())
+    }
+
+    /// As `from_value`, its repeated strings shared with the other events read with `names`.
+    pub fn from_value_in(v: &Value, names: &mut Names) -> Result<Self, FieldError> {
+        EventRaw::from_value(v).and_then(|e| e.into_record(names).map_err(FieldError::from))
     }
 }

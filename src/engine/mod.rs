@@ -251,6 +251,10 @@ async fn evaluate_full<C: ClusterSource>(
     let cluster_facts = reader.cluster_facts(&pods).await?;
     let events = reader.pull_events().await?;
     let mut failures = detect::detect(&pods, &events);
+    let event_count = events.len();
+    // Only detection reads them: what failures keep of them is shared (their messages), the
+    // records are freed here when the backend handed them over.
+    drop(events);
     let streams = reader
         .list(&GroupKind::new("image.openshift.io", "ImageStream"))
         .await?;
@@ -258,7 +262,7 @@ async fn evaluate_full<C: ClusterSource>(
     failures.retain(|f| scope.admits(f));
     tracing::debug!(
         pods = pods.len(),
-        events = events.len(),
+        events = event_count,
         failures = failures.len(),
         "detected"
     );

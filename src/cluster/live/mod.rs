@@ -360,9 +360,11 @@ impl ClusterSource for Live {
             None => Vec::new(),
             Some(r) => {
                 let mut ids = std::collections::HashSet::new();
+                // One copy of what events repeat (namespaces, kinds, reasons, times).
+                let mut names = crate::intern::Names::default();
                 let (mut events, _) = self
                     .read_all(&r, Some(EVENT_FIELD_SELECTOR), self.namespaces.as_deref(), |v| {
-                        let e = EventRecord::from_value(&v).ok()?;
+                        let e = EventRecord::from_value_in(&v, &mut names).ok()?;
                         if !e.is_about_image_pull() {
                             return None;
                         }

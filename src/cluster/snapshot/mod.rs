@@ -34,7 +34,10 @@ pub struct Snapshot {
     /// kind, namespace and name cost more than many small objects' text).
     by_kind: HashMap<GroupKind, Vec<Arc<Object>>>,
     groups: BTreeSet<String>,
-    events: Arc<Vec<EventRecord>>,
+    /// Shared with each `pull_events`, or handed over by the first (see `hand_over_events`).
+    events: std::sync::Mutex<Arc<Vec<EventRecord>>>,
+    events_once: bool,
+    events_handed: std::sync::atomic::AtomicBool,
     skipped: Vec<SkippedFile>,
     /// Files (and archive entries) read without error.
     files_read: usize,
@@ -296,9 +299,17 @@ impl Snapshot {
             name,
             by_kind,
             groups,
-            events: Arc::new(events),
+            events: std::sync::Mutex::new(Arc::new(events)),
             ..Snapshot::default()
         }
+    }
+
+    /// The next `pull_events` hands the events over instead of sharing them, and any later
+    /// one fails: for a run that reads them once (`plan`), so that they are freed
+    /// as soon as detection is done with them (with every container failing, the records are
+    /// about a tenth of the memory).
+    pub fn hand_over_events(&mut self) {
+        self.events_once = true;
     }
 
     /// Files left out because they have errors: the plan made from the rest is partial.
@@ -373,7 +384,18 @@ impl ClusterSource for Snapshot {
     }
 
     async fn pull_events(&self) -> Result<Arc<Vec<EventRecord>>, ClusterError> {
-        Ok(self.events.clone())
+        let gone = || ClusterError::Read {
+            kind: "events".into(),
+            message: "the snapshot's events were handed over to the run that read them first".into(),
+        };
+        let mut events = self.events.lock().map_err(|_| gone())?;
+        if !self.events_once {
+            return Ok(events.clone());
+        }
+        if self.events_handed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(gone());
+        }
+        Ok(std::mem::take(&mut *events))
     }
 
     async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
@@ -477,5 +499,34 @@ mod tests {
         // What tells them apart is their own.
         assert_ne!(a.field_path, b.field_path);
         assert_ne!(a.message, b.message);
+    }
+
+    #[test]
+    fn events_are_shared_or_handed_over_once() {
+        let event = EventRecord {
+            namespace: "apps".into(),
+            involved_kind: "Pod".into(),
+            involved_name: "web".into(),
+            involved_uid: None,
+            field_path: None,
+            reason: "Failed".into(),
+            event_type: "Warning".into(),
+            message: "Failed to pull image \"x\": unauthorized".into(),
+            count: 1,
+            first_timestamp: None,
+            last_timestamp: None,
+            component: None,
+        };
+        let read = |s: &Snapshot| futures::executor::block_on(s.pull_events());
+        let shared = Snapshot::from_parts("s".into(), Vec::new(), vec![event.clone()]);
+        let (a, b) = (read(&shared).unwrap(), read(&shared).unwrap());
+        assert!(Arc::ptr_eq(&a, &b) && a.len() == 1, "shared by every read");
+        let mut once = Snapshot::from_parts("s".into(), Vec::new(), vec![event]);
+        once.hand_over_events();
+        let handed = read(&once).unwrap();
+        assert_eq!(Arc::strong_count(&handed), 1, "the snapshot keeps no reference");
+        assert_eq!(handed.len(), 1);
+        let again = read(&once).unwrap_err().to_string();
+        assert!(again.contains("handed over"), "{again}");
     }
 }
