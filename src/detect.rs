@@ -13,7 +13,7 @@ use crate::refs::image::ImageRef;
 
 mod make;
 mod view;
-use make::{Names, PodFacts, new_failure, orphan, set_registry};
+use make::{Names, PodFacts, new_failure, orphan, registry_of, set_registry};
 use view::{PodIndex, PodView, Str, owned};
 
 /// Waiting reasons that mean the image could not be pulled.
@@ -179,9 +179,8 @@ struct Found {
 }
 
 impl Found {
-    /// The failure of `f`'s key (and its place): `f` itself if there is none yet, else the
-    /// one there, replaced by `f` when `replace`.
-    fn put(&mut self, f: Failure, replace: bool) -> (usize, &mut Failure) {
+    /// Add a failure, or replace the one of its key; its place.
+    fn put(&mut self, f: Failure) -> usize {
         let Found { list, at, hasher } = self;
         let hash = hasher.hash_one(key_of(&f));
         let entry = at.entry(
@@ -189,12 +188,10 @@ impl Found {
             |&i| key_of(&list[i as usize]) == key_of(&f),
             |&i| hasher.hash_one(key_of(&list[i as usize])),
         );
-        let i = match entry {
+        match entry {
             hashbrown::hash_table::Entry::Occupied(o) => {
                 let i = *o.get() as usize;
-                if replace {
-                    list[i] = f;
-                }
+                list[i] = f;
                 i
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
@@ -202,8 +199,7 @@ impl Found {
                 list.push(f);
                 list.len() - 1
             }
-        };
-        (i, &mut list[i])
+        }
     }
 
     /// The place of the failure of that key, if there is one.
@@ -312,7 +308,7 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     last_seen: None,
                 });
             }
-            failures.put(f, true);
+            failures.put(f);
         }
     }
 
@@ -364,7 +360,8 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
                     }
                     _ => orphan(e, container, gone_uid, &image, &mut names),
                 };
-                failures.put(made, false)
+                let at = failures.put(made);
+                (at, &mut failures.list[at])
             }
         };
         if f.image.is_empty()
@@ -480,7 +477,7 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 .and_then(|t| t.from.as_ref()?.name.clone())
                 .unwrap_or_default();
             let message: Option<Arc<str>> = cond.message.as_deref().map(Arc::from);
-            let mut f = Failure {
+            let f = Failure {
                 kind: "ImageStream",
                 namespace: names.get(is.namespace.as_deref().unwrap_or_default()),
                 pod: Arc::from(is.name.as_str()),
@@ -489,7 +486,7 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 container: Some(names.get(name)),
                 init_container: false,
                 image: names.get(&image),
-                registry: names.get(""),
+                registry: registry_of(&image, &mut names),
                 waiting_reason: cond.reason.as_deref().map(|r| names.get(r)),
                 waiting_message: message.clone(),
                 evidence: vec![Evidence {
@@ -506,7 +503,6 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
                 labels: Arc::new(view.metadata.labels.clone()),
                 created: view.metadata.creation_timestamp.as_deref().map(Arc::from),
             };
-            set_registry(&mut f, &mut names);
             out.push(f);
         }
     }

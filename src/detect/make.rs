@@ -9,7 +9,13 @@ use super::view::{PodView, Str};
 use crate::cluster::{EventRecord, Object};
 
 pub(super) fn set_registry(f: &mut Failure, names: &mut Names) {
-    f.registry = names.get(&f.image_ref().map(|r| r.registry_host().to_string()).unwrap_or_default());
+    f.registry = registry_of(&f.image, names);
+}
+
+/// The registry an image is pulled from; empty when the image does not parse.
+pub(super) fn registry_of(image: &str, names: &mut Names) -> Arc<str> {
+    let host = crate::refs::image::ImageRef::parse(image).map(|r| r.registry_host().to_string());
+    names.get(host.as_deref().unwrap_or_default())
 }
 
 /// One copy of each of a run's names that failures repeat (namespaces, images, containers,
@@ -72,7 +78,7 @@ pub(super) fn new_failure(
     image: &str,
     names: &mut Names,
 ) -> Failure {
-    let mut f = Failure {
+    Failure {
         kind: "Pod",
         namespace: facts.namespace.clone(),
         pod: facts.pod.clone(),
@@ -81,7 +87,7 @@ pub(super) fn new_failure(
         container: container.map(|c| names.get(c)),
         init_container: init,
         image: names.get(image),
-        registry: names.get(""),
+        registry: registry_of(image, names),
         waiting_reason: None,
         waiting_message: None,
         evidence: Vec::new(),
@@ -89,9 +95,7 @@ pub(super) fn new_failure(
         node_name: facts.node_name.clone(),
         labels: facts.labels.clone(),
         created: facts.created.clone(),
-    };
-    set_registry(&mut f, names);
-    f
+    }
 }
 
 pub(super) fn orphan(
@@ -101,7 +105,7 @@ pub(super) fn orphan(
     image: &str,
     names: &mut Names,
 ) -> Failure {
-    let mut f = Failure {
+    Failure {
         kind: "Pod",
         namespace: e.namespace.clone(),
         pod: e.involved_name.clone(),
@@ -110,7 +114,7 @@ pub(super) fn orphan(
         container: container.map(|c| names.get(c)),
         init_container: false,
         image: names.get(image),
-        registry: names.get(""),
+        registry: registry_of(image, names),
         waiting_reason: None,
         waiting_message: None,
         evidence: Vec::new(),
@@ -118,7 +122,5 @@ pub(super) fn orphan(
         node_name: None,
         labels: Default::default(),
         created: None,
-    };
-    set_registry(&mut f, names);
-    f
+    }
 }

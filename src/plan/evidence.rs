@@ -2,6 +2,8 @@
 //! explanation they share. Each works on borrowed text and copies only what the plan shows: a
 //! finding can have any number of failures.
 
+use std::sync::Arc;
+
 use super::{EvidenceTotals, MessageEvidence, Subject, Unexplained, group};
 use crate::detect::{Evidence, EvidenceSource, Failure};
 use crate::engine::Evaluated;
@@ -11,17 +13,27 @@ use crate::near::Text;
 /// How many distinct messages a finding quotes as evidence.
 const MAX_MESSAGES: usize = 5;
 
-/// Shares the failure's names, as `SubjectKey::of` reads them.
+/// Shares the failure's names.
 pub(super) fn subject(f: &Failure) -> Subject {
-    let stream = f.kind == "ImageStream";
+    let (container, tag) = container_or_tag(f);
     Subject {
         kind: f.kind.into(),
         namespace: f.namespace.clone(),
         name: f.pod.clone(),
-        container: if stream { None } else { f.container.clone() },
-        tag: if stream { f.container.clone() } else { None },
+        container: container.cloned(),
+        tag: tag.cloned(),
         image: f.image.clone(),
         explanation: None,
+    }
+}
+
+/// (container, tag): an ImageStream's failure names a tag where a pod's names a container
+/// (both are kept as the failure's `container`).
+fn container_or_tag(f: &Failure) -> (Option<&Arc<str>>, Option<&Arc<str>>) {
+    if f.kind == "ImageStream" {
+        (None, f.container.as_ref())
+    } else {
+        (f.container.as_ref(), None)
     }
 }
 
@@ -189,15 +201,15 @@ struct SubjectKey<'a> {
 }
 
 impl<'a> SubjectKey<'a> {
-    /// Also what `subject` shares.
+    /// What `subject` shares, borrowed.
     fn of(f: &'a Failure) -> Self {
-        let stream = f.kind == "ImageStream";
+        let (container, tag) = container_or_tag(f);
         SubjectKey {
             kind: f.kind,
             namespace: &f.namespace,
             name: &f.pod,
-            container: if stream { None } else { f.container.as_deref() },
-            tag: if stream { f.container.as_deref() } else { None },
+            container: container.map(|c| &**c),
+            tag: tag.map(|t| &**t),
             image: &f.image,
         }
     }

@@ -34,10 +34,10 @@ pub struct Snapshot {
     /// kind, namespace and name cost more than many small objects' text).
     by_kind: HashMap<GroupKind, Vec<Arc<Object>>>,
     groups: BTreeSet<String>,
-    /// Shared with each `pull_events`, or handed over by the first (see `hand_over_events`).
-    events: std::sync::Mutex<Arc<Vec<EventRecord>>>,
+    /// Shared with each `pull_events`, or handed over by the first (see `hand_over_events`):
+    /// `None` once handed over.
+    events: std::sync::Mutex<Option<Arc<Vec<EventRecord>>>>,
     events_once: bool,
-    events_handed: std::sync::atomic::AtomicBool,
     skipped: Vec<SkippedFile>,
     /// Files (and archive entries) read without error.
     files_read: usize,
@@ -299,7 +299,7 @@ impl Snapshot {
             name,
             by_kind,
             groups,
-            events: std::sync::Mutex::new(Arc::new(events)),
+            events: std::sync::Mutex::new(Some(Arc::new(events))),
             ..Snapshot::default()
         }
     }
@@ -389,13 +389,11 @@ impl ClusterSource for Snapshot {
             message: "the snapshot's events were handed over to the run that read them first".into(),
         };
         let mut events = self.events.lock().map_err(|_| gone())?;
-        if !self.events_once {
-            return Ok(events.clone());
+        if self.events_once {
+            events.take().ok_or_else(gone)
+        } else {
+            Ok(events.clone().unwrap_or_default())
         }
-        if self.events_handed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Err(gone());
-        }
-        Ok(std::mem::take(&mut *events))
     }
 
     async fn has_api_group(&self, group: &str) -> Result<bool, ClusterError> {
