@@ -192,17 +192,25 @@ fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
         "| N failing containers | input | median wall | peak RSS | (RSS - constant) / input | time / previous row |"
     );
     println!("|---|---|---|---|---|---|");
-    for shape in [Shape::Events, Shape::Bare, Shape::Pods] {
+    // The human plan too, on the shape with the most actions to one finding: one manual step
+    // per container, which it groups.
+    for (shape, format) in [
+        (Shape::Events, "json"),
+        (Shape::Bare, "json"),
+        (Shape::Pods, "json"),
+        (Shape::Bare, "human"),
+    ] {
         let mut previous: Option<f64> = None;
         for n in [25_000, 50_000, 100_000] {
             let snap = big_pod(dir, n, shape)?;
             let mib = size_of(Path::new(&snap)) as f64 / (1024.0 * 1024.0);
-            let s = series(&[remedy, "plan", "--snapshot", &snap, "-o", "json"], &[0, 2, 3], runs)?;
+            let s = series(&[remedy, "plan", "--snapshot", &snap, "-o", format], &[0, 2, 3], runs)?;
             let ratio = previous.map_or("".to_string(), |p| format!("{:.2}x", s.median_s / p));
-            let what = match shape {
-                Shape::Events => "one pod, a message and an event each",
-                Shape::Bare => "one pod, status only",
-                Shape::Pods => "N pods of one container, status only",
+            let what = match (shape, format) {
+                (Shape::Bare, "human") => "one pod, status only, the human plan",
+                (Shape::Events, _) => "one pod, a message and an event each",
+                (Shape::Bare, _) => "one pod, status only",
+                (Shape::Pods, _) => "N pods of one container, status only",
             };
             println!(
                 "| N = {n}, {what} | {mib:.1} MiB | {:.2} s | {:.0} MiB | {:.1}x | {ratio} |",

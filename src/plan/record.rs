@@ -304,26 +304,7 @@ mod tests {
             findings: vec![],
             actions: actions
                 .into_iter()
-                .map(|a| crate::plan::Action {
-                    id: a.id,
-                    action_type: a.action_type.into(),
-                    status: a.status,
-                    disruptive: false,
-                    alternative: false,
-                    target: a.target.map(Box::new),
-                    description: String::new(),
-                    change: crate::plan::ChangeOut {
-                        summary: String::new(),
-                        patch: None,
-                        diff: None,
-                    },
-                    reason: None,
-                    needs_input: None,
-                    steps: vec![],
-                    commands: vec![],
-                    depends_on: vec![],
-                    findings: vec![],
-                })
+                .map(|a| crate::plan::Action::for_test(&a.id, &a.action_type, a.status, a.target))
                 .collect(),
             unexplained: vec![],
             orphans: vec![],

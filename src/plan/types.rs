@@ -386,6 +386,31 @@ pub struct Action {
 }
 
 impl Action {
+    /// An action with nothing but these set, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(id: &str, action_type: &str, status: Status, target: Option<ActionTarget>) -> Action {
+        Action {
+            id: id.into(),
+            action_type: action_type.to_string().into(),
+            status,
+            disruptive: false,
+            alternative: false,
+            target: target.map(Box::new),
+            description: String::new(),
+            change: ChangeOut {
+                summary: String::new(),
+                patch: None,
+                diff: None,
+            },
+            reason: None,
+            needs_input: None,
+            steps: vec![],
+            commands: vec![],
+            depends_on: vec![],
+            findings: vec![],
+        }
+    }
+
     /// Counted in `summary.disruptive`: disruptive and not yet in place.
     pub fn counts_as_disruptive(&self) -> bool {
         self.disruptive && self.status != Status::Satisfied

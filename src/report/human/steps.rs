@@ -1,6 +1,7 @@
 //! The steps of a finding's plan: like actions grouped into one line, ids, verbs, statuses.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use super::text::{Out, label, plural, wrap, wrap_command};
 use crate::plan::{Action, Finding, Plan, Status};
@@ -53,7 +54,10 @@ pub(super) type GroupKey = (String, String, String, Status, bool, String);
 /// of them stood.
 /// Unless `expand`, like actions in several namespaces collapse too.
 pub(super) fn group_actions<'a>(actions: &[&'a Action], expand: bool) -> Vec<Vec<&'a Action>> {
-    let mut groups: Vec<(GroupKey, Vec<&Action>)> = Vec::new();
+    let mut groups: Vec<Vec<&Action>> = Vec::new();
+    // Where each key's group is: a finding can have an action per failing container, and each
+    // manual one is a group of its own.
+    let mut slot: BTreeMap<GroupKey, usize> = BTreeMap::new();
     for a in actions {
         // Only namespaced objects of one kind collapse; changes to one cluster object stay apart.
         let apart = a.action_type == "manual" || a.target.as_ref().is_none_or(|t| t.namespace.is_none());
@@ -69,12 +73,15 @@ pub(super) fn group_actions<'a>(actions: &[&'a Action], expand: bool) -> Vec<Vec
             a.alternative,
             if apart { a.id.clone() } else { String::new() },
         );
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, g)) => g.push(a),
-            None => groups.push((key, vec![a])),
+        match slot.entry(key) {
+            Entry::Occupied(at) => groups[*at.get()].push(a),
+            Entry::Vacant(at) => {
+                at.insert(groups.len());
+                groups.push(vec![a]);
+            }
         }
     }
-    groups.into_iter().map(|(_, g)| g).collect()
+    groups
 }
 
 pub(super) fn id_number(id: &str) -> usize {
@@ -376,6 +383,49 @@ pub(super) fn plan_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn action(n: usize, kind: &str, namespace: Option<&str>, status: Status) -> Action {
+        let target = (!kind.is_empty()).then(|| crate::plan::ActionTarget {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: namespace.map(str::to_string),
+            name: format!("o{n}"),
+        });
+        let kind = if kind.is_empty() { "manual" } else { "patch" };
+        Action::for_test(&format!("a{n}"), kind, status, target)
+    }
+
+    // One finding can list a manual step per failing container (25,000 in one pod): each is a
+    // group of its own, found by key rather than by a scan of the groups so far (which made
+    // the human plan of such a pod take two minutes).
+    #[test]
+    fn many_actions_group_by_key_in_order_of_first_appearance() {
+        let mut all: Vec<Action> = (1..=20_000).map(|n| action(n, "", None, Status::Manual)).collect();
+        // Like namespaced patches collapse wherever they stand; a different status stays apart.
+        all.insert(3, action(20_001, "ServiceAccount", Some("a"), Status::Pending));
+        all.push(action(20_002, "ServiceAccount", Some("b"), Status::Pending));
+        all.push(action(20_003, "ServiceAccount", Some("b"), Status::Blocked));
+        let refs: Vec<&Action> = all.iter().collect();
+
+        let groups = group_actions(&refs, false);
+        assert_eq!(groups.len(), 20_002);
+        fn ids<'a>(g: &[&'a Action]) -> Vec<&'a str> {
+            g.iter().map(|a| a.id.as_str()).collect()
+        }
+        assert_eq!(ids(&groups[0]), ["a1"]);
+        assert_eq!(
+            ids(&groups[3]),
+            ["a20001", "a20002"],
+            "like patches are one line, at the first"
+        );
+        assert_eq!(ids(&groups[4]), ["a4"]);
+        assert_eq!(ids(&groups[20_000]), ["a20000"]);
+        assert_eq!(ids(&groups[20_001]), ["a20003"]);
+        // Expanded, namespaces keep like patches apart.
+        let expanded = group_actions(&refs, true);
+        assert_eq!(expanded.len(), 20_003);
+        assert_eq!(ids(&expanded[3]), ["a20001"]);
+    }
 
     #[test]
     fn id_labels_and_ranges() {
