@@ -6,7 +6,7 @@ mod style;
 
 use std::io::{self, Write};
 
-pub use human::{DEFAULT_WIDTH, render_plan};
+pub use human::{DEFAULT_WIDTH, render_plan, write_human};
 pub use style::Style;
 
 use crate::diag::Diagnostic;
@@ -76,13 +76,13 @@ pub fn write_plan(mut plan: Plan, format: Format, view: &View, w: &mut dyn Write
     match format {
         Format::Human | Format::Wide => {
             plan.visit_text(&mut escape::escape_in_place, &mut |_| {});
-            let text = render_plan(
+            human::write_human(
                 &plan,
                 view.style,
                 view.width.max(MIN_WIDTH),
                 view.expand || format == Format::Wide,
-            );
-            w.write_all(text.as_bytes())?;
+                &mut w,
+            )?;
         }
         Format::Json => {
             serde_json::to_writer_pretty(&mut w, &plan).map_err(|e| ser(&e))?;

@@ -9,6 +9,7 @@ mod text;
 mod time;
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use super::Style;
 use crate::plan::{Plan, Unexplained};
@@ -104,24 +105,42 @@ fn skipped_rules(out: &mut Out, plan: &Plan) {
 }
 
 pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> String {
-    let mut head = Out {
-        text: String::new(),
-        width,
-        expand,
-    };
+    let mut out = Vec::new();
+    // Writing to a vector cannot fail.
+    let _ = write_human(plan, style, width, expand, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The human plan written to `w` as it is rendered: the full listing of a plan with an
+/// action per failing container (`--expand`) is never held whole.
+pub fn write_human(plan: &Plan, style: Style, width: usize, expand: bool, w: &mut dyn Write) -> io::Result<()> {
+    let ids = steps::ids_width(plan, expand);
+    // A body longer than a screen opens with the table of categories: its lines are counted
+    // first, up to a screenful.
+    let mut count = Out::counting(width, expand);
+    body(&mut count, plan, style, ids, &|o| o.lines <= group::SCREENFUL);
+    let mut head = Out::new(width, expand);
     header(&mut head, plan, style);
     head.line("");
-    let mut out = Out {
-        text: String::new(),
-        width,
-        expand,
-    };
+    if count.lines > group::SCREENFUL && !plan.findings.is_empty() {
+        group::summary_table(&mut head, plan, style);
+        head.line("");
+    }
+    w.write_all(head.text.as_bytes())?;
+    let mut out = Out::writing(width, expand, w);
+    body(&mut out, plan, style, ids, &|_| true);
+    out.finish()
+}
+
+/// Everything under the header: findings, the failures no playbook explains, orphans, errors
+/// and the footer. After each finding, `go_on` says whether to render the rest.
+fn body(out: &mut Out, plan: &Plan, style: Style, ids: usize, go_on: &dyn Fn(&Out) -> bool) {
+    let expand = out.expand;
     if plan.findings.is_empty() && plan.unexplained.is_empty() && plan.unseen_namespaces().is_empty() {
         out.line(&format!("{} no failing image pulls found", style.green("✓")));
         out.line("");
     }
     let mut shown = BTreeMap::new();
-    let ids = steps::ids_width(plan, expand);
     let groups: Vec<Vec<&crate::plan::Finding>> = if expand {
         plan.findings.iter().map(|f| vec![f]).collect()
     } else {
@@ -129,13 +148,16 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> Str
     };
     for g in groups {
         if g.len() == 1 {
-            finding::finding(&mut out, plan, g[0], &mut shown, ids, style, &[]);
+            finding::finding(out, plan, g[0], &mut shown, ids, style, &[]);
         } else {
-            finding::finding(&mut out, plan, &group::merge(&g), &mut shown, ids, style, &g);
+            finding::finding(out, plan, &group::merge(&g), &mut shown, ids, style, &g);
         }
         out.line("");
+        if !go_on(out) {
+            return;
+        }
     }
-    unexplained(&mut out, plan, style);
+    unexplained(out, plan, style);
     for (gone, head) in [(false, "not in the snapshot"), (true, "that no longer exist")] {
         let orphans: Vec<&Unexplained> = plan.orphans.iter().filter(|o| o.gone.unwrap_or(true) == gone).collect();
         if orphans.is_empty() {
@@ -154,13 +176,7 @@ pub fn render_plan(plan: &Plan, style: Style, width: usize, expand: bool) -> Str
             &format!("playbook {} failed on {}/{}: {}", e.rule, e.namespace, e.pod, e.error),
         );
     }
-    footer::footer(&mut out, plan, style);
-    let body_lines = out.text.lines().count();
-    if body_lines > group::SCREENFUL && !plan.findings.is_empty() {
-        group::summary_table(&mut head, plan, style);
-        head.line("");
-    }
-    head.text + &out.text
+    footer::footer(out, plan, style);
 }
 
 /// `ns/pod` for one, `N pods in ns` or `N pods in M namespaces` for several.

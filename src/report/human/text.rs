@@ -89,17 +89,89 @@ pub(super) fn wrap_command(cmd: &str, width: usize) -> Vec<String> {
 }
 
 /// Lines of output, each written without trailing whitespace.
-pub(super) struct Out {
+pub(super) struct Out<'w> {
     pub(super) text: String,
+    /// Lines written so far, including those already passed on.
+    pub(super) lines: usize,
     /// The page width in columns.
     pub(super) width: usize,
     /// Every subject and finding in full (`--expand`, `-o wide`).
     pub(super) expand: bool,
+    to: To<'w>,
 }
 
-impl Out {
+/// Where an `Out`'s text goes.
+enum To<'w> {
+    /// Kept in `text`.
+    Kept,
+    /// Dropped: only the lines are counted.
+    Counted,
+    /// Passed on a block at a time: one finding of the full listing can hold an action per
+    /// failing container. The first error ends the writing and is kept for `finish`.
+    Written(&'w mut dyn std::io::Write, Option<std::io::Error>),
+}
+
+/// Text gathered before it is passed on.
+const BLOCK: usize = 64 * 1024;
+
+impl<'w> Out<'w> {
+    pub(super) fn new(width: usize, expand: bool) -> Self {
+        Out {
+            text: String::new(),
+            lines: 0,
+            width,
+            expand,
+            to: To::Kept,
+        }
+    }
+
+    /// Lines counted, none kept.
+    pub(super) fn counting(width: usize, expand: bool) -> Self {
+        Out {
+            to: To::Counted,
+            ..Out::new(width, expand)
+        }
+    }
+
+    /// Text written to `w` as it comes.
+    pub(super) fn writing(width: usize, expand: bool, w: &'w mut dyn std::io::Write) -> Self {
+        Out {
+            to: To::Written(w, None),
+            ..Out::new(width, expand)
+        }
+    }
+
     pub(super) fn line(&mut self, s: &str) {
-        let _ = writeln!(self.text, "{}", s.trim_end());
+        let s = s.trim_end();
+        self.lines += 1 + s.matches('\n').count();
+        let _ = writeln!(self.text, "{s}");
+        if self.text.len() >= BLOCK {
+            self.pass_on();
+        }
+    }
+
+    fn pass_on(&mut self) {
+        match &mut self.to {
+            To::Kept => return,
+            To::Counted => {}
+            To::Written(w, err) => {
+                if err.is_none()
+                    && let Err(e) = w.write_all(self.text.as_bytes())
+                {
+                    *err = Some(e);
+                }
+            }
+        }
+        self.text.clear();
+    }
+
+    /// Pass on what is left; the first write error, if any.
+    pub(super) fn finish(mut self) -> std::io::Result<()> {
+        self.pass_on();
+        match self.to {
+            To::Written(_, Some(e)) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// `text` wrapped to the page, after a label of `label_width` visible characters; the
@@ -129,6 +201,78 @@ pub(super) fn label(style: Style, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records the size of each write; fails from the `fail_at`th on.
+    struct Writes {
+        sizes: Vec<usize>,
+        bytes: Vec<u8>,
+        fail_at: usize,
+    }
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.sizes.len() + 1 >= self.fail_at {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.sizes.push(b.len());
+            self.bytes.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn text_is_written_a_block_at_a_time_counted_or_kept() {
+        let line = "x".repeat(99);
+        let mut w = Writes {
+            sizes: Vec::new(),
+            bytes: Vec::new(),
+            fail_at: usize::MAX,
+        };
+        let mut out = Out::writing(100, false, &mut w);
+        for _ in 0..2_000 {
+            out.line(&line);
+        }
+        assert!(out.text.len() < BLOCK, "never more than a block is held");
+        out.finish().unwrap();
+        assert_eq!(w.bytes.len(), 200_000);
+        assert!(
+            w.sizes.len() >= 3 && w.sizes.iter().all(|&n| n <= BLOCK + 100),
+            "{:?}",
+            w.sizes
+        );
+
+        let mut count = Out::counting(100, false);
+        for _ in 0..2_000 {
+            count.line("a\nb");
+        }
+        assert_eq!(count.lines, 4_000);
+        assert!(count.text.len() < BLOCK);
+
+        let mut kept = Out::new(100, false);
+        for _ in 0..2_000 {
+            kept.line(&line);
+        }
+        assert_eq!(kept.text.len(), 200_000);
+    }
+
+    #[test]
+    fn the_first_write_error_is_kept_and_nothing_after_it_is_written() {
+        let mut w = Writes {
+            sizes: Vec::new(),
+            bytes: Vec::new(),
+            fail_at: 2,
+        };
+        let mut out = Out::writing(100, false, &mut w);
+        for _ in 0..3_000 {
+            out.line(&"y".repeat(99));
+        }
+        let err = out.finish().unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(w.sizes.len(), 1, "one block went out before the error, none after");
+    }
 
     #[test]
     fn truncation_is_char_safe() {
