@@ -141,3 +141,128 @@ fn the_human_plan_says_why_a_rule_was_ruled_out_and_points_to_explain() {
         r.stdout
     );
 }
+
+/// A pod failing in `n` containers (status only: each gets its own manual step), and another
+/// pod of one container that fails the same way.
+fn many_containers(n: usize) -> tempfile::NamedTempFile {
+    let pod = |name: &str, containers: Vec<String>| {
+        let status: Vec<_> = containers
+            .iter()
+            .map(|c| {
+                serde_json::json!({"name": c, "image": format!("quay.io/acme/{c}:1"),
+                "state": {"waiting": {"reason": "ImagePullBackOff"}}})
+            })
+            .collect();
+        let spec: Vec<_> = containers
+            .iter()
+            .map(|c| serde_json::json!({"name": c, "image": format!("quay.io/acme/{c}:1")}))
+            .collect();
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "apps", "uid": format!("u-{name}")},
+            "spec": {"containers": spec},
+            "status": {"phase": "Pending", "containerStatuses": status}})
+    };
+    let items = vec![
+        pod("big", (0..n).map(|i| format!("c{i:02}")).collect()),
+        pod("small", vec!["other".to_string()]),
+    ];
+    let f = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    std::fs::write(
+        f.path(),
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    )
+    .unwrap();
+    f
+}
+
+// Each explained container lists its own actions only (they were every action of the finding,
+// other pods' too: output that grew with the square of the containers), the first 20 are
+// explained and the rest named, and `--container` picks one.
+#[test]
+fn a_pod_of_many_failing_containers_is_explained_container_by_container() {
+    let snap = many_containers(30);
+    let path = snap.path().to_str().unwrap();
+    let j = remedy(&["explain", "pod/big", "-n", "apps", "--snapshot", path, "-o", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    let failures = v["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 20);
+    let more: Vec<&str> = v["moreContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(more, (20..30).map(|i| format!("c{i}")).collect::<Vec<_>>());
+    let mut ids = Vec::new();
+    for f in failures {
+        let container = f["container"].as_str().unwrap();
+        let confirmed: Vec<&serde_json::Value> = f["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["outcome"] == "confirmed")
+            .collect();
+        assert_eq!(confirmed.len(), 1, "{container}");
+        let actions = confirmed[0]["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 1, "{container}: {actions:?}");
+        assert!(
+            actions[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("quay.io/acme/{container}:1")),
+            "{container}: {actions:?}"
+        );
+        ids.push(actions[0]["id"].as_str().unwrap().to_string());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "one action of its own each");
+    // The ids are the plan's.
+    let plan = remedy(&["plan", "--snapshot", path, "-o", "json"]);
+    let p: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let a = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == ids[0].as_str())
+        .unwrap();
+    assert!(a["description"].as_str().unwrap().contains("quay.io/acme/c"), "{a}");
+
+    let h = remedy(&["explain", "pod/big", "-n", "apps", "--snapshot", path]);
+    assert!(
+        h.stdout
+            .contains("10 more failing containers not explained here: c20, c21")
+            && h.stdout.contains("`--container NAME` explains one"),
+        "{}",
+        h.stdout
+    );
+    assert_eq!(h.stdout.matches("· container ").count(), 20);
+
+    let one = remedy(&[
+        "explain",
+        "pod/big",
+        "-n",
+        "apps",
+        "--snapshot",
+        path,
+        "--container",
+        "c25",
+    ]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(one.stdout.matches("· container ").count(), 1);
+    assert!(
+        one.stdout.contains("pod apps/big · container c25 · quay.io/acme/c25:1"),
+        "{}",
+        one.stdout
+    );
+    assert!(!one.stdout.contains("more failing container"));
+    let none = remedy(&["explain", "pod/big", "-n", "apps", "--snapshot", path, "-c", "nope"]);
+    assert_eq!(none.code, 1);
+    assert!(
+        none.stderr
+            .contains("container nope of pod apps/big has no failing image pull"),
+        "{}",
+        none.stderr
+    );
+}

@@ -13,7 +13,8 @@ use super::run::{rules as load_rules, style};
 use super::{Cli, RuleArgs};
 use crate::cluster::live::{Live, connect};
 use crate::cluster::{ClusterSource, Snapshot};
-use crate::explain::{Explanation, RuleExplained};
+use crate::engine::Keep;
+use crate::explain::{EXPLAINED, Explanation, RuleExplained};
 use crate::inputs::Inputs;
 use crate::plan::exit;
 use crate::report::{self, Style};
@@ -26,6 +27,10 @@ pub struct ExplainArgs {
     /// kubectl takes it); on a snapshot, `default`.
     #[arg(short, long)]
     namespace: Option<String>,
+    /// Explain only this container's failure. Without it, the pod's first 20 failing
+    /// containers are explained and the others named.
+    #[arg(short, long, value_name = "NAME")]
+    container: Option<String>,
     /// Snapshot file or directory, as for `remedy plan`. Repeatable. Without it, remedy reads
     /// the live cluster (see the connection flags).
     #[arg(long, value_name = "PATH")]
@@ -116,6 +121,16 @@ pub fn text(e: &Explanation, style: Style) -> String {
         }
         out.push('\n');
     }
+    if !e.more_containers.is_empty() {
+        let n = e.more_containers.len();
+        let _ = writeln!(
+            out,
+            "{} more failing container{} not explained here: {}; `--container NAME` explains one",
+            n,
+            if n == 1 { "" } else { "s" },
+            crate::report::compact_list(e.more_containers.iter().map(String::as_str), 10)
+        );
+    }
     out
 }
 
@@ -125,21 +140,23 @@ async fn explain_from<C: ClusterSource>(
     rules: &crate::rules::RuleSet,
     cluster: &C,
     inputs: &Inputs,
-    namespace: &str,
-    pod: &str,
+    keep: Keep<'_>,
 ) -> anyhow::Result<Option<Explanation>> {
     let skipped = crate::engine::apis::skipped_rules(rules, cluster).await?;
     let skip = skipped.iter().map(|(i, _)| *i).collect();
-    let evaluation = crate::engine::evaluate_with(rules, cluster, inputs, &skip, true).await?;
+    let evaluation = crate::engine::evaluate_with(rules, cluster, inputs, &skip, keep).await?;
     let plan = crate::plan::build(rules, &evaluation, inputs, &cluster.info());
-    Ok(crate::explain::explain(
-        rules,
-        &evaluation,
-        &plan,
+    Ok(crate::explain::explain(rules, &evaluation, &plan, keep, &skipped))
+}
+
+/// What to explain: the pod's failures, or one container's.
+fn keep<'a>(namespace: &'a str, pod: &'a str, args: &'a ExplainArgs) -> Keep<'a> {
+    Keep {
         namespace,
         pod,
-        &skipped,
-    ))
+        container: args.container.as_deref(),
+        at_most: EXPLAINED,
+    }
 }
 
 pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
@@ -171,7 +188,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
                 .clone()
                 .unwrap_or_else(|| client.default_namespace().to_string());
             let live = Live::with_client(client, endpoint.clone(), args.connect.request_timeout).await?;
-            let e = explain_from(&rules, &live, &inputs, &ns, pod)
+            let e = explain_from(&rules, &live, &inputs, keep(&ns, pod, args))
                 .await
                 .with_context(|| format!("explaining against {} ({})", endpoint.context, endpoint.server))?;
             Ok::<_, anyhow::Error>((e, format!("the cluster ({})", endpoint.context), ns))
@@ -187,10 +204,15 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> anyhow::Result<u8> {
             bail!("the snapshot files have errors (listed above)");
         }
         let ns = args.namespace.clone().unwrap_or_else(|| "default".to_string());
-        let e = runtime.block_on(explain_from(&rules, &snapshot, &inputs, &ns, pod))?;
+        let e = runtime.block_on(explain_from(&rules, &snapshot, &inputs, keep(&ns, pod, args)))?;
         (e, "the snapshot".to_string(), ns)
     };
     let Some(e) = explained else {
+        if let Some(c) = &args.container {
+            bail!(
+                "container {c} of pod {ns}/{pod} has no failing image pull in {source} (without --container, explain lists the pod's failing containers)"
+            );
+        }
         bail!("pod {ns}/{pod} has no failing image pull in {source} (`remedy plan` lists the failing pods)");
     };
     let mut out = std::io::stdout().lock();

@@ -191,15 +191,7 @@ pub async fn evaluate<C: ClusterSource>(
     cluster: &C,
     inputs: &Inputs,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(
-        rules,
-        cluster,
-        inputs,
-        &scope::Scope::default(),
-        &BTreeSet::new(),
-        false,
-    )
-    .await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), &BTreeSet::new(), None).await
 }
 
 /// Evaluate every rule but those in `skip` (indexes into `rules.rules`: see
@@ -210,19 +202,41 @@ pub async fn evaluate_skipping<C: ClusterSource>(
     inputs: &Inputs,
     skip: &BTreeSet<usize>,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, false).await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, None).await
 }
 
-/// As `evaluate_skipping`; `keep_probes` keeps every evaluation's probe results (for
-/// `remedy explain`), where plans keep only those of the first failure of each finding.
+/// The failures whose every outcome and probe result an evaluation keeps (for `remedy
+/// explain`): those of one pod (and container), the first `at_most` of them. A plan keeps
+/// the probes of the first failure of each finding only, and a pod can fail in thousands of
+/// containers, each evaluated by every rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Keep<'a> {
+    pub namespace: &'a str,
+    pub pod: &'a str,
+    pub container: Option<&'a str>,
+    pub at_most: usize,
+}
+
+impl Keep<'_> {
+    /// Whether `f` is one of the pod's failures (whatever `at_most`).
+    pub fn of_pod(&self, f: &Failure) -> bool {
+        f.kind == "Pod"
+            && &*f.namespace == self.namespace
+            && &*f.pod == self.pod
+            && self.container.is_none_or(|c| f.container.as_deref() == Some(c))
+    }
+}
+
+/// As `evaluate_skipping`, keeping every outcome and probe result of the failures `keep`
+/// names (the plan is the same).
 pub async fn evaluate_with<C: ClusterSource>(
     rules: &RuleSet,
     cluster: &C,
     inputs: &Inputs,
     skip: &BTreeSet<usize>,
-    keep_probes: bool,
+    keep: Keep<'_>,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, keep_probes).await
+    evaluate_full(rules, cluster, inputs, &scope::Scope::default(), skip, Some(keep)).await
 }
 
 /// Evaluate every rule but those in `skip` against the failures in `scope` (see
@@ -234,7 +248,7 @@ pub async fn evaluate_in<C: ClusterSource>(
     scope: &scope::Scope,
     skip: &BTreeSet<usize>,
 ) -> Result<Evaluation, EngineError> {
-    evaluate_full(rules, cluster, inputs, scope, skip, false).await
+    evaluate_full(rules, cluster, inputs, scope, skip, None).await
 }
 
 async fn evaluate_full<C: ClusterSource>(
@@ -243,7 +257,7 @@ async fn evaluate_full<C: ClusterSource>(
     inputs: &Inputs,
     scope: &scope::Scope,
     skip: &BTreeSet<usize>,
-    keep_probes: bool,
+    keep: Option<Keep<'_>>,
 ) -> Result<Evaluation, EngineError> {
     let reader = Reader::new(cluster);
     reader.allow_registry_probe(inputs.probe_registries);
@@ -275,7 +289,9 @@ async fn evaluate_full<C: ClusterSource>(
     // failure of each finding only: without filters that could drop evaluations later, each
     // failure's are settled (supersedes) and freed as soon as it is evaluated, so memory does
     // not grow with every failure's probes.
-    let early = !keep_probes && scope.categories.is_empty() && scope.rules.is_empty();
+    let early = scope.categories.is_empty() && scope.rules.is_empty();
+    // The failures `keep` names that are kept so far.
+    let mut kept = 0;
     let mut seen = BTreeSet::new();
     let mut considered = considered::Considered::default();
     let mut actions = Actions::new();
@@ -285,6 +301,8 @@ async fn evaluate_full<C: ClusterSource>(
             continue;
         }
         let start = evaluated.len();
+        let keep_all = keep.is_some_and(|k| k.of_pod(f) && kept < k.at_most);
+        kept += usize::from(keep_all);
         let c = &classified[fi];
         let hits: Vec<(String, Arc<Hits>)> = f
             .evidence
@@ -321,15 +339,26 @@ async fn evaluate_full<C: ClusterSource>(
         }
         if early {
             apply_supersedes(rules, &mut evaluated[start..]);
+            let probes: Vec<_> = match keep_all {
+                true => evaluated[start..].iter().map(|e| e.probes.clone()).collect(),
+                false => Vec::new(),
+            };
             free_probes(&mut evaluated[start..], &mut seen);
             // What the plan reads of the other outcomes is folded in now: memory then grows
             // with the confirmed rules, not with every rule that matched every failure.
             considered.add(&evaluated[start..]);
             let tail = evaluated.split_off(start);
-            evaluated.extend(
-                tail.into_iter()
-                    .filter(|e| matches!(e.outcome, Outcome::Confirmed | Outcome::Error(_))),
-            );
+            if keep_all {
+                evaluated.extend(tail.into_iter().zip(probes).map(|(mut e, p)| {
+                    e.probes = p;
+                    e
+                }));
+            } else {
+                evaluated.extend(
+                    tail.into_iter()
+                        .filter(|e| matches!(e.outcome, Outcome::Confirmed | Outcome::Error(_))),
+                );
+            }
         }
     }
     // Kept until the plan is built: no spare room.
@@ -339,7 +368,7 @@ async fn evaluate_full<C: ClusterSource>(
         if !scope.categories.is_empty() || !scope.rules.is_empty() {
             scope::restrict(rules, scope, &mut failures, &mut classified, &mut evaluated);
         }
-        if !keep_probes {
+        if keep.is_none() {
             free_probes(&mut evaluated, &mut seen);
         }
         considered.add_all(&evaluated);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::{Evaluation, MessageTable, Outcome};
+use crate::engine::{Evaluation, Keep, MessageTable, Outcome};
 use crate::matcher::{Facts, Hits, MatchTree};
 use crate::model::Category;
 use crate::plan::Plan;
@@ -20,7 +20,15 @@ pub struct Explanation {
     pub namespace: String,
     pub pod: String,
     pub failures: Vec<FailureExplained>,
+    /// The pod's other failing containers, beyond the first `EXPLAINED` (`--container NAME`
+    /// explains one of them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub more_containers: Vec<String>,
 }
+
+/// Failures of one pod explained in full: each is some ten kilobytes of text, and a pod can
+/// fail in thousands of containers.
+pub const EXPLAINED: usize = 20;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -198,21 +206,36 @@ fn target_label(t: &crate::plan::ActionTarget) -> String {
     }
 }
 
-/// Explain pod `namespace/pod`; `None` when the pod has no failing pull. `skipped` holds the
-/// rules (by index) left out of the evaluation because the cluster does not serve an API they
-/// need, with why (`engine::apis::skipped_rules`).
+/// Explain the failures `keep` names (of one pod, or one of its containers), the first
+/// `keep.at_most` of them in full, from an evaluation that kept them (`evaluate_with`); `None`
+/// when there are none. `skipped` holds the rules (by index) left out of the evaluation because
+/// the cluster does not serve an API they need, with why (`engine::apis::skipped_rules`).
 pub fn explain(
     rules: &RuleSet,
     ev: &Evaluation,
     plan: &Plan,
-    namespace: &str,
-    pod: &str,
+    keep: Keep,
     skipped: &[(usize, String)],
 ) -> Option<Explanation> {
     let mut table = MessageTable::new();
     let mut failures = Vec::new();
+    let mut more_containers = Vec::new();
+    let of_pod = |f: &crate::detect::Failure| keep.of_pod(f);
+    // The pod's evaluations by (failure, rule), found in one pass: a pod can fail in thousands
+    // of containers, each evaluated by every rule.
+    let evaluated: BTreeMap<(usize, usize), &crate::engine::Evaluated> = ev
+        .evaluated
+        .iter()
+        .filter(|e| ev.failures.get(e.failure).is_some_and(of_pod))
+        .map(|e| ((e.failure, e.rule), e))
+        .collect();
+    let by_change = plan.by_change();
     for (fi, f) in ev.failures.iter().enumerate() {
-        if f.kind != "Pod" || &*f.namespace != namespace || &*f.pod != pod {
+        if !of_pod(f) {
+            continue;
+        }
+        if failures.len() >= keep.at_most {
+            more_containers.extend(f.container.as_deref().map(str::to_string));
             continue;
         }
         let c = &ev.classified[fi];
@@ -248,7 +271,7 @@ pub fn explain(
         };
         let mut explained = Vec::new();
         for (ri, rule) in rules.rules.iter().enumerate() {
-            let evaluated = ev.evaluated.iter().find(|e| e.failure == fi && e.rule == ri);
+            let evaluated = evaluated.get(&(fi, ri)).copied();
             let mut r = RuleExplained {
                 rule: rule.id.clone(),
                 category: rule.category,
@@ -312,23 +335,21 @@ pub fn explain(
                 });
             }
             if e.outcome == Outcome::Confirmed {
-                for finding in plan.findings.iter().filter(|x| {
-                    x.rule == rule.id
-                        && x.subjects
-                            .iter()
-                            .any(|s| s.kind == "Pod" && &*s.namespace == namespace && &*s.name == pod)
-                }) {
-                    for id in &finding.actions {
-                        if let Some(a) = plan.action(id) {
-                            r.actions.push(ActionExplained {
-                                id: a.id.clone(),
-                                action_type: a.action_type.to_string(),
-                                target: a.target.as_deref().map(target_label),
-                                status: a.status.as_str().to_string(),
-                                reason: a.reason.clone().unwrap_or_else(|| a.change.summary.clone()),
-                            });
-                        }
-                    }
+                // This failure's own actions, as the plan lists them (shared ones once).
+                let rendered: Vec<Arc<crate::desired::Desired>> = e
+                    .actions
+                    .iter()
+                    .filter_map(|&id| ev.actions.get(id))
+                    .map(Arc::new)
+                    .collect();
+                for a in by_change.actions_for(&rendered) {
+                    r.actions.push(ActionExplained {
+                        id: a.id.clone(),
+                        action_type: a.action_type.to_string(),
+                        target: a.target.as_deref().map(target_label),
+                        status: a.status.as_str().to_string(),
+                        reason: a.reason.clone().unwrap_or_else(|| a.change.summary.clone()),
+                    });
                 }
             }
             explained.push(r);
@@ -344,8 +365,9 @@ pub fn explain(
         });
     }
     (!failures.is_empty()).then(|| Explanation {
-        namespace: namespace.to_string(),
-        pod: pod.to_string(),
+        namespace: keep.namespace.to_string(),
+        pod: keep.pod.to_string(),
         failures,
+        more_containers,
     })
 }

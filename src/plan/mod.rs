@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 pub use crate::desired::{Change, Desired, ListItem, Target};
 pub use disruptive::changes_node_config;
+pub use lookup::ByChange;
 pub use types::*;
 pub use verdict::exit;
 

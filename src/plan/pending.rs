@@ -23,12 +23,12 @@ pub(super) struct PendingAction {
 }
 
 /// Actions that are one action in the plan: same change, same reason to block it, same role.
-fn same_action(a: &Desired, b: &Desired) -> bool {
+pub(super) fn same_action(a: &Desired, b: &Desired) -> bool {
     a.change == b.change && a.blocked == b.blocked && a.alternative == b.alternative
 }
 
 /// A hash of what `same_action` compares.
-fn action_hash(d: &Desired) -> u64 {
+pub(super) fn action_hash(d: &Desired) -> u64 {
     crate::desired::json_hash(&(&d.change, &d.blocked, d.alternative))
 }
 

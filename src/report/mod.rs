@@ -6,7 +6,7 @@ mod style;
 
 use std::io::{self, Write};
 
-pub use human::{DEFAULT_WIDTH, render_plan, write_human};
+pub use human::{DEFAULT_WIDTH, compact_list, render_plan, write_human};
 pub use style::Style;
 
 use crate::diag::Diagnostic;

@@ -82,7 +82,7 @@ pub(super) fn namespaces<'a>(findings: impl IntoIterator<Item = &'a Finding>) ->
 }
 
 /// `a, b, c, … (+N more)`: at most `max` names.
-pub(super) fn compact_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String {
+pub fn compact_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String {
     let all: Vec<&str> = names.into_iter().collect();
     if all.len() <= max {
         return all.join(", ");

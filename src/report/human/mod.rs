@@ -3,6 +3,7 @@
 mod finding;
 mod footer;
 mod group;
+pub use group::compact_list;
 mod message;
 mod steps;
 mod text;
