@@ -65,20 +65,48 @@ impl<T> std::fmt::Debug for Packed<T> {
     }
 }
 
+// One compressor and one decompressor per thread, reset between blocks: each holds some
+// hundred kilobytes of tables, not worth making again for every block of a large list.
+thread_local! {
+    static COMPRESS: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    static DECOMPRESS: std::cell::RefCell<flate2::Decompress> = std::cell::RefCell::new(flate2::Decompress::new(false));
+}
+
 fn compress(bytes: &[u8]) -> Arc<[u8]> {
-    use std::io::Write;
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a vector cannot fail.
-    let _ = enc.write_all(bytes);
-    enc.finish().unwrap_or_default().into()
+    COMPRESS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut out = Vec::with_capacity(bytes.len() / 4 + 64);
+        loop {
+            let read = c.total_in() as usize;
+            // Compressing into a vector cannot fail; it only runs out of room.
+            let status = c.compress_vec(&bytes[read..], &mut out, flate2::FlushCompress::Finish);
+            match status {
+                Ok(flate2::Status::StreamEnd) | Err(_) => break,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+            }
+        }
+        out.into()
+    })
 }
 
 fn decompress(bytes: &[u8]) -> Arc<[u8]> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(BLOCK * 2);
-    // These bytes were compressed by `compress` in this process.
-    let _ = flate2::read::DeflateDecoder::new(bytes).read_to_end(&mut out);
-    out.into()
+    DECOMPRESS.with(|d| {
+        let mut d = d.borrow_mut();
+        d.reset(false);
+        let mut out = Vec::with_capacity(BLOCK + BLOCK / 2);
+        loop {
+            let read = d.total_in() as usize;
+            // These bytes were compressed by `compress` in this process.
+            let status = d.decompress_vec(&bytes[read..], &mut out, flate2::FlushDecompress::Finish);
+            match status {
+                Ok(flate2::Status::StreamEnd) | Err(_) => break,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+            }
+        }
+        out.into()
+    })
 }
 
 impl<T: Serialize + DeserializeOwned> Packed<T> {
@@ -204,9 +232,59 @@ impl<T: Serialize + DeserializeOwned> Packed<T> {
         })
     }
 
+    /// Each item replaced by what `f` makes of it, in order.
+    pub fn map_in_place(&mut self, mut f: impl FnMut(&mut T)) {
+        let mut out = Packed::new();
+        for mut item in self.iter() {
+            f(&mut item);
+            out.push(&item);
+        }
+        out.shrink_to_fit();
+        *self = out;
+    }
+
     /// Bytes held (compressed blocks, the open block and the item index), for tests and tuning.
     pub fn held_bytes(&self) -> usize {
         self.blocks.iter().map(|(_, b)| b.len()).sum::<usize>() + self.tail.capacity() + self.starts.capacity() * 4
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> FromIterator<T> for Packed<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let mut p = Packed::new();
+        for item in items {
+            p.push(&item);
+        }
+        p.shrink_to_fit();
+        p
+    }
+}
+
+// A sequence, as a `Vec` of the items is: written item by item, never whole.
+impl<T: Serialize + DeserializeOwned> Serialize for Packed<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de, T: Serialize + DeserializeOwned> serde::Deserialize<'de> for Packed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Items<T>(PhantomData<fn() -> T>);
+        impl<'de, T: Serialize + DeserializeOwned> serde::de::Visitor<'de> for Items<T> {
+            type Value = Packed<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Packed<T>, A::Error> {
+                let mut p = Packed::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    p.push(&item);
+                }
+                p.shrink_to_fit();
+                Ok(p)
+            }
+        }
+        d.deserialize_seq(Items(PhantomData))
     }
 }
 
@@ -249,6 +327,28 @@ mod tests {
         assert_eq!(p.iter().count(), 5_000);
         let copy = p.clone();
         assert_eq!(copy.get(1_234), Some(step(1_234)));
+    }
+
+    // A plan's actions are a packed list: written and read as the JSON array a `Vec` makes,
+    // and changed in place for redaction.
+    #[test]
+    fn a_packed_list_is_a_sequence_in_serde_and_maps_in_place() {
+        let items: Vec<Step> = (0..3_000).map(step).collect();
+        let mut p: Packed<Step> = items.iter().cloned().collect();
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            serde_json::to_string(&items).unwrap()
+        );
+        let back: Packed<Step> = serde_json::from_str(&serde_json::to_string(&items).unwrap()).unwrap();
+        assert_eq!(back.iter().collect::<Vec<_>>(), items);
+        assert!(serde_json::from_str::<Packed<Step>>("{}").is_err());
+        p.map_in_place(|s| s.title = s.title.replace("quay.io", "mirror"));
+        assert_eq!(p.len(), 3_000);
+        assert_eq!(
+            p.get(2_999).unwrap().title,
+            "read mirror's answer for mirror/acme/c2999:1"
+        );
+        assert_eq!(p.get(0).unwrap().n, 0);
     }
 
     /// What repeats from item to item is stored once per block: the point of the type.

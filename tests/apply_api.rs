@@ -598,7 +598,8 @@ async fn disruptive_actions_are_skipped_by_policy_unless_allowed() {
     let api = api_for("seed-000-global-pull-secret").await;
     let inputs = inputs_for("seed-000-global-pull-secret");
     let p = plan(&api, &inputs).await;
-    assert!(p.actions[0].disruptive, "{:#?}", p.actions[0]);
+    let first = p.actions.get(0).unwrap();
+    assert!(first.disruptive, "{first:#?}");
     api.clear_log();
     let o = Options {
         allow_disruptive: false,

@@ -116,7 +116,7 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
             finished_at: start,
             writes: Vec::new(),
         };
-        let rule = rule_of(plan, a).unwrap_or_default().to_string();
+        let rule = rule_of(plan, &a).unwrap_or_default().to_string();
         let ok = |o: Option<&Outcome>| matches!(o, Some(Outcome::Applied | Outcome::AlreadySatisfied));
         let waiting = a
             .depends_on
@@ -124,7 +124,7 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
             .find(|d| !ok(results.get(*d)) && !opts.done.contains(d));
         let desired: Option<Desired> = plan.desired.get(i);
         let desired = desired.as_ref();
-        let (result, reason) = if let Some(why) = not_selected(plan, a, &opts.only, &opts.namespaces) {
+        let (result, reason) = if let Some(why) = not_selected(plan, &a, &opts.only, &opts.namespaces) {
             (Outcome::Skipped, Some(why))
         } else if a.action_type == "manual" {
             if opts.done.contains(&a.id) {

@@ -378,7 +378,7 @@ fn n_selects_by_the_failures_namespace_and_leaves_other_failing_namespaces_their
     let ns = "openshift-marketplace";
     let all = |plan: &crate::plan::Plan, namespaces: &[&str]| -> Vec<Option<String>> {
         let n: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
-        plan.actions.iter().map(|a| not_selected(plan, a, &[], &n)).collect()
+        plan.actions.iter().map(|a| not_selected(plan, &a, &[], &n)).collect()
     };
     assert!(
         all(&plan, &[ns]).iter().all(Option::is_none),

@@ -1,7 +1,7 @@
 //! Listing a plan's actions: in execution order, numbered, each assessed against the objects
 //! as observed, with the status that follows from what it waits for.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::disruptive::changes_node_config;
@@ -19,7 +19,7 @@ fn holds_back(s: Status) -> bool {
 }
 
 pub(super) struct Listed {
-    pub(super) actions: Vec<Action>,
+    pub(super) actions: Packed<Action>,
     /// Each action's change, in `actions` order.
     pub(super) desired: Packed<Desired>,
     /// Each pending action's number (its id is `a` and the number), by its index in
@@ -36,11 +36,11 @@ pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<O
     for (i, &k) in sorted.iter().enumerate() {
         numbers[k] = i as u32 + 1;
     }
-    let mut out_actions: Vec<Action> = Vec::with_capacity(sorted.len());
+    // Packed as they are listed: a plan can list a manual step per failing container. What
+    // later actions read of earlier ones (number and status) is kept beside.
+    let mut out_actions: Packed<Action> = Packed::new();
+    let mut listed_as: Vec<(u32, Status)> = Vec::with_capacity(sorted.len());
     let mut out_desired: Packed<Desired> = Packed::new();
-    // Actions are read back from packed bytes: their steps, mostly a rule's literals, are
-    // shared again rather than held once per action.
-    let mut texts = Shared::default();
     // Names of the inputs the actions use that were given.
     let mut used: Vec<String> = Vec::new();
     // Where each action is in `out_actions`, once listed.
@@ -87,15 +87,16 @@ pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<O
         // An action cannot go ahead while one it follows is not done and apply cannot do it:
         // a manual step, a value only the user has, or something blocked.
         if a.status == Status::Pending
-            && let Some(dep) = before.iter().map(|&i| &out_actions[i]).find(|o| holds_back(o.status))
+            && let Some((n, status)) = before.iter().map(|&i| listed_as[i]).find(|(_, s)| holds_back(*s))
         {
             a.status = Status::Blocked;
-            a.reason = Some(format!("waits for {} ({})", dep.id, dep.status.as_str()));
+            a.reason = Some(format!("waits for a{n} ({})", status.as_str()));
         }
-        let depends_on: Vec<String> = before.iter().map(|&i| out_actions[i].id.clone()).collect();
-        listed[k] = Some(out_actions.len());
+        let depends_on: Vec<String> = before.iter().map(|&i| format!("a{}", listed_as[i].0)).collect();
+        listed[k] = Some(listed_as.len());
+        listed_as.push((numbers[k], a.status));
         let (steps, commands) = match &d.change {
-            Change::Manual { steps, commands, .. } => (texts.share(steps), texts.share(commands)),
+            Change::Manual { steps, commands, .. } => (steps.clone(), commands.clone()),
             _ => (Vec::new(), Vec::new()),
         };
         let target = d.change.target().map(|t| {
@@ -107,7 +108,7 @@ pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<O
             })
         });
         let description = d.description.clone().unwrap_or_else(|| default_description(&d.change));
-        out_actions.push(Action {
+        out_actions.push(&Action {
             id: format!("a{}", numbers[k]),
             action_type: d.change.type_name().into(),
             status: a.status,
@@ -129,30 +130,12 @@ pub(super) fn list(pending: Pending, observed: &BTreeMap<ObjectKey, Option<Arc<O
         });
     }
     out_desired.shrink_to_fit();
+    out_actions.shrink_to_fit();
     Listed {
         actions: out_actions,
         desired: out_desired,
         numbers,
         used,
-    }
-}
-
-/// One copy of each distinct text.
-#[derive(Default)]
-struct Shared(HashSet<Arc<str>>);
-
-impl Shared {
-    fn share(&mut self, items: &[Arc<str>]) -> Vec<Arc<str>> {
-        items
-            .iter()
-            .map(|s| match self.0.get(s) {
-                Some(have) => have.clone(),
-                None => {
-                    self.0.insert(s.clone());
-                    s.clone()
-                }
-            })
-            .collect()
     }
 }
 

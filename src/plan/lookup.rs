@@ -17,8 +17,13 @@ fn by_number<'a, T>(items: &'a [T], id: &str, prefix: char, id_of: impl Fn(&T) -
 }
 
 impl Plan {
-    pub fn action(&self, id: &str) -> Option<&Action> {
-        by_number(&self.actions, id, 'a', |a| a.id.as_str())
+    /// The action of this id, read back from the packed list.
+    pub fn action(&self, id: &str) -> Option<Action> {
+        id.strip_prefix('a')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| self.actions.get(n.checked_sub(1)?))
+            .filter(|a| a.id == id)
+            .or_else(|| self.actions.iter().find(|a| a.id == id))
     }
 
     pub fn finding(&self, id: &str) -> Option<&Finding> {
@@ -49,8 +54,8 @@ impl Plan {
 impl<'p> ByChange<'p> {
     /// The plan's actions for what one failure's evaluation rendered, in its order: merged as
     /// the plan merges them (`coalesce`), then found by change.
-    pub fn actions_for(&self, rendered: &[Arc<Desired>]) -> Vec<&'p Action> {
-        let mut out: Vec<&Action> = Vec::new();
+    pub fn actions_for(&self, rendered: &[Arc<Desired>]) -> Vec<Action> {
+        let mut out: Vec<Action> = Vec::new();
         for d in coalesce(rendered) {
             let found = self
                 .index

@@ -241,21 +241,26 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         })
         .collect();
 
-    let count = |s: Status| out_actions.iter().filter(|a| a.status == s).count();
-    let summary = Summary {
+    let mut summary = Summary {
         findings: findings.len(),
         failing_pods,
         failing_image_streams: failing_streams,
-        pending: count(Status::Pending),
-        satisfied: count(Status::Satisfied),
-        manual: count(Status::Manual),
-        needs_input: count(Status::NeedsInput),
-        blocked: count(Status::Blocked),
-        disruptive: out_actions.iter().filter(|a| a.counts_as_disruptive()).count(),
         unexplained: unexplained_list.len(),
         orphans: orphans.len(),
+        ..Summary::default()
     };
-    let objects = record::records(&ev.observed, &out_actions);
+    // The actions are read back once.
+    for a in out_actions.iter() {
+        *match a.status {
+            Status::Pending => &mut summary.pending,
+            Status::Satisfied => &mut summary.satisfied,
+            Status::Manual => &mut summary.manual,
+            Status::NeedsInput => &mut summary.needs_input,
+            Status::Blocked => &mut summary.blocked,
+        } += 1;
+        summary.disruptive += usize::from(a.counts_as_disruptive());
+    }
+    let objects = record::records(&ev.observed, out_actions.iter());
     used.sort();
     used.dedup();
     Plan {

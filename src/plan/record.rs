@@ -1,69 +1,65 @@
 //! What a saved plan read (uid and resourceVersion of each object its actions read or
 //! change), and drift: whether those objects changed since, as a stale Terraform plan would.
 
+use std::collections::HashMap;
+
 use super::types::{Action, ObjectRecord, Status};
 use crate::cluster::{GroupKind, ObjectKey};
 use crate::desired::Target;
 
 /// What the actions read, as it was (uid and resourceVersion), and which pending actions
 /// change each object: what a saved plan is checked against before it is applied.
-pub fn records(observed: &super::status::Observed, actions: &[Action]) -> Vec<ObjectRecord> {
+pub fn records(observed: &super::status::Observed, actions: impl Iterator<Item = Action>) -> Vec<ObjectRecord> {
+    // One pass over the actions, then a lookup per object: a plan can read an object and
+    // list an action per failing pod.
+    let mut written: HashMap<ObjectKey, Vec<String>> = HashMap::new();
+    // The apiVersion the first action naming an object gives it, by kind and name.
+    let mut api_versions: HashMap<(GroupKind, String), String> = HashMap::new();
+    for a in actions {
+        let Some(t) = a.target.as_deref() else { continue };
+        api_versions
+            .entry((GroupKind::from_api_version(&t.api_version, &t.kind), t.name.clone()))
+            .or_insert_with(|| t.api_version.clone());
+        if a.status == Status::Pending {
+            let key = Target {
+                api_version: t.api_version.clone(),
+                kind: t.kind.clone(),
+                namespace: t.namespace.clone(),
+                name: t.name.clone(),
+            }
+            .key();
+            written.entry(key).or_default().push(a.id);
+        }
+    }
     observed
         .iter()
         .map(|(key, obj)| {
-            let written_by = actions
-                .iter()
-                .filter(|a| a.status == Status::Pending)
-                .filter(|a| {
-                    a.target.as_ref().is_some_and(|t| {
-                        Target {
-                            api_version: t.api_version.clone(),
-                            kind: t.kind.clone(),
-                            namespace: t.namespace.clone(),
-                            name: t.name.clone(),
-                        }
-                        .key()
-                            == *key
-                    })
-                })
-                .map(|a| a.id.clone())
-                .collect();
             let meta = |f: &str| obj.as_ref().and_then(|o| o.str_field(f)).map(str::to_string);
             ObjectRecord {
                 api_version: obj
                     .as_ref()
                     .map(|o| o.api_version.clone())
-                    .unwrap_or_else(|| api_version_of(key, actions)),
+                    .or_else(|| api_versions.get(&(key.kind.clone(), key.name.clone())).cloned())
+                    .unwrap_or_else(|| default_api_version(key)),
                 kind: key.kind.kind.clone(),
                 namespace: key.namespace.clone(),
                 name: key.name.clone(),
                 exists: obj.is_some(),
                 uid: meta("metadata.uid"),
                 resource_version: meta("metadata.resourceVersion"),
-                written_by,
+                written_by: written.remove(key).unwrap_or_default(),
             }
         })
         .collect()
 }
 
-/// The apiVersion an action names for an object that does not exist yet.
-fn api_version_of(key: &ObjectKey, actions: &[Action]) -> String {
-    actions
-        .iter()
-        .filter_map(|a| a.target.as_ref())
-        .find(|t| {
-            t.kind == key.kind.kind
-                && t.name == key.name
-                && GroupKind::from_api_version(&t.api_version, &t.kind) == key.kind
-        })
-        .map(|t| t.api_version.clone())
-        .unwrap_or_else(|| {
-            if key.kind.group.is_empty() {
-                "v1".into()
-            } else {
-                format!("{}/v1", key.kind.group)
-            }
-        })
+/// The apiVersion of an object no action names the version of.
+fn default_api_version(key: &ObjectKey) -> String {
+    if key.kind.group.is_empty() {
+        "v1".into()
+    } else {
+        format!("{}/v1", key.kind.group)
+    }
 }
 
 impl ObjectRecord {
@@ -188,6 +184,7 @@ pub fn missing_inputs<'a>(saved: &'a SavedPlan, given: &crate::inputs::Inputs) -
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::Arc;
 
     fn rec(kind: &str, exists: bool, rv: &str, uid: &str) -> ObjectRecord {
         ObjectRecord {
@@ -226,6 +223,70 @@ mod tests {
                 .unwrap()
                 .contains("created since")
         );
+    }
+
+    // Each object's writers and version are found by lookup: a plan can read thousands of
+    // objects and list an action per failing pod (it scanned every action per object).
+    #[test]
+    fn records_name_each_objects_pending_writers_and_version() {
+        use crate::cluster::Object;
+        use crate::plan::ActionTarget;
+        let target = |api: &str, kind: &str, name: &str| ActionTarget {
+            api_version: api.into(),
+            kind: kind.into(),
+            namespace: Some("apps".into()),
+            name: name.into(),
+        };
+        let pod = |n: usize| {
+            let v = json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("p{n}"), "namespace": "apps", "uid": format!("u{n}"), "resourceVersion": "7"}});
+            Arc::new(Object::from_value(v).unwrap())
+        };
+        let mut observed = crate::plan::status::Observed::new();
+        let mut actions = Vec::new();
+        for n in 0..2_000 {
+            observed.insert(
+                ObjectKey::new(&GroupKind::core("Pod"), Some("apps"), &format!("p{n}")),
+                Some(pod(n)),
+            );
+            let status = if n % 2 == 0 { Status::Pending } else { Status::Manual };
+            let t = target("v1", "Pod", &format!("p{n}"));
+            actions.push(Action::for_test(&format!("a{}", n + 1), "restartPod", status, Some(t)));
+        }
+        // A second writer of p0, and an object that does not exist yet, named by two actions.
+        actions.push(Action::for_test(
+            "a2001",
+            "patch",
+            Status::Pending,
+            Some(target("v1", "Pod", "p0")),
+        ));
+        let route = GroupKind::new("route.openshift.io", "Route");
+        observed.insert(ObjectKey::new(&route, Some("apps"), "r"), None);
+        for (id, api) in [("a2002", "route.openshift.io/v1"), ("a2003", "route.openshift.io/v2")] {
+            actions.push(Action::for_test(
+                id,
+                "ensureObject",
+                Status::Blocked,
+                Some(target(api, "Route", "r")),
+            ));
+        }
+        let secret = ObjectKey::new(&GroupKind::new("example.com", "Thing"), Some("apps"), "s");
+        observed.insert(secret, None);
+
+        let records = records(&observed, actions.into_iter());
+        let by_name = |name: &str| records.iter().find(|r| r.name == name).unwrap();
+        assert_eq!(records.len(), 2_002);
+        assert_eq!(by_name("p0").written_by, ["a1", "a2001"]);
+        assert_eq!(by_name("p0").uid.as_deref(), Some("u0"));
+        assert!(by_name("p1").written_by.is_empty(), "a manual action writes nothing");
+        assert_eq!(by_name("p1998").written_by, ["a1999"]);
+        let r = by_name("r");
+        assert!(!r.exists && r.written_by.is_empty());
+        assert_eq!(
+            r.api_version, "route.openshift.io/v1",
+            "the first action naming it gives the version"
+        );
+        assert_eq!(by_name("s").api_version, "example.com/v1");
     }
 
     #[test]

@@ -42,7 +42,10 @@ pub struct Plan {
     /// What is failing and why, one entry per cause (pods failing for one reason share one finding).
     pub findings: Vec<Finding>,
     /// Every action of every finding, deduplicated and in execution order.
-    pub actions: Vec<Action>,
+    // Packed: a plan can list a manual step per failing container, some hundred bytes of
+    // text each that differ in a name or two.
+    #[schemars(with = "Vec<Action>")]
+    pub actions: crate::packed::Packed<Action>,
     /// Failing pulls no rule explains.
     pub unexplained: Vec<Unexplained>,
     /// Pull failures reported by events of pods the state does not hold (see `gone`).
@@ -339,7 +342,7 @@ pub struct ActionTarget {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
     /// `a1`, `a2`, ... in execution order, which is also the order the plan lists them in
@@ -417,7 +420,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeOut {
     /// One line: what would change. Secret values are never shown.
@@ -432,7 +435,7 @@ pub struct ChangeOut {
     pub diff: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NeedsInput {
     pub input: String,
@@ -506,7 +509,7 @@ impl Plan {
                 .for_each(&mut *text);
             f.notes.iter_mut().for_each(&mut *text);
         }
-        for a in &mut self.actions {
+        self.actions.map_in_place(|a| {
             if let Some(t) = &mut a.target {
                 text(&mut t.name);
                 t.namespace.iter_mut().for_each(&mut *text);
@@ -521,7 +524,7 @@ impl Plan {
             }
             visit_shared(&mut a.steps, text);
             visit_shared(&mut a.commands, text);
-        }
+        });
         for u in self.unexplained.iter_mut().chain(self.orphans.iter_mut()) {
             text(&mut u.namespace);
             text(&mut u.pod);

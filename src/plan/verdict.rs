@@ -1,7 +1,7 @@
 //! What a plan asks of its reader: the exit code, and the line that says so when no action is
 //! pending. Both read the same facts, so the text never contradicts the code.
 
-use super::types::{Action, Plan, Status};
+use super::types::{Plan, Status};
 
 /// Exit codes, in the spirit of `terraform plan -detailed-exitcode`. Documented in `docs/exit-codes.md`.
 pub mod exit {
@@ -25,8 +25,14 @@ impl Plan {
         // alternative way to the same end does not count); a diagnosis-only finding (no
         // actions) always needs a person.
         let settled = self.findings.iter().all(|f| {
-            let main: Vec<&Action> = f.actions.iter().filter_map(action).filter(|a| !a.alternative).collect();
-            !main.is_empty() && main.iter().all(|a| a.status == Status::Satisfied)
+            // Read back one at a time: a finding can have an action per failing container.
+            let mut main = f
+                .actions
+                .iter()
+                .filter_map(action)
+                .filter(|a| !a.alternative)
+                .peekable();
+            main.peek().is_some() && main.all(|a| a.status == Status::Satisfied)
         });
         if self.summary.pending > 0 {
             exit::PENDING

@@ -40,8 +40,10 @@ pub(super) fn footer(out: &mut Out, plan: &Plan, style: Style) {
     } else {
         "remedy plan".to_string()
     };
-    let ids =
-        |pred: &dyn Fn(&Action) -> bool| id_ranges(plan.actions.iter().filter(|a| pred(a)).map(|a| a.id.as_str()));
+    let ids = |pred: &dyn Fn(&Action) -> bool| {
+        let ids: Vec<String> = plan.actions.iter().filter(|a| pred(a)).map(|a| a.id).collect();
+        id_ranges(ids.iter().map(String::as_str))
+    };
     // Each: what to do, and the command for it (printed on its own line, ready to paste).
     let mut next: Vec<(String, Option<String>)> = Vec::new();
     if s.pending > 0 {
@@ -54,10 +56,10 @@ pub(super) fn footer(out: &mut Out, plan: &Plan, style: Style) {
         ));
     }
     if s.needs_input > 0 {
-        let mut flags: Vec<&str> = plan
+        let mut flags: Vec<String> = plan
             .actions
             .iter()
-            .filter_map(|a| a.needs_input.as_ref().map(|n| n.flag.as_str()))
+            .filter_map(|a| a.needs_input.map(|n| n.flag))
             .collect();
         flags.dedup();
         next.push((

@@ -20,7 +20,7 @@ struct CauseKey {
     steps: Vec<(String, Status, String, bool)>,
 }
 
-fn cause_key(plan: &Plan, index: &HashMap<&str, usize>, f: &Finding) -> CauseKey {
+fn cause_key(plan: &Plan, f: &Finding) -> CauseKey {
     let cause = f
         .evidence
         .messages
@@ -31,7 +31,7 @@ fn cause_key(plan: &Plan, index: &HashMap<&str, usize>, f: &Finding) -> CauseKey
     let steps = f
         .actions
         .iter()
-        .filter_map(|id| index.get(id.as_str()).map(|&i| &plan.actions[i]))
+        .filter_map(|id| plan.action(id))
         .map(|a| {
             (
                 a.action_type.to_string(),
@@ -52,16 +52,10 @@ fn cause_key(plan: &Plan, index: &HashMap<&str, usize>, f: &Finding) -> CauseKey
 
 /// Findings in plan order, those sharing a cause together (at the place of the first).
 pub(super) fn group_findings(plan: &Plan) -> Vec<Vec<&Finding>> {
-    let index: HashMap<&str, usize> = plan
-        .actions
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
     let mut slot: BTreeMap<CauseKey, usize> = BTreeMap::new();
     let mut groups: Vec<Vec<&Finding>> = Vec::new();
     for f in &plan.findings {
-        let key = cause_key(plan, &index, f);
+        let key = cause_key(plan, f);
         match slot.get(&key) {
             Some(&i) => groups[i].push(f),
             None => {
@@ -176,8 +170,8 @@ pub(super) fn summary_table(out: &mut Out, plan: &Plan, style: Style) {
         };
         set.insert((&u.namespace, &u.pod));
     }
-    let status_of: HashMap<&str, Status> = plan.actions.iter().map(|a| (a.id.as_str(), a.status)).collect();
-    let count = |row: &Row, s: Status| row.actions.iter().filter(|id| status_of.get(*id) == Some(&s)).count();
+    let status_of: HashMap<String, Status> = plan.actions.iter().map(|a| (a.id, a.status)).collect();
+    let count = |row: &Row, s: Status| row.actions.iter().filter(|id| status_of.get(**id) == Some(&s)).count();
     let heads = [
         "CATEGORY",
         "PODS",

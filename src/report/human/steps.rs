@@ -1,7 +1,8 @@
 //! The steps of a finding's plan: like actions grouped into one line, ids, verbs, statuses.
 
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use super::text::{Out, label, plural, wrap, wrap_command};
 use crate::plan::{Action, Finding, Plan, Status};
@@ -170,19 +171,59 @@ impl Columns {
     }
 }
 
-pub(super) fn finding_actions<'a>(plan: &'a Plan, f: &Finding) -> Vec<&'a Action> {
-    f.actions.iter().filter_map(|id| plan.action(id)).collect()
+/// A finding's actions, read back from the plan's packed list, with the text of those only
+/// `needs_text` says are printed in full. Their steps and commands, mostly a rule's literals,
+/// are kept once each: a finding can have a manual step per failing container, and all but
+/// the first of a shape are only counted.
+pub(super) fn finding_actions(plan: &Plan, f: &Finding, mut needs_text: impl FnMut(&Action) -> bool) -> Vec<Action> {
+    let mut texts: HashSet<Arc<str>> = HashSet::new();
+    let none: Arc<str> = Arc::from("");
+    let mut share = |list: &mut Vec<Arc<str>>, keep: bool| {
+        for t in list.iter_mut() {
+            if !keep {
+                *t = none.clone();
+                continue;
+            }
+            match texts.get(t) {
+                Some(have) => *t = have.clone(),
+                None => {
+                    texts.insert(t.clone());
+                }
+            }
+        }
+    };
+    f.actions
+        .iter()
+        .filter_map(|id| plan.action(id))
+        .map(|mut a| {
+            // Never printed here.
+            a.findings = Vec::new();
+            a.change.patch = None;
+            a.change.diff = None;
+            let keep = needs_text(&a);
+            if !keep {
+                a.description = String::new();
+                a.change.summary = String::new();
+            }
+            share(&mut a.steps, keep);
+            share(&mut a.commands, keep);
+            a
+        })
+        .collect()
 }
 
 /// The width of the id column: the same for every finding, so the columns line up.
 pub(super) fn ids_width(plan: &Plan, expand: bool) -> usize {
-    plan.findings
-        .iter()
-        .flat_map(|f| group_actions(&finding_actions(plan, f), expand))
-        .map(|g| ids_label(&g).len())
-        .max()
-        .unwrap_or(2)
-        .max(3)
+    let mut widest = 2;
+    for f in &plan.findings {
+        // Only ids are read here.
+        let actions = finding_actions(plan, f, |_| false);
+        let refs: Vec<&Action> = actions.iter().collect();
+        for g in group_actions(&refs, expand) {
+            widest = widest.max(ids_label(&g).len());
+        }
+    }
+    widest.max(3)
 }
 
 /// A kind as people know it; `Config` alone says nothing, so it keeps its group
@@ -203,7 +244,22 @@ pub(super) fn plan_steps(
     ids_width: usize,
     style: Style,
 ) {
-    let actions = finding_actions(plan, f);
+    // Which manual steps print in full, as the loop below decides: unless expanded, the
+    // first of each shape not shown under an earlier finding (manual steps are one group
+    // each, in the order they are listed).
+    let mut shapes: BTreeMap<(usize, usize, Status), usize> = BTreeMap::new();
+    let owned = finding_actions(plan, f, |a| {
+        if a.action_type != "manual" || out.expand {
+            return true;
+        }
+        if shown.contains_key(&a.id) {
+            return false;
+        }
+        let seen = shapes.entry((a.steps.len(), a.commands.len(), a.status)).or_default();
+        *seen += 1;
+        *seen == 1
+    });
+    let actions: Vec<&Action> = owned.iter().collect();
     if actions.is_empty() {
         out.line(&format!(
             "{}diagnosis only: nothing remedy can change",
