@@ -90,7 +90,8 @@ fn generate(remedy: &str, out: &Path, format: &str, sizes: (usize, usize, usize)
     Ok(size_of(out) as f64 / (1024.0 * 1024.0))
 }
 
-/// The shapes of all-failing input the bench plans at 25k, 50k and 100k failures.
+/// The shapes of all-failing input the bench plans at 25k, 50k and 100k failures (namespaces:
+/// 2.5k, 5k and 10k).
 #[derive(Clone, Copy)]
 enum Shape {
     /// One pod, each container with its own message and event (the shape that was quadratic:
@@ -102,6 +103,38 @@ enum Shape {
     /// As many pods, each with one container failing as in `Bare` (a registry that is down
     /// for a whole cluster, after its events expired).
     Pods,
+    /// As many namespaces, each with one pod that names a pull secret the namespace lacks,
+    /// its service account and kubelet's two events (a secret that never reached them): a
+    /// finding of its own per namespace, each with its probes and ruled-out rules. Planned at
+    /// a tenth of the other shapes' sizes.
+    Namespaces,
+}
+
+/// Namespace `i` of `Shape::Namespaces`: its pod, service account and events.
+fn namespace_items(i: usize) -> Vec<serde_json::Value> {
+    let ns = format!("ns{i}");
+    let image = format!("registry.example.com/team/app{i}:1");
+    vec![
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("web-{i}"), "namespace": ns, "uid": format!("u{i}"),
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{i}-rs"),
+                    "uid": format!("rs{i}"), "controller": true}]},
+            "spec": {"serviceAccountName": "default", "imagePullSecrets": [{"name": "regcred"}],
+                "containers": [{"name": "app", "image": image}]},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "image": image,
+                "state": {"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}}}]}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": ns, "uid": format!("sa{i}")}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": format!("e{i}"), "namespace": ns},
+            "involvedObject": {"kind": "Pod", "name": format!("web-{i}"), "namespace": ns, "uid": format!("u{i}"),
+                "fieldPath": "spec.containers{app}"},
+            "reason": "Failed", "type": "Warning", "count": 3,
+            "message": format!("Failed to pull image \"{image}\": rpc error: code = Unknown desc = failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized")}),
+        serde_json::json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": format!("s{i}"), "namespace": ns},
+            "involvedObject": {"kind": "Pod", "name": format!("web-{i}"), "namespace": ns, "uid": format!("u{i}")},
+            "reason": "FailedToRetrieveImagePullSecret", "type": "Warning", "count": 5,
+            "message": "Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed."}),
+    ]
 }
 
 /// A pending pod whose containers `(name, image index)` all wait with `waiting(index)`.
@@ -132,6 +165,7 @@ fn big_pod(dir: &Path, n: usize, shape: Shape) -> Result<String, String> {
         Shape::Events => "containers",
         Shape::Bare => "bare-containers",
         Shape::Pods => "bare-pods",
+        Shape::Namespaces => "namespaces",
     };
     let path = dir.join(format!("bench-pod-{n}-{name}.json"));
     let path_str = path
@@ -154,6 +188,7 @@ fn big_pod(dir: &Path, n: usize, shape: Shape) -> Result<String, String> {
             })
             .collect(),
         Shape::Bare => vec![pending_pod("big", "u-big", (0..n).map(|i| (format!("c{i}"), i)), bare)],
+        Shape::Namespaces => (0..n).flat_map(namespace_items).collect(),
         Shape::Events => {
             let waiting = |i: usize| {
                 serde_json::json!({"reason": "ErrImagePull",
@@ -177,7 +212,7 @@ fn big_pod(dir: &Path, n: usize, shape: Shape) -> Result<String, String> {
     Ok(path_str)
 }
 
-/// `remedy plan` on 25 000, 50 000 and 100 000 failing containers, in each shape (see `Shape`):
+/// `remedy plan` on 25 000, 50 000 and 100 000 failures, in each shape (see `Shape`):
 /// linear when doubling the containers doubles the time. Memory is shown above the run on a
 /// healthy example (the binary, the bundled rules: the constant), per input byte.
 fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
@@ -188,9 +223,7 @@ fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
         "constant   peak RSS planning examples/healthy: {:.0} MiB",
         base.peak_mib
     );
-    println!(
-        "| N failing containers | input | median wall | peak RSS | (RSS - constant) / input | time / previous row |"
-    );
+    println!("| N failures | input | median wall | peak RSS | (RSS - constant) / input | time / previous row |");
     println!("|---|---|---|---|---|---|");
     // The human plan too, on the shape with the most actions to one finding: one manual step
     // per container, which it groups.
@@ -199,9 +232,14 @@ fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
         (Shape::Bare, "json"),
         (Shape::Pods, "json"),
         (Shape::Bare, "human"),
+        (Shape::Namespaces, "json"),
     ] {
         let mut previous: Option<f64> = None;
-        for n in [25_000, 50_000, 100_000] {
+        let sizes = match shape {
+            Shape::Namespaces => [2_500, 5_000, 10_000],
+            _ => [25_000, 50_000, 100_000],
+        };
+        for n in sizes {
             let snap = big_pod(dir, n, shape)?;
             let mib = size_of(Path::new(&snap)) as f64 / (1024.0 * 1024.0);
             let s = series(&[remedy, "plan", "--snapshot", &snap, "-o", format], &[0, 2, 3], runs)?;
@@ -211,6 +249,7 @@ fn shapes(remedy: &str, dir: &Path, runs: usize) -> Result<(), String> {
                 (Shape::Events, _) => "one pod, a message and an event each",
                 (Shape::Bare, _) => "one pod, status only",
                 (Shape::Pods, _) => "N pods of one container, status only",
+                (Shape::Namespaces, _) => "N namespaces, a pull secret missing in each",
             };
             println!(
                 "| N = {n}, {what} | {mib:.1} MiB | {:.2} s | {:.0} MiB | {:.1}x | {ratio} |",

@@ -47,7 +47,7 @@ pub struct Evaluated {
     pub failure: usize,
     pub outcome: Outcome,
     pub group: String,
-    pub probes: BTreeMap<String, Value>,
+    pub probes: BTreeMap<String, crate::probe::recorded::Recorded>,
     /// Shares what it has in common with the first explanation of its rule and group.
     pub explanation: Option<crate::near::Text>,
     /// Into the run's `Evaluation::actions`.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use crate::probe::recorded::Recorded;
 
 use super::{Evaluated, Outcome};
 use crate::cluster::{ClusterError, ClusterSource};
@@ -45,14 +45,14 @@ pub async fn evaluate_rule<C: ClusterSource>(
         match reader.run(&p.kind, t, &layered(base, &probe_vals)).await {
             Ok(probed) => {
                 probe_vals.insert(p.name.clone(), probed.context);
-                ev.probes.insert(p.name.clone(), probed.value);
+                ev.probes.insert(p.name.clone(), Recorded::new(&probed.value));
             }
             // A read RBAC forbids leaves the probe unknown (`null`); the rule goes on, and
             // whatever it would do waits on the note.
             Err(ProbeError::Cluster(e @ ClusterError::Forbidden { .. })) => {
                 ev.notes.push(format!("probe `{}`: {e}", p.name));
                 probe_vals.insert(p.name.clone(), minijinja::Value::from(()));
-                ev.probes.insert(p.name.clone(), Value::Null);
+                ev.probes.insert(p.name.clone(), Recorded::null());
             }
             Err(e) => {
                 ev.outcome = Outcome::Error(format!("probe `{}`: {e}", p.name));

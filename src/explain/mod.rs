@@ -298,7 +298,7 @@ pub fn explain(
                 explained.push(r);
                 continue;
             };
-            r.probes = e.probes.clone();
+            r.probes = e.probes.iter().map(|(k, v)| (k.clone(), v.value())).collect();
             let (outcome, detail) = match &e.outcome {
                 Outcome::Confirmed => ("confirmed", None),
                 Outcome::Superseded(by) => ("superseded", Some(format!("by {by}, which also confirmed"))),

@@ -255,7 +255,8 @@ pub struct FindingEvidence {
     /// The playbook conditions that held.
     pub conditions: Vec<String>,
     /// What each probe returned, for the first subject (secret values are never included).
-    pub probes: BTreeMap<String, Value>,
+    #[schemars(with = "BTreeMap<String, Value>")]
+    pub probes: BTreeMap<String, crate::probe::recorded::Recorded>,
     /// Totals over every subject of the finding (not only the messages listed).
     pub totals: EvidenceTotals,
 }
@@ -502,7 +503,7 @@ impl Plan {
                 text(&mut m.message);
             }
             f.evidence.conditions.iter_mut().for_each(&mut *text);
-            f.evidence.probes.values_mut().for_each(&mut *value);
+            f.evidence.probes.values_mut().for_each(|p| p.visit(&mut *value));
             f.candidates
                 .iter_mut()
                 .filter_map(|c| c.detail.as_mut())

@@ -1,6 +1,7 @@
 //! The only cluster reader. Probes render their arguments, read objects through a cache
 //! (each object is read once per run), and hand them to the pure summaries in `summary`.
 
+pub mod recorded;
 pub mod registry;
 pub mod summary;
 
