@@ -3,11 +3,12 @@
 mod finding;
 mod footer;
 mod group;
-pub use group::compact_list;
 mod message;
 mod steps;
 mod text;
 mod time;
+
+pub use group::compact_list;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
