@@ -155,10 +155,11 @@ fn scope_flags(rec: &PlanScope) -> String {
 
 /// Actions apply would try: pending ones that `--only` and `-n` select.
 fn changes(plan: &Plan, only: &[String], namespaces: &[String]) -> usize {
+    let selection = execute::Selection::new(plan, only, namespaces);
     plan.actions
         .iter()
         .filter(|a| a.status == Status::Pending)
-        .filter(|a| execute::not_selected(plan, a, only, namespaces).is_none())
+        .filter(|a| selection.not_selected(a).is_none())
         .count()
 }
 

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use report::{ActionReport, FindingReport, Outcome, Report, ReportSummary, Verification, WriteReport};
-pub use run::{Options, execute, not_selected};
+pub use run::{Options, Selection, execute};
 pub use writes::{ANNOTATION, FIELD_MANAGER, Stamp, Write};
 
 use crate::cluster::Object;

@@ -1,6 +1,6 @@
 //! Carrying out a plan, action by action, in plan order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::backup::Backups;
 use super::report::{ActionReport, Outcome, Report, ReportSource, ReportSummary, WriteReport};
@@ -61,37 +61,72 @@ fn rule_of<'a>(plan: &'a Plan, a: &Action) -> Option<&'a str> {
     a.findings.iter().find_map(|f| plan.finding(f)).map(|f| f.rule.as_str())
 }
 
-/// Why `a` is not among what `--only` and `-n` select; `None` when it is.
-pub fn not_selected(plan: &Plan, a: &Action, only: &[String], namespaces: &[String]) -> Option<String> {
-    let findings = || a.findings.iter().filter_map(|f| plan.finding(f));
-    if !only.is_empty() {
-        let rule = rule_of(plan, a).unwrap_or_default();
-        if !findings().any(|f| only.contains(&f.rule)) {
-            return Some(format!("not selected: rule {rule} is not among --only"));
+/// What `--only` and `-n` select of a plan's actions, with each finding's failing namespaces
+/// gathered once: a finding can have a subject and an action per failing container, and each
+/// action asked about them all.
+pub struct Selection<'p> {
+    plan: &'p Plan,
+    only: &'p [String],
+    namespaces: &'p [String],
+    /// Finding id → the namespaces of its subjects (only with `-n`).
+    failing: HashMap<&'p str, BTreeSet<&'p str>>,
+}
+
+impl<'p> Selection<'p> {
+    pub fn new(plan: &'p Plan, only: &'p [String], namespaces: &'p [String]) -> Self {
+        let failing = match namespaces.is_empty() {
+            true => HashMap::new(),
+            false => plan
+                .findings
+                .iter()
+                .map(|f| (f.id.as_str(), f.subjects.iter().map(|s| &*s.namespace).collect()))
+                .collect(),
+        };
+        Selection {
+            plan,
+            only,
+            namespaces,
+            failing,
         }
     }
-    if namespaces.is_empty() {
-        return None;
+
+    /// Why `a` is not among what `--only` and `-n` select; `None` when it is.
+    pub fn not_selected(&self, a: &Action) -> Option<String> {
+        let plan = self.plan;
+        if !self.only.is_empty() {
+            let rule = rule_of(plan, a).unwrap_or_default();
+            let findings = a.findings.iter().filter_map(|f| plan.finding(f));
+            if !findings.into_iter().any(|f| self.only.contains(&f.rule)) {
+                return Some(format!("not selected: rule {rule} is not among --only"));
+            }
+        }
+        if self.namespaces.is_empty() {
+            return None;
+        }
+        let failing: BTreeSet<&str> = a
+            .findings
+            .iter()
+            .filter_map(|f| self.failing.get(f.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        let listed = |ns: &str| self.namespaces.iter().any(|n| n == ns);
+        if !failing.iter().any(|ns| listed(ns)) {
+            return Some(format!(
+                "not selected: it fixes no failure in {} (-n)",
+                self.namespaces.join(", ")
+            ));
+        }
+        // A finding may span namespaces: its action in another failing namespace is that
+        // namespace's (a shared object elsewhere, like openshift-config's, is not).
+        if let Some(ns) = a.target.as_ref().and_then(|t| t.namespace.as_deref())
+            && failing.contains(ns)
+            && !listed(ns)
+        {
+            return Some(format!("not selected: it changes namespace {ns}, not among -n"));
+        }
+        None
     }
-    let failing: BTreeSet<&str> = findings()
-        .flat_map(|f| f.subjects.iter().map(|s| &*s.namespace))
-        .collect();
-    let listed = |ns: &str| namespaces.iter().any(|n| n == ns);
-    if !failing.iter().any(|ns| listed(ns)) {
-        return Some(format!(
-            "not selected: it fixes no failure in {} (-n)",
-            namespaces.join(", ")
-        ));
-    }
-    // A finding may span namespaces: its action in another failing namespace is that
-    // namespace's (a shared object elsewhere, like openshift-config's, is not).
-    if let Some(ns) = a.target.as_ref().and_then(|t| t.namespace.as_deref())
-        && failing.contains(ns)
-        && !listed(ns)
-    {
-        return Some(format!("not selected: it changes namespace {ns}, not among -n"));
-    }
-    None
 }
 
 /// Carry out `plan` through `writer`. Never panics on API answers; every action gets a
@@ -102,6 +137,7 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
     let mut backed_up: BTreeSet<ObjectKey> = BTreeSet::new();
     let mut reports = Vec::new();
     let mut writes_sent = 0usize;
+    let selection = Selection::new(plan, &opts.only, &opts.namespaces);
     for (i, a) in plan.actions.iter().enumerate() {
         let start = now_rfc3339();
         let mut r = ActionReport {
@@ -124,7 +160,7 @@ pub async fn execute<W: Writer>(plan: &Plan, inputs: &Inputs, writer: &W, opts: 
             .find(|d| !ok(results.get(*d)) && !opts.done.contains(d));
         let desired: Option<Desired> = plan.desired.get(i);
         let desired = desired.as_ref();
-        let (result, reason) = if let Some(why) = not_selected(plan, &a, &opts.only, &opts.namespaces) {
+        let (result, reason) = if let Some(why) = selection.not_selected(&a) {
             (Outcome::Skipped, Some(why))
         } else if a.action_type == "manual" {
             if opts.done.contains(&a.id) {

@@ -378,7 +378,8 @@ fn n_selects_by_the_failures_namespace_and_leaves_other_failing_namespaces_their
     let ns = "openshift-marketplace";
     let all = |plan: &crate::plan::Plan, namespaces: &[&str]| -> Vec<Option<String>> {
         let n: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
-        plan.actions.iter().map(|a| not_selected(plan, &a, &[], &n)).collect()
+        let selection = Selection::new(plan, &[], &n);
+        plan.actions.iter().map(|a| selection.not_selected(&a)).collect()
     };
     assert!(
         all(&plan, &[ns]).iter().all(Option::is_none),

@@ -2,7 +2,7 @@
 //! (pods of the same controller, found through the owner reference), re-read until their
 //! images pull or time runs out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,17 +46,70 @@ fn controller_uid(pod: &Object) -> Option<String> {
         .map(str::to_string)
 }
 
-fn container_state(pod: &Object, container: Option<&str>) -> PodState {
-    let statuses = ["status.containerStatuses", "status.initContainerStatuses"]
-        .iter()
-        .filter_map(|p| pod.field(p).and_then(Value::as_array))
-        .flatten()
-        .filter(|s| container.is_none_or(|c| s["name"] == c))
-        .collect::<Vec<_>>();
+/// The pods read on one poll, by namespace and name and by controller, each with its
+/// container statuses by name: a finding can have a subject per failing container, and each
+/// looked through every pod and every status.
+pub struct PodsNow<'a> {
+    by_name: HashMap<(&'a str, &'a str), Vec<usize>>,
+    by_owner: HashMap<(&'a str, String), Vec<usize>>,
+    pods: Vec<PodNow<'a>>,
+}
+
+struct PodNow<'a> {
+    pod: &'a Object,
+    statuses: Vec<&'a Value>,
+    by_container: HashMap<&'a str, Vec<&'a Value>>,
+}
+
+impl<'a> PodsNow<'a> {
+    pub fn new(now: &'a [Arc<Object>]) -> Self {
+        let mut by_name: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut by_owner: HashMap<(&str, String), Vec<usize>> = HashMap::new();
+        let mut pods = Vec::with_capacity(now.len());
+        for (i, p) in now.iter().enumerate() {
+            let ns = p.namespace.as_deref().unwrap_or("");
+            by_name.entry((ns, p.name.as_str())).or_default().push(i);
+            if let Some(owner) = controller_uid(p) {
+                by_owner.entry((ns, owner)).or_default().push(i);
+            }
+            let statuses: Vec<&Value> = ["status.containerStatuses", "status.initContainerStatuses"]
+                .iter()
+                .filter_map(|f| p.field(f).and_then(Value::as_array))
+                .flatten()
+                .collect();
+            let mut by_container: HashMap<&str, Vec<&Value>> = HashMap::new();
+            for s in &statuses {
+                if let Some(name) = s["name"].as_str() {
+                    by_container.entry(name).or_default().push(s);
+                }
+            }
+            pods.push(PodNow {
+                pod: p,
+                statuses,
+                by_container,
+            });
+        }
+        PodsNow {
+            by_name,
+            by_owner,
+            pods,
+        }
+    }
+
+    fn state(&self, i: usize, container: Option<&str>) -> PodState {
+        let p = &self.pods[i];
+        match container {
+            None => statuses_state(&p.statuses),
+            Some(c) => statuses_state(p.by_container.get(c).map_or(&[][..], Vec::as_slice)),
+        }
+    }
+}
+
+fn statuses_state(statuses: &[&Value]) -> PodState {
     if statuses.is_empty() {
         return PodState::Pending;
     }
-    for s in &statuses {
+    for s in statuses {
         if let Some(w) = s.pointer("/state/waiting")
             && PULL_FAILURES.contains(&w["reason"].as_str().unwrap_or(""))
         {
@@ -83,26 +136,29 @@ pub fn subject_state(
     ns: &str,
     name: &str,
     container: Option<&str>,
-    now: &[Arc<Object>],
+    now: &PodsNow,
 ) -> PodState {
     let uid = before.and_then(|b| b.str_field("metadata.uid"));
-    if let Some(p) = now.iter().find(|p| {
-        p.namespace.as_deref() == Some(ns) && p.name == name && (uid.is_none() || p.str_field("metadata.uid") == uid)
-    }) {
-        return container_state(p, container);
+    let uid_of = |i: usize| now.pods[i].pod.str_field("metadata.uid");
+    let same = now
+        .by_name
+        .get(&(ns, name))
+        .and_then(|at| at.iter().copied().find(|&i| uid.is_none() || uid_of(i) == uid));
+    if let Some(i) = same {
+        return now.state(i, container);
     }
     let Some(owner) = before.and_then(controller_uid) else {
         return PodState::Missing;
     };
-    let replacements: Vec<&Arc<Object>> = now
-        .iter()
-        .filter(|p| p.namespace.as_deref() == Some(ns) && controller_uid(p).as_deref() == Some(owner.as_str()))
-        .filter(|p| p.str_field("metadata.uid") != uid)
-        .collect();
+    let replacements: Vec<usize> = now
+        .by_owner
+        .get(&(ns, owner))
+        .map(|at| at.iter().copied().filter(|&i| uid_of(i) != uid).collect())
+        .unwrap_or_default();
     if replacements.is_empty() {
         return PodState::Pending;
     }
-    let states: Vec<PodState> = replacements.iter().map(|p| container_state(p, container)).collect();
+    let states: Vec<PodState> = replacements.iter().map(|&i| now.state(i, container)).collect();
     states
         .iter()
         .find(|s| matches!(s, PodState::Failing(_)))
@@ -168,6 +224,7 @@ pub async fn wait(
         for ns in &namespaces {
             pods.extend(w.pods(ns).await.unwrap_or_default());
         }
+        let now = PodsNow::new(&pods);
         let reports: Vec<FindingReport> = plan
             .findings
             .iter()
@@ -183,7 +240,7 @@ pub async fn wait(
                             &s.namespace,
                             &s.name,
                             s.container.as_deref(),
-                            &pods,
+                            &now,
                         )
                     })
                     .collect();
@@ -243,7 +300,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            subject_state(Some(&old), "a", "web-1", Some("c"), &now),
+            subject_state(Some(&old), "a", "web-1", Some("c"), &PodsNow::new(&now)),
             PodState::Pulled
         );
         let now = vec![pod(
@@ -253,18 +310,18 @@ mod tests {
             json!({"waiting": {"reason": "ErrImagePull", "message": "x509: unknown authority"}}),
         )];
         assert_eq!(
-            subject_state(Some(&old), "a", "web-1", Some("c"), &now),
+            subject_state(Some(&old), "a", "web-1", Some("c"), &PodsNow::new(&now)),
             PodState::Failing("x509: unknown authority".into())
         );
         assert_eq!(
-            subject_state(Some(&old), "a", "web-1", Some("c"), &[]),
+            subject_state(Some(&old), "a", "web-1", Some("c"), &PodsNow::new(&[])),
             PodState::Pending,
             "not recreated yet"
         );
         // The same pod, still there, still failing.
         let now = vec![old.clone()];
         assert_eq!(
-            subject_state(Some(&old), "a", "web-1", Some("c"), &now),
+            subject_state(Some(&old), "a", "web-1", Some("c"), &PodsNow::new(&now)),
             PodState::Failing("back-off".into())
         );
         let creating = vec![pod(
@@ -274,8 +331,52 @@ mod tests {
             json!({"waiting": {"reason": "ContainerCreating"}}),
         )];
         assert_eq!(
-            subject_state(Some(&old), "a", "web-1", Some("c"), &creating),
+            subject_state(Some(&old), "a", "web-1", Some("c"), &PodsNow::new(&creating)),
             PodState::Pending
+        );
+    }
+
+    // One pod failing in many containers: each subject reads its own container's status
+    // through the poll's index, not by scanning every pod and every status.
+    #[test]
+    fn each_container_of_a_large_pod_is_read_by_name() {
+        let statuses: Vec<Value> = (0..3_000)
+            .map(|i| match i % 3 {
+                0 => json!({"name": format!("c{i}"), "state": {"running": {}}}),
+                1 => json!({"name": format!("c{i}"), "state": {"waiting": {"reason": "ErrImagePull", "message": format!("m{i}")}}}),
+                _ => json!({"name": format!("c{i}"), "state": {"waiting": {"reason": "ContainerCreating"}}, "imageID": ""}),
+            })
+            .collect();
+        let big = Arc::new(
+            Object::from_value(json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "big", "namespace": "a", "uid": "u-big"},
+                "status": {"containerStatuses": statuses}}))
+            .unwrap(),
+        );
+        let now = vec![pod("web-2", "u2", "rs1", json!({"running": {}})), big.clone()];
+        let index = PodsNow::new(&now);
+        for i in [0, 1, 2, 2_998, 2_999] {
+            let want = match i % 3 {
+                0 => PodState::Pulled,
+                1 => PodState::Failing(format!("m{i}")),
+                _ => PodState::Pending,
+            };
+            let c = format!("c{i}");
+            assert_eq!(subject_state(Some(&big), "a", "big", Some(&c), &index), want, "{c}");
+        }
+        assert_eq!(
+            subject_state(Some(&big), "a", "big", Some("nope"), &index),
+            PodState::Pending
+        );
+        // The whole pod: a failing container decides it.
+        assert_eq!(
+            subject_state(Some(&big), "a", "big", None, &index),
+            PodState::Failing("m1".into())
+        );
+        assert_eq!(
+            subject_state(None, "b", "big", None, &index),
+            PodState::Missing,
+            "another namespace"
         );
     }
 
