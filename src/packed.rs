@@ -65,48 +65,20 @@ impl<T> std::fmt::Debug for Packed<T> {
     }
 }
 
-// One compressor and one decompressor per thread, reset between blocks: each holds some
-// hundred kilobytes of tables, not worth making again for every block of a large list.
-thread_local! {
-    static COMPRESS: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
-    static DECOMPRESS: std::cell::RefCell<flate2::Decompress> = std::cell::RefCell::new(flate2::Decompress::new(false));
-}
-
 fn compress(bytes: &[u8]) -> Arc<[u8]> {
-    COMPRESS.with(|c| {
-        let mut c = c.borrow_mut();
-        c.reset();
-        let mut out = Vec::with_capacity(bytes.len() / 4 + 64);
-        loop {
-            let read = c.total_in() as usize;
-            // Compressing into a vector cannot fail; it only runs out of room.
-            let status = c.compress_vec(&bytes[read..], &mut out, flate2::FlushCompress::Finish);
-            match status {
-                Ok(flate2::Status::StreamEnd) | Err(_) => break,
-                Ok(_) => out.reserve(out.capacity().max(64)),
-            }
-        }
-        out.into()
-    })
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a vector cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default().into()
 }
 
 fn decompress(bytes: &[u8]) -> Arc<[u8]> {
-    DECOMPRESS.with(|d| {
-        let mut d = d.borrow_mut();
-        d.reset(false);
-        let mut out = Vec::with_capacity(BLOCK + BLOCK / 2);
-        loop {
-            let read = d.total_in() as usize;
-            // These bytes were compressed by `compress` in this process.
-            let status = d.decompress_vec(&bytes[read..], &mut out, flate2::FlushDecompress::Finish);
-            match status {
-                Ok(flate2::Status::StreamEnd) | Err(_) => break,
-                Ok(_) => out.reserve(out.capacity().max(64)),
-            }
-        }
-        out.into()
-    })
+    use std::io::Read;
+    let mut out = Vec::with_capacity(BLOCK * 2);
+    // These bytes were compressed by `compress` in this process.
+    let _ = flate2::read::DeflateDecoder::new(bytes).read_to_end(&mut out);
+    out.into()
 }
 
 impl<T: Serialize + DeserializeOwned> Packed<T> {

@@ -212,6 +212,24 @@ pub(super) fn finding_actions(plan: &Plan, f: &Finding, mut needs_text: impl FnM
         .collect()
 }
 
+/// Whether `a` is a manual step that may be counted with like ones rather than printed.
+fn collapsible(a: &Action, expand: bool) -> bool {
+    a.action_type == "manual" && !expand
+}
+
+/// Manual steps met so far, by shape (steps, commands, status).
+#[derive(Default)]
+struct Shapes(BTreeMap<(usize, usize, Status), usize>);
+
+impl Shapes {
+    /// Whether `a` repeats the shape of a step met before; it is counted either way.
+    fn repeats(&mut self, a: &Action) -> bool {
+        let seen = self.0.entry((a.steps.len(), a.commands.len(), a.status)).or_default();
+        *seen += 1;
+        *seen > 1
+    }
+}
+
 /// The width of the id column: the same for every finding, so the columns line up.
 pub(super) fn ids_width(plan: &Plan, expand: bool) -> usize {
     let mut widest = 2;
@@ -244,20 +262,15 @@ pub(super) fn plan_steps(
     ids_width: usize,
     style: Style,
 ) {
-    // Which manual steps print in full, as the loop below decides: unless expanded, the
-    // first of each shape not shown under an earlier finding (manual steps are one group
-    // each, in the order they are listed).
-    let mut shapes: BTreeMap<(usize, usize, Status), usize> = BTreeMap::new();
+    // Which manual steps print in full, as the loop below decides (manual steps are one
+    // group each, in the order they are listed): the text of the others is not read back.
+    let mut shapes = Shapes::default();
     let owned = finding_actions(plan, f, |a| {
-        if a.action_type != "manual" || out.expand {
-            return true;
+        match (collapsible(a, out.expand), shown.contains_key(&a.id)) {
+            (false, _) => true,
+            (true, true) => false,
+            (true, false) => !shapes.repeats(a),
         }
-        if shown.contains_key(&a.id) {
-            return false;
-        }
-        let seen = shapes.entry((a.steps.len(), a.commands.len(), a.status)).or_default();
-        *seen += 1;
-        *seen == 1
     });
     let actions: Vec<&Action> = owned.iter().collect();
     if actions.is_empty() {
@@ -292,23 +305,17 @@ pub(super) fn plan_steps(
     let mut said_or = false;
     // Unless expanded, a manual step shaped like one already shown (one per pod, say) is
     // counted, not repeated.
-    let mut manual_shapes: BTreeMap<(usize, usize, Status), usize> = BTreeMap::new();
+    let mut manual_shapes = Shapes::default();
     let mut like_shown: Vec<&Action> = Vec::new();
     for g in groups {
         let a = g[0];
         let ids = ids_label(&g);
-        if a.action_type == "manual" && !out.expand && !shown.contains_key(&a.id) {
-            let seen = manual_shapes
-                .entry((a.steps.len(), a.commands.len(), a.status))
-                .or_default();
-            *seen += 1;
-            if *seen > 1 {
-                for x in &g {
-                    shown.insert(x.id.clone(), f.id.clone());
-                }
-                like_shown.extend(g);
-                continue;
+        if collapsible(a, out.expand) && !shown.contains_key(&a.id) && manual_shapes.repeats(a) {
+            for x in &g {
+                shown.insert(x.id.clone(), f.id.clone());
             }
+            like_shown.extend(g);
+            continue;
         }
         if !a.alternative && !alternatives.is_empty() && has_main && !said_or {
             said_or = true;
