@@ -4,6 +4,7 @@
 //! the text once and kept; only the paths read are kept (a handful per object, named in the
 //! code), so a snapshot of many small objects does not pay for maps of their members.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -33,17 +34,44 @@ const WALKED_AGAIN: usize = 8 * 1024;
 impl Paths {
     /// The value at a dotted path (`spec.serviceAccountName`) of `text`.
     pub(crate) fn field<'p>(&'p self, text: &str, path: &str) -> Option<&'p Value> {
-        let mut slot = &self.head;
-        while let Some(e) = slot.get() {
-            if &*e.path == path {
-                return e.value.as_ref();
-            }
-            slot = &e.next;
+        if let Some(kept) = self.kept(path) {
+            return kept;
         }
         let value = read(text, path);
         if value.is_none() && text.len() <= WALKED_AGAIN {
             return None;
         }
+        self.keep(path, value)
+    }
+
+    /// As `field`, for a list read once per failure (owner references, pull secrets): a small
+    /// object's is read again each time rather than kept, as a `Value` of a list of maps is
+    /// about ten times its text (a kilobyte per pod, kept for the whole run otherwise).
+    pub(crate) fn list<'p>(&'p self, text: &str, path: &str) -> Option<Cow<'p, Value>> {
+        if let Some(kept) = self.kept(path) {
+            return kept.map(Cow::Borrowed);
+        }
+        let value = read(text, path);
+        if text.len() <= WALKED_AGAIN {
+            return value.map(Cow::Owned);
+        }
+        self.keep(path, value).map(Cow::Borrowed)
+    }
+
+    /// The value kept for `path` (`Some(None)`: kept as absent), if it is kept.
+    fn kept(&self, path: &str) -> Option<Option<&Value>> {
+        let mut slot = &self.head;
+        while let Some(e) = slot.get() {
+            if &*e.path == path {
+                return Some(e.value.as_ref());
+            }
+            slot = &e.next;
+        }
+        None
+    }
+
+    fn keep(&self, path: &str, value: Option<Value>) -> Option<&Value> {
+        let mut slot = &self.head;
         let mut value = Some(value);
         loop {
             // Another thread may fill the slot first, with this path or another: then look
@@ -66,7 +94,7 @@ impl Paths {
 #[cfg(test)]
 impl Paths {
     /// How many paths are kept.
-    fn kept(&self) -> usize {
+    fn kept_count(&self) -> usize {
         std::iter::successors(self.head.get(), |e| e.next.get()).count()
     }
 }
@@ -169,10 +197,38 @@ mod tests {
             }
         });
         // A small object keeps what it holds, not what it lacks.
-        assert_eq!(paths.kept(), 2);
+        assert_eq!(paths.kept_count(), 2);
         assert_eq!(paths.field(text, "spec.serviceAccountName"), Some(&Value::from("sa")));
         assert_eq!(paths.field(text, "nope"), None);
-        assert_eq!(paths.kept(), 2);
+        assert_eq!(paths.kept_count(), 2);
+    }
+
+    #[test]
+    fn a_small_objects_lists_are_read_again_a_large_ones_kept() {
+        let text = r#"{"metadata":{"ownerReferences":[{"kind":"ReplicaSet","name":"rs"}]},"spec":{"imagePullSecrets":[{"name":"a"}]}}"#;
+        let whole: Value = serde_json::from_str(text).unwrap();
+        let paths = Paths::default();
+        for _ in 0..2 {
+            let refs = paths.list(text, "metadata.ownerReferences");
+            assert!(matches!(refs, Some(Cow::Owned(_))), "{refs:?}");
+            assert_eq!(refs.as_deref(), whole.pointer("/metadata/ownerReferences"));
+            assert_eq!(paths.list(text, "spec.missing"), None);
+        }
+        assert_eq!(paths.kept_count(), 0);
+        // A path read as a field is kept, and then a list borrows it.
+        assert!(paths.field(text, "spec.imagePullSecrets").is_some());
+        let kept = paths.list(text, "spec.imagePullSecrets");
+        assert!(matches!(kept, Some(Cow::Borrowed(_))), "{kept:?}");
+        let big = format!(
+            r#"{{"metadata":{{"note":"{}","ownerReferences":[{{"name":"rs"}}]}}}}"#,
+            "x".repeat(WALKED_AGAIN)
+        );
+        let paths = Paths::default();
+        assert!(matches!(
+            paths.list(&big, "metadata.ownerReferences"),
+            Some(Cow::Borrowed(_))
+        ));
+        assert_eq!(paths.kept_count(), 1);
     }
 
     #[test]
@@ -186,7 +242,7 @@ mod tests {
             assert_eq!(paths.field(&big, "spec.serviceAccountName"), None);
             assert_eq!(paths.field(&big, "metadata.name"), Some(&Value::from("p")));
         }
-        assert_eq!(paths.kept(), 2);
+        assert_eq!(paths.kept_count(), 2);
     }
 
     #[test]

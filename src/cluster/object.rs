@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -209,6 +210,18 @@ impl Object {
         match self.parsed.get() {
             Some(whole) => path.split('.').try_fold(whole, |v, part| v.get(part)),
             None => self.fields.field(&self.raw, path),
+        }
+    }
+
+    /// A list by dotted path, read for each failure: a small object's is read again each time
+    /// rather than kept (see `fields::Paths::list`).
+    pub fn list_field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        match self.parsed.get() {
+            Some(whole) => path
+                .split('.')
+                .try_fold(whole, |v, part| v.get(part))
+                .map(Cow::Borrowed),
+            None => self.fields.list(&self.raw, path),
         }
     }
 

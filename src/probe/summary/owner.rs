@@ -47,10 +47,11 @@ impl OwnerRef {
 }
 
 fn owner_refs(obj: &Object) -> Vec<Value> {
-    obj.field("metadata.ownerReferences")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
+    match obj.list_field("metadata.ownerReferences") {
+        Some(std::borrow::Cow::Owned(Value::Array(refs))) => refs,
+        Some(refs) => refs.as_array().cloned().unwrap_or_default(),
+        None => Vec::new(),
+    }
 }
 
 /// The reference the owner chain follows from `obj`: its controller. A pod without one

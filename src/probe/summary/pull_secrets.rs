@@ -41,11 +41,11 @@ pub(super) fn names(list: Option<&Value>) -> Vec<String> {
 }
 
 pub fn pod_pull_secret_names(pod: &Object) -> Vec<String> {
-    names(pod.field("spec.imagePullSecrets"))
+    names(pod.list_field("spec.imagePullSecrets").as_deref())
 }
 
 pub fn sa_pull_secret_names(sa: &Object) -> Vec<String> {
-    names(sa.field("imagePullSecrets"))
+    names(sa.list_field("imagePullSecrets").as_deref())
 }
 
 /// Where a pod's `imagePullSecrets` came from, as far as the state tells.
