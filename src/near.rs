@@ -128,6 +128,13 @@ impl serde::Serialize for Text {
     }
 }
 
+// Read back whole: what it shared is not known any more.
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Text::Own(String::deserialize(d)?.into_boxed_str()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,9 @@ use serde::de::DeserializeOwned;
 /// items to be found, small enough that reading one item back stays cheap.
 const BLOCK: usize = 32 * 1024;
 
+/// A block being filled shorter than this is not compressed when the list is shrunk.
+const SHORT: usize = 1024;
+
 pub struct Packed<T> {
     /// Compressed blocks and the index of each one's first item.
     blocks: Vec<(usize, Arc<[u8]>)>,
@@ -106,10 +109,14 @@ impl<T: Serialize + DeserializeOwned> Packed<T> {
         i
     }
 
-    /// Compress the block being filled: no spare room is kept either.
+    /// Compress the block being filled: no spare room is kept either. A short one is kept
+    /// as it is (a list of one or two items, as most findings' subjects are): compressing a
+    /// few hundred bytes saves little, and a block is one more allocation.
     pub fn shrink_to_fit(&mut self) {
-        if !self.tail.is_empty() {
+        if self.tail.len() >= SHORT {
             self.seal();
+        } else {
+            self.tail.shrink_to_fit();
         }
         self.blocks.shrink_to_fit();
         self.starts.shrink_to_fit();
@@ -334,6 +341,20 @@ mod tests {
         }
         p.shrink_to_fit();
         assert!(p.held_bytes() * 5 < plain, "{} held for {plain}", p.held_bytes());
+    }
+
+    /// A list of one or two items (most findings' subjects) is not compressed: a block would
+    /// hold about as much and cost an allocation more.
+    #[test]
+    fn a_short_list_is_kept_as_it_is_and_reads_back() {
+        let mut p: Packed<Step> = (0..2).map(step).collect();
+        assert!(p.blocks.is_empty(), "{p:?}");
+        assert_eq!(p.tail.len(), p.tail.capacity());
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![step(0), step(1)]);
+        p.push(&step(2));
+        assert_eq!(p.get(2), Some(step(2)));
+        let long: Packed<Step> = (0..200).map(step).collect();
+        assert!(!long.blocks.is_empty() && long.tail.is_empty(), "{long:?}");
     }
 
     #[test]

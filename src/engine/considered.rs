@@ -13,7 +13,7 @@ use crate::near::Text;
 /// failures wins, otherwise the first outcome met.
 #[derive(Debug, Clone, Default)]
 pub struct Considered {
-    by: HashMap<(usize, String), BTreeMap<usize, Outcome>>,
+    by: HashMap<(usize, std::sync::Arc<str>), BTreeMap<usize, Outcome>>,
 }
 
 impl Considered {
@@ -44,7 +44,7 @@ impl Considered {
     /// The outcomes of every rule on the failures `rule` confirmed with `group`.
     pub fn of(&self, rule: usize, group: &str) -> impl Iterator<Item = (usize, &Outcome)> {
         self.by
-            .get(&(rule, group.to_string()))
+            .get(&(rule, group.into()))
             .into_iter()
             .flatten()
             .map(|(r, o)| (*r, o))

@@ -46,12 +46,13 @@ pub struct Evaluated {
     pub rule: usize,
     pub failure: usize,
     pub outcome: Outcome,
-    pub group: String,
+    // Shared by the evaluations of one group (there is one per failure): see `evaluate_full`.
+    pub group: Arc<str>,
     pub probes: BTreeMap<String, crate::probe::recorded::Recorded>,
     /// Shares what it has in common with the first explanation of its rule and group.
     pub explanation: Option<crate::near::Text>,
     /// Into the run's `Evaluation::actions`.
-    pub actions: Vec<ActionId>,
+    pub actions: Box<[ActionId]>,
     /// What could not be read (a forbidden probe read): such probes are `null`, and every
     /// action of the rule is blocked with the note as its reason.
     pub notes: Vec<String>,
@@ -296,6 +297,7 @@ async fn evaluate_full<C: ClusterSource>(
     let mut considered = considered::Considered::default();
     let mut actions = Actions::new();
     let mut firsts = considered::Firsts::default();
+    let mut groups = crate::intern::Names::default();
     for (fi, f) in failures.iter().enumerate() {
         if !f.pod_exists {
             continue;
@@ -332,6 +334,7 @@ async fn evaluate_full<C: ClusterSource>(
             rule.matcher
                 .captures(&facts, &rules.messages, &rules.fields, &symptom_test, &mut captures);
             let mut ev = render::evaluate_rule(rules, &reader, ri, fi, &base, captures, &mut actions).await;
+            ev.group = groups.get(&ev.group);
             if let Some(text) = &mut ev.explanation {
                 *text = firsts.near(ri, &ev.group, text);
             }
@@ -413,7 +416,7 @@ async fn evaluate_full<C: ClusterSource>(
 
 /// A confirmed rule that another confirmed rule supersedes, on the same failure, steps aside.
 /// Plans quote the probes of the first failure of each finding only: free the rest.
-fn free_probes(evaluated: &mut [Evaluated], seen: &mut BTreeSet<(usize, String)>) {
+fn free_probes(evaluated: &mut [Evaluated], seen: &mut BTreeSet<(usize, Arc<str>)>) {
     for ev in evaluated {
         if ev.outcome != Outcome::Confirmed || !seen.insert((ev.rule, ev.group.clone())) {
             ev.probes = BTreeMap::new();
@@ -556,7 +559,7 @@ mod tests {
         );
         // One copy of the action every failure rendered alike.
         assert_eq!(ev.actions.len(), 1);
-        assert!(ev.evaluated.iter().all(|e| e.actions == [0]));
+        assert!(ev.evaluated.iter().all(|e| *e.actions == [0]));
         // Each explanation keeps only what differs from the group's first one.
         let bases: Vec<&Arc<str>> = ev
             .evaluated

@@ -35,10 +35,10 @@ pub async fn evaluate_rule<C: ClusterSource>(
         rule: ri,
         failure: fi,
         outcome: Outcome::Confirmed,
-        group: String::new(),
+        group: "".into(),
         probes: BTreeMap::new(),
         explanation: None,
-        actions: Vec::new(),
+        actions: Box::default(),
         notes: Vec::new(),
     };
     for p in &rule.probes {
@@ -89,7 +89,7 @@ pub async fn evaluate_rule<C: ClusterSource>(
     }
     let mut rendered: Vec<Desired> = Vec::new();
     let result = (|| -> Result<(), ProbeError> {
-        ev.group = rule.group_by.render(t, &mctx)?;
+        ev.group = rule.group_by.render(t, &mctx)?.into();
         ev.explanation = rule
             .explain
             .as_ref()

@@ -1,6 +1,7 @@
 //! Carrying out a plan, action by action, in plan order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::backup::Backups;
 use super::report::{ActionReport, Outcome, Report, ReportSource, ReportSummary, WriteReport};
@@ -69,7 +70,7 @@ pub struct Selection<'p> {
     only: &'p [String],
     namespaces: &'p [String],
     /// Finding id → the namespaces of its subjects (only with `-n`).
-    failing: HashMap<&'p str, BTreeSet<&'p str>>,
+    failing: HashMap<&'p str, BTreeSet<Arc<str>>>,
 }
 
 impl<'p> Selection<'p> {
@@ -79,7 +80,7 @@ impl<'p> Selection<'p> {
             false => plan
                 .findings
                 .iter()
-                .map(|f| (f.id.as_str(), f.subjects.iter().map(|s| &*s.namespace).collect()))
+                .map(|f| (f.id.as_str(), f.subjects.iter().map(|s| s.namespace).collect()))
                 .collect(),
         };
         Selection {
@@ -108,7 +109,7 @@ impl<'p> Selection<'p> {
             .iter()
             .filter_map(|f| self.failing.get(f.as_str()))
             .flatten()
-            .copied()
+            .map(|ns| &**ns)
             .collect();
         let listed = |ns: &str| self.namespaces.iter().any(|n| n == ns);
         if !failing.iter().any(|ns| listed(ns)) {

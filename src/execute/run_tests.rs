@@ -394,9 +394,9 @@ fn n_selects_by_the_failures_namespace_and_leaves_other_failing_namespaces_their
     );
     // One finding over two namespaces: -n apps takes none of the actions that write into the
     // other failing namespace.
-    let mut extra = plan.findings[0].subjects[0].clone();
+    let mut extra = plan.findings[0].subjects.get(0).unwrap();
     extra.namespace = "apps".into();
-    plan.findings[0].subjects.push(extra);
+    plan.findings[0].subjects.push(&extra);
     let apps = all(&plan, &["apps"]);
     assert!(
         apps.iter()

@@ -185,7 +185,7 @@ pub async fn pods_before(plan: &Plan, w: &KubeWriter) -> BTreeMap<(String, Strin
     for s in plan
         .findings
         .iter()
-        .flat_map(|f| &f.subjects)
+        .flat_map(|f| f.subjects.iter())
         .filter(|s| s.kind == "Pod")
     {
         let t = crate::desired::Target {
@@ -212,12 +212,12 @@ pub async fn wait(
     progress: &mut dyn FnMut(&str),
 ) -> Vec<FindingReport> {
     let start = Instant::now();
-    let namespaces: std::collections::BTreeSet<&str> = plan
+    let namespaces: std::collections::BTreeSet<Arc<str>> = plan
         .findings
         .iter()
-        .flat_map(|f| &f.subjects)
+        .flat_map(|f| f.subjects.iter())
         .filter(|s| s.kind == "Pod")
-        .map(|s| &*s.namespace)
+        .map(|s| s.namespace)
         .collect();
     loop {
         let mut pods = Vec::new();

@@ -9,6 +9,7 @@ use crate::detect::{Evidence, EvidenceSource, Failure};
 use crate::engine::Evaluated;
 use crate::model::Category;
 use crate::near::Text;
+use crate::packed::Packed;
 
 /// How many distinct messages a finding quotes as evidence.
 const MAX_MESSAGES: usize = 5;
@@ -148,44 +149,63 @@ pub(super) fn messages(failures: &[&Failure]) -> Vec<MessageEvidence> {
         .collect()
 }
 
-/// The finding's explanation: the one its subjects share, or theirs merged with the differing
-/// words in place; each subject then takes its own (moved out of its evaluation, not copied:
-/// a finding can have any number).
-pub(super) fn group_explanation(
+/// The finding's subjects, sorted and each once, and its explanation: the one its subjects
+/// share, or theirs merged with the differing words in place; each subject then takes its
+/// own (moved out of its evaluation, not copied). The subjects are made one at a time into
+/// their packed list: a finding can have one per failing container, and the list of them as
+/// values was the largest part of memory while the plan was built.
+pub(super) fn subjects_and_explanation(
     failures: &[Failure],
     evaluated: &mut [Evaluated],
     members: &[usize],
-    subjects: &mut [Subject],
-) -> Option<String> {
-    // Each subject's evaluation (the first member's, when several share one subject), found
-    // by a binary search on the subjects' fields (they are sorted by them) without a map of
-    // copies or borrows of them.
-    let mut owners: Vec<Option<usize>> = vec![None; subjects.len()];
-    for &m in members {
-        let e = &evaluated[m];
-        if e.explanation.is_none() {
-            continue;
+) -> (Packed<Subject>, Option<String>) {
+    let key = |ev: &[Evaluated], at: u32| SubjectKey::of(&failures[ev[members[at as usize]].failure]);
+    // Members by subject, then in order: the first of each subject stands for it, and the
+    // first with an explanation gives it its own.
+    let mut order: Vec<u32> = (0..members.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| key(evaluated, a).cmp(&key(evaluated, b)).then(a.cmp(&b)));
+    // (the subject's member, the member whose explanation it takes)
+    let mut owners: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut previous: Option<u32> = None;
+    for &at in &order {
+        let m = members[at as usize];
+        let has = evaluated[m].explanation.is_some();
+        let same = previous.is_some_and(|p| key(evaluated, p) == key(evaluated, at));
+        match owners.last_mut() {
+            Some((_, owner)) if same => {
+                if owner.is_none() && has {
+                    *owner = Some(m);
+                }
+            }
+            _ => owners.push((m, has.then_some(m))),
         }
-        let key = SubjectKey::of(&failures[e.failure]);
-        if let Ok(at) = subjects.binary_search_by(|s| SubjectKey::subject(s).cmp(&key)) {
-            owners[at].get_or_insert(m);
-        }
+        previous = Some(at);
     }
+    drop(order);
+    owners.shrink_to_fit();
     let first = evaluated[members[0]].explanation.as_ref().map(|t| t.to_string());
     let texts: Vec<&Text> = owners
         .iter()
-        .flatten()
-        .filter_map(|&m| evaluated[m].explanation.as_ref())
+        .filter_map(|&(_, o)| evaluated[o?].explanation.as_ref())
         .collect();
-    if texts.iter().all(|t| Some(&*t.as_cow()) == first.as_deref()) {
-        return first;
-    }
+    let shared = texts.iter().all(|t| Some(&*t.as_cow()) == first.as_deref());
     // Read one at a time: most share their text with the first, and are kept that way.
-    let merged = group::merge_with(texts.len(), |i| texts[i].as_cow());
-    for (s, m) in subjects.iter_mut().zip(owners) {
-        s.explanation = m.and_then(|m| evaluated[m].explanation.take());
-    }
-    merged.or(first)
+    let merged = (!shared).then(|| group::merge_with(texts.len(), |i| texts[i].as_cow()));
+    let subjects = owners
+        .into_iter()
+        .map(|(m, owner)| {
+            let mut s = subject(&failures[evaluated[m].failure]);
+            if !shared {
+                s.explanation = owner.and_then(|o| evaluated[o].explanation.take());
+            }
+            s
+        })
+        .collect();
+    let explanation = match merged {
+        Some(merged) => merged.or(first),
+        None => first,
+    };
+    (subjects, explanation)
 }
 
 /// A subject's fields, borrowed: an ImageStream's failure names a tag where a pod's names a
@@ -211,17 +231,6 @@ impl<'a> SubjectKey<'a> {
             container: container.map(|c| &**c),
             tag: tag.map(|t| &**t),
             image: &f.image,
-        }
-    }
-
-    fn subject(s: &'a Subject) -> Self {
-        SubjectKey {
-            kind: &s.kind,
-            namespace: &s.namespace,
-            name: &s.name,
-            container: s.container.as_deref(),
-            tag: s.tag.as_deref(),
-            image: &s.image,
         }
     }
 }

@@ -29,8 +29,11 @@ use crate::detect::Failure;
 use crate::engine::{Evaluation, Outcome};
 use crate::inputs::Inputs;
 use crate::rules::RuleSet;
-use evidence::{group_explanation, messages, subject, totals, unexplained};
+use evidence::{messages, subjects_and_explanation, totals, unexplained};
 use pending::{Pending, coalesce};
+
+/// A finding's rule id and group key.
+type GroupKey = (String, Arc<str>);
 
 /// Build the plan from an evaluation. Pure: same inputs, same bytes.
 pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceInfo) -> Plan {
@@ -42,7 +45,7 @@ pub fn build(rules: &RuleSet, ev: &Evaluation, inputs: &Inputs, source: &SourceI
 /// never both whole in memory.
 pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source: &SourceInfo) -> Plan {
     // Group confirmed evaluations into findings: (rule id, group key).
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
     for (i, e) in ev.evaluated.iter().enumerate() {
         if e.outcome == Outcome::Confirmed {
             groups
@@ -56,7 +59,7 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
     let mut findings = Vec::new();
     let mut actions = Pending::default();
     // Sort findings by category, then rule, then group, for a stable, readable order.
-    let mut keyed: Vec<((String, String), Vec<usize>)> = groups.into_iter().collect();
+    let mut keyed: Vec<(GroupKey, Vec<usize>)> = groups.into_iter().collect();
     keyed.sort_by(|a, b| {
         (rules.rules[ev.evaluated[a.1[0]].rule].category, &a.0)
             .cmp(&(rules.rules[ev.evaluated[b.1[0]].rule].category, &b.0))
@@ -66,12 +69,7 @@ pub fn build_owned(rules: &RuleSet, mut ev: Evaluation, inputs: &Inputs, source:
         let first_probes = std::mem::take(&mut ev.evaluated[members[0]].probes);
         let rule = &rules.rules[first_rule];
         let failures: Vec<&Failure> = members.iter().map(|&i| &ev.failures[ev.evaluated[i].failure]).collect();
-        let mut subjects: Vec<Subject> = failures.iter().map(|f| subject(f)).collect();
-        // In place: equal subjects are alike in every field, and a stable sort's buffer is
-        // half the list.
-        subjects.sort_unstable();
-        subjects.dedup();
-        let explanation = group_explanation(&ev.failures, &mut ev.evaluated, &members, &mut subjects);
+        let (subjects, explanation) = subjects_and_explanation(&ev.failures, &mut ev.evaluated, &members);
         let totals = totals(&failures, subjects.len());
         let failure_ids: BTreeSet<usize> = members.iter().map(|&i| ev.evaluated[i].failure).collect();
         // One line per rule; a confirmation on any subject wins over other outcomes.

@@ -198,7 +198,9 @@ pub struct Finding {
     pub severity: RuleSeverity,
     pub registry: String,
     /// What fails: pods (and their containers) and image streams (and their tags).
-    pub subjects: Vec<Subject>,
+    // Packed: a finding can have a subject per failing container.
+    #[schemars(with = "Vec<Subject>")]
+    pub subjects: crate::packed::Packed<Subject>,
     /// Why, rendered from the playbook's `explain`.
     #[schemars(with = "Nullable<String>")]
     pub explanation: Option<String>,
@@ -217,7 +219,7 @@ pub struct Finding {
 
 /// One thing that cannot get its image: a container of a pod, or a tag of an ImageStream
 /// whose import failed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subject {
     /// `Pod` or `ImageStream`.
@@ -496,7 +498,7 @@ impl Plan {
         for f in &mut self.findings {
             text(&mut f.title);
             text(&mut f.registry);
-            f.subjects.iter_mut().for_each(|s| s.visit_text(text));
+            f.subjects.map_in_place(|s| s.visit_text(text));
             f.explanation.iter_mut().for_each(&mut *text);
             for m in &mut f.evidence.messages {
                 text(&mut m.reason);

@@ -1,6 +1,7 @@
 //! One finding: what is broken, the registry's words, why, what else was ruled out, the pods.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::group::{compact_list, namespaces};
 use super::message::{cause_fit, core_message};
@@ -16,7 +17,7 @@ pub(super) fn subjects_line(f: &Finding) -> String {
         f.subjects
             .iter()
             .filter(|s| s.kind == kind)
-            .map(|s| (&s.namespace, &s.name))
+            .map(|s| (s.namespace, s.name))
             .collect::<BTreeSet<_>>()
             .len()
     };
@@ -28,7 +29,7 @@ pub(super) fn subjects_line(f: &Finding) -> String {
         parts.push(plural(count("ImageStream"), "image stream", "image streams"));
     }
     let where_ = match ns.len() {
-        1..=3 => format!("in {}", ns.into_iter().collect::<Vec<_>>().join(", ")),
+        1..=3 => format!("in {}", ns.iter().map(|n| &**n).collect::<Vec<_>>().join(", ")),
         n => format!("in {n} namespaces"),
     };
     format!("{} {where_}", parts.join(", "))
@@ -84,11 +85,11 @@ pub(super) fn finding(
                 .map(|s| format!(" over {s}"))
                 .unwrap_or_default();
             let count = |kind: &str| {
-                let names: BTreeSet<(&str, &str)> = f
+                let names: BTreeSet<(Arc<str>, Arc<str>)> = f
                     .subjects
                     .iter()
                     .filter(|s| s.kind == kind)
-                    .map(|s| (&*s.namespace, &*s.name))
+                    .map(|s| (s.namespace, s.name))
                     .collect();
                 names.len()
             };
@@ -169,7 +170,7 @@ pub(super) fn finding(
     // The headline names up to three namespaces; more are listed here.
     if namespaces([f]).len() > 3 && !out.expand {
         let ns = namespaces([f]);
-        let list = compact_list(ns.iter().copied(), NAMESPACES_SHOWN);
+        let list = compact_list(ns.iter().map(|n| &**n), NAMESPACES_SHOWN);
         out.para(
             &label(style, "where"),
             LABEL,

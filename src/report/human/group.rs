@@ -3,6 +3,7 @@
 //! the JSON always keeps every subject.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::message::core_message;
 use super::text::{Out, plural};
@@ -68,10 +69,10 @@ pub(super) fn group_findings(plan: &Plan) -> Vec<Vec<&Finding>> {
 }
 
 /// Namespaces of findings, sorted and distinct.
-pub(super) fn namespaces<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> BTreeSet<&'a str> {
+pub(super) fn namespaces<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> BTreeSet<Arc<str>> {
     findings
         .into_iter()
-        .flat_map(|f| f.subjects.iter().map(|s| &*s.namespace))
+        .flat_map(|f| f.subjects.iter().map(|s| s.namespace))
         .collect()
 }
 
@@ -89,9 +90,10 @@ pub fn compact_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) ->
 pub(super) fn merge(group: &[&Finding]) -> Finding {
     let first = group[0];
     let mut merged = first.clone();
-    merged.subjects = group.iter().flat_map(|f| f.subjects.iter().cloned()).collect();
-    merged.subjects.sort();
-    merged.subjects.dedup();
+    let mut subjects: Vec<_> = group.iter().flat_map(|f| f.subjects.iter()).collect();
+    subjects.sort();
+    subjects.dedup();
+    merged.subjects = subjects.into_iter().collect();
     let mut messages: BTreeMap<&str, MessageEvidence> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
     for m in group.iter().flat_map(|f| &f.evidence.messages) {
@@ -111,7 +113,7 @@ pub(super) fn merge(group: &[&Finding]) -> Finding {
     }
     merged.evidence.messages = order.iter().filter_map(|m| messages.remove(m)).collect();
     if group.iter().any(|f| f.explanation != first.explanation)
-        && let (Some(why), Some(ns)) = (&first.explanation, first.subjects.first())
+        && let (Some(why), Some(ns)) = (&first.explanation, first.subjects.get(0))
     {
         merged.explanation = Some(format!("in {}, for example: {why}", ns.namespace));
     }
@@ -139,9 +141,9 @@ pub(super) const SCREENFUL: usize = 60;
 pub(super) fn summary_table(out: &mut Out, plan: &Plan, style: Style) {
     #[derive(Default)]
     struct Row<'a> {
-        pods: BTreeSet<(&'a str, &'a str)>,
-        streams: BTreeSet<(&'a str, &'a str)>,
-        namespaces: BTreeSet<&'a str>,
+        pods: BTreeSet<(Arc<str>, Arc<str>)>,
+        streams: BTreeSet<(Arc<str>, Arc<str>)>,
+        namespaces: BTreeSet<Arc<str>>,
         findings: usize,
         actions: BTreeSet<&'a str>,
     }
@@ -149,26 +151,26 @@ pub(super) fn summary_table(out: &mut Out, plan: &Plan, style: Style) {
     for f in &plan.findings {
         let row = rows.entry(f.category.as_str()).or_default();
         row.findings += 1;
-        for s in &f.subjects {
-            row.namespaces.insert(&s.namespace);
+        for s in f.subjects.iter() {
+            row.namespaces.insert(s.namespace.clone());
             let set = if s.kind == "Pod" {
                 &mut row.pods
             } else {
                 &mut row.streams
             };
-            set.insert((&s.namespace, &s.name));
+            set.insert((s.namespace, s.name));
         }
         row.actions.extend(f.actions.iter().map(String::as_str));
     }
     let mut unexplained = Row::default();
     for u in &plan.unexplained {
-        unexplained.namespaces.insert(&u.namespace);
+        unexplained.namespaces.insert(u.namespace.as_str().into());
         let set = if u.kind == "Pod" {
             &mut unexplained.pods
         } else {
             &mut unexplained.streams
         };
-        set.insert((&u.namespace, &u.pod));
+        set.insert((u.namespace.as_str().into(), u.pod.as_str().into()));
     }
     let status_of: HashMap<String, Status> = plan.actions.iter().map(|a| (a.id, a.status)).collect();
     let count = |row: &Row, s: Status| row.actions.iter().filter(|id| status_of.get(**id) == Some(&s)).count();
@@ -223,7 +225,7 @@ pub(super) fn summary_table(out: &mut Out, plan: &Plan, style: Style) {
         let line = format!("  {}", cells.join("  "));
         out.line(&if i == 0 { style.bold(&line) } else { line });
     }
-    let total_pods: BTreeSet<(&str, &str)> = rows.values().flat_map(|r| r.pods.iter().copied()).collect();
+    let total_pods: BTreeSet<&(Arc<str>, Arc<str>)> = rows.values().flat_map(|r| r.pods.iter()).collect();
     out.line(&format!(
         "  {} with a failing pull · {} · {}{}",
         plural(total_pods.len() + unexplained.pods.len(), "pod", "pods"),
