@@ -371,4 +371,54 @@ mod tests {
         let s = subject(&stream);
         assert_eq!((s.container.as_deref(), s.tag.as_deref()), (None, Some("web")));
     }
+
+    #[test]
+    fn subjects_are_sorted_each_once_and_take_their_first_explanation() {
+        // Failures out of order, one subject twice (its second evaluation explains it too).
+        let failures = [
+            failure("p2", "c", "m"),
+            failure("p1", "c", "m"),
+            failure("p2", "c", "m"),
+            failure("p3", "c", "m"),
+        ];
+        let explained = |failure: usize, text: Option<&str>| Evaluated {
+            rule: 0,
+            failure,
+            outcome: crate::engine::Outcome::Confirmed,
+            group: "g".into(),
+            probes: Default::default(),
+            explanation: text.map(|t| Text::from(t.to_string())),
+            actions: Box::default(),
+            notes: Vec::new(),
+        };
+        let mut evaluated = vec![
+            explained(0, None),
+            explained(1, Some("p1 fails")),
+            explained(2, Some("p2 fails")),
+            explained(3, Some("p3 fails")),
+        ];
+        let (subjects, why) = subjects_and_explanation(&failures, &mut evaluated, &[0, 1, 2, 3]);
+        let got: Vec<(String, Option<String>)> = subjects
+            .iter()
+            .map(|s| (s.name.to_string(), s.explanation.map(|t| t.to_string())))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("p1".to_string(), Some("p1 fails".to_string())),
+                ("p2".to_string(), Some("p2 fails".to_string())),
+                ("p3".to_string(), Some("p3 fails".to_string())),
+            ]
+        );
+        // The first member has none: the merged text stands for the finding.
+        assert!(why.is_some_and(|w| w.contains("fails")));
+        // Each explanation was moved into its subject, not copied.
+        assert!(evaluated[1].explanation.is_none() && evaluated[2].explanation.is_none());
+        // Alike explanations stay with the finding only.
+        let mut evaluated: Vec<Evaluated> = (0..4).map(|f| explained(f, Some("all fail"))).collect();
+        let (subjects, why) = subjects_and_explanation(&failures, &mut evaluated, &[0, 1, 2, 3]);
+        assert_eq!(subjects.len(), 3);
+        assert!(subjects.iter().all(|s| s.explanation.is_none()));
+        assert_eq!(why.as_deref(), Some("all fail"));
+    }
 }
