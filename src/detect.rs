@@ -243,12 +243,13 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             named[i] = true;
         }
     }
-    let views: Vec<Option<PodView>> = pods
+    // Boxed: a view is some hundred bytes, and most pods have none.
+    let views: Vec<Option<Box<PodView>>> = pods
         .iter()
         .zip(&named)
-        .map(|(p, &n)| n.then(|| PodView::of(p)))
+        .map(|(p, &n)| n.then(|| Box::new(PodView::of(p))))
         .collect();
-    let indexes: Vec<Option<PodIndex>> = views.iter().map(|v| v.as_ref().map(PodView::index)).collect();
+    let indexes: Vec<Option<Box<PodIndex>>> = views.iter().map(|v| v.as_ref().map(|v| Box::new(v.index()))).collect();
     let pod_at = |i: usize| -> Option<(&Object, &PodView, &PodIndex)> {
         Some((pods[i].as_ref(), views[i].as_ref()?, indexes[i].as_ref()?))
     };
