@@ -201,11 +201,7 @@ pub(super) fn subjects_and_explanation(
             s
         })
         .collect();
-    let explanation = match merged {
-        Some(merged) => merged.or(first),
-        None => first,
-    };
-    (subjects, explanation)
+    (subjects, merged.flatten().or(first))
 }
 
 /// A subject's fields, borrowed: an ImageStream's failure names a tag where a pod's names a
@@ -374,7 +370,8 @@ mod tests {
 
     #[test]
     fn subjects_are_sorted_each_once_and_take_their_first_explanation() {
-        // Failures out of order, one subject twice (its second evaluation explains it too).
+        // Failures out of order, one subject twice: its first evaluation explains nothing, its
+        // second does.
         let failures = [
             failure("p2", "c", "m"),
             failure("p1", "c", "m"),
