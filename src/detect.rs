@@ -243,11 +243,13 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
             named[i] = true;
         }
     }
+    // The views borrow their pods' texts, which are read back from compressed blocks.
+    let texts: Vec<Option<crate::cluster::RawText>> =
+        pods.iter().zip(&named).map(|(p, &n)| n.then(|| p.raw())).collect();
     // Boxed: a view is some hundred bytes, and most pods have none.
-    let views: Vec<Option<Box<PodView>>> = pods
+    let views: Vec<Option<Box<PodView>>> = texts
         .iter()
-        .zip(&named)
-        .map(|(p, &n)| n.then(|| Box::new(PodView::of(p))))
+        .map(|t| t.as_ref().map(|t| Box::new(PodView::of(t))))
         .collect();
     let indexes: Vec<Option<Box<PodIndex>>> = views.iter().map(|v| v.as_ref().map(|v| Box::new(v.index()))).collect();
     let pod_at = |i: usize| -> Option<(&Object, &PodView, &PodIndex)> {
@@ -255,12 +257,17 @@ pub fn detect(pods: &[Arc<Object>], events: &[EventRecord]) -> Vec<Failure> {
     };
 
     for (i, pod) in pods.iter().enumerate() {
+        let own_text;
         let own_view;
         let own_index;
         let (view, index) = match pod_at(i) {
             Some((_, v, x)) => (v, x),
-            None if !named[i] && PodView::may_wait(pod.raw()) => {
-                own_view = PodView::of(pod);
+            None if !named[i] => {
+                own_text = pod.raw();
+                if !PodView::may_wait(&own_text) {
+                    continue;
+                }
+                own_view = PodView::of(&own_text);
                 own_index = own_view.index();
                 (&own_view, &own_index)
             }
@@ -458,7 +465,8 @@ pub fn detect_imagestreams(streams: &[Arc<Object>]) -> Vec<Failure> {
     let mut names = Names::default();
     for is in streams {
         // A stream of the wrong shape was reported by the loader (`imagestream_shape_error`).
-        let Ok(view) = serde_json::from_str::<StreamView>(is.raw()) else {
+        let text = is.raw();
+        let Ok(view) = serde_json::from_str::<StreamView>(&text) else {
             continue;
         };
         for tag in &view.status.tags {

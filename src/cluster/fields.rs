@@ -5,6 +5,7 @@
 //! code), so a snapshot of many small objects does not pay for maps of their members.
 
 use std::borrow::Cow;
+use std::ops::Deref;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -32,12 +33,18 @@ struct Entry {
 const WALKED_AGAIN: usize = 8 * 1024;
 
 impl Paths {
-    /// The value at a dotted path (`spec.serviceAccountName`) of `text`.
-    pub(crate) fn field<'p>(&'p self, text: &str, path: &str) -> Option<&'p Value> {
+    /// The value at a dotted path (`spec.serviceAccountName`) of `text`: read only when the
+    /// answer is not kept (an object's text may have to be decompressed).
+    pub(crate) fn field<'p, T: Deref<Target = str>>(
+        &'p self,
+        text: impl FnOnce() -> T,
+        path: &str,
+    ) -> Option<&'p Value> {
         if let Some(kept) = self.kept(path) {
             return kept;
         }
-        let value = read(text, path);
+        let text = text();
+        let value = read(&text, path);
         if value.is_none() && text.len() <= WALKED_AGAIN {
             return None;
         }
@@ -47,11 +54,16 @@ impl Paths {
     /// As `field`, for a list read once per failure (owner references, pull secrets): a small
     /// object's is read again each time rather than kept, as a `Value` of a list of maps is
     /// about ten times its text (a kilobyte per pod, kept for the whole run otherwise).
-    pub(crate) fn list<'p>(&'p self, text: &str, path: &str) -> Option<Cow<'p, Value>> {
+    pub(crate) fn list<'p, T: Deref<Target = str>>(
+        &'p self,
+        text: impl FnOnce() -> T,
+        path: &str,
+    ) -> Option<Cow<'p, Value>> {
         if let Some(kept) = self.kept(path) {
             return kept.map(Cow::Borrowed);
         }
-        let value = read(text, path);
+        let text = text();
+        let value = read(&text, path);
         if text.len() <= WALKED_AGAIN {
             return value.map(Cow::Owned);
         }
@@ -144,9 +156,9 @@ mod tests {
         let whole: Value = serde_json::from_str(text).unwrap();
         let expect = path.split('.').try_fold(&whole, |v, p| v.get(p));
         let paths = Paths::default();
-        assert_eq!(paths.field(text, path), expect, "{path} in {text}");
+        assert_eq!(paths.field(|| text, path), expect, "{path} in {text}");
         // Read twice: the kept value answers the second time.
-        assert_eq!(paths.field(text, path), expect, "{path} again");
+        assert_eq!(paths.field(|| text, path), expect, "{path} again");
     }
 
     #[test]
@@ -191,15 +203,18 @@ mod tests {
                         "spec.serviceAccountName",
                         "nope",
                     ] {
-                        paths.field(text, path);
+                        paths.field(|| text, path);
                     }
                 });
             }
         });
         // A small object keeps what it holds, not what it lacks.
         assert_eq!(paths.kept_count(), 2);
-        assert_eq!(paths.field(text, "spec.serviceAccountName"), Some(&Value::from("sa")));
-        assert_eq!(paths.field(text, "nope"), None);
+        assert_eq!(
+            paths.field(|| text, "spec.serviceAccountName"),
+            Some(&Value::from("sa"))
+        );
+        assert_eq!(paths.field(|| text, "nope"), None);
         assert_eq!(paths.kept_count(), 2);
     }
 
@@ -209,15 +224,15 @@ mod tests {
         let whole: Value = serde_json::from_str(text).unwrap();
         let paths = Paths::default();
         for _ in 0..2 {
-            let refs = paths.list(text, "metadata.ownerReferences");
+            let refs = paths.list(|| text, "metadata.ownerReferences");
             assert!(matches!(refs, Some(Cow::Owned(_))), "{refs:?}");
             assert_eq!(refs.as_deref(), whole.pointer("/metadata/ownerReferences"));
-            assert_eq!(paths.list(text, "spec.missing"), None);
+            assert_eq!(paths.list(|| text, "spec.missing"), None);
         }
         assert_eq!(paths.kept_count(), 0);
         // A path read as a field is kept, and then a list borrows it.
-        assert!(paths.field(text, "spec.imagePullSecrets").is_some());
-        let kept = paths.list(text, "spec.imagePullSecrets");
+        assert!(paths.field(|| text, "spec.imagePullSecrets").is_some());
+        let kept = paths.list(|| text, "spec.imagePullSecrets");
         assert!(matches!(kept, Some(Cow::Borrowed(_))), "{kept:?}");
         let big = format!(
             r#"{{"metadata":{{"note":"{}","ownerReferences":[{{"name":"rs"}}]}}}}"#,
@@ -225,7 +240,7 @@ mod tests {
         );
         let paths = Paths::default();
         assert!(matches!(
-            paths.list(&big, "metadata.ownerReferences"),
+            paths.list(|| big.as_str(), "metadata.ownerReferences"),
             Some(Cow::Borrowed(_))
         ));
         assert_eq!(paths.kept_count(), 1);
@@ -239,8 +254,8 @@ mod tests {
         );
         let paths = Paths::default();
         for _ in 0..3 {
-            assert_eq!(paths.field(&big, "spec.serviceAccountName"), None);
-            assert_eq!(paths.field(&big, "metadata.name"), Some(&Value::from("p")));
+            assert_eq!(paths.field(|| big.as_str(), "spec.serviceAccountName"), None);
+            assert_eq!(paths.field(|| big.as_str(), "metadata.name"), Some(&Value::from("p")));
         }
         assert_eq!(paths.kept_count(), 2);
     }

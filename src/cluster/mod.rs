@@ -7,6 +7,7 @@ mod fields;
 mod hidden;
 pub mod live;
 mod object;
+pub(crate) mod raw;
 mod snapshot;
 mod wrong_field;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 pub use event::EventRecord;
 pub use object::{GroupKind, Object, ObjectKey, Version};
+pub use raw::RawText;
 pub use snapshot::{LoadOptions, SkippedFile, Snapshot};
 pub use wrong_field::{FieldError, wrong_field, wrong_field_by};
 

@@ -96,7 +96,7 @@ pub struct Object {
     pub name: String,
     /// The whole object as compact JSON, minus `metadata.managedFields` and kubectl's
     /// last-applied annotation (it can hold secret data and is never needed).
-    raw: Box<str>,
+    raw: super::raw::Raw,
     parsed: std::sync::OnceLock<Value>,
     /// Fields read by path before (or instead of) the whole object (see `fields`).
     fields: super::fields::Paths,
@@ -142,7 +142,7 @@ fn compare_resource_versions(a: &str, b: &str) -> std::cmp::Ordering {
 
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        self.raw == other.raw
+        *self.raw() == *other.raw()
     }
 }
 
@@ -184,14 +184,14 @@ impl Object {
         };
         by_rv
             .then_with(|| a.managed_time.cmp(&b.managed_time))
-            .then_with(|| self.raw.cmp(&other.raw))
+            .then_with(|| self.raw().cmp(&other.raw()))
             == Ordering::Greater
     }
 
     /// The whole object (parsed on first use).
     pub fn value(&self) -> &Value {
         self.parsed
-            .get_or_init(|| serde_json::from_str(&self.raw).unwrap_or(Value::Null))
+            .get_or_init(|| serde_json::from_str(&self.raw()).unwrap_or(Value::Null))
     }
 
     /// Whether the object has been parsed into a `Value` (tests of the paths that must not).
@@ -200,16 +200,32 @@ impl Object {
         self.parsed.get().is_some()
     }
 
-    /// The compact JSON text, for typed views that need only a few fields.
-    pub fn raw(&self) -> &str {
-        &self.raw
+    /// The compact JSON text, for typed views that need only a few fields (decompressed when
+    /// the object's file has been read: see `raw`).
+    pub fn raw(&self) -> super::raw::RawText<'_> {
+        self.raw.text()
+    }
+
+    /// The length of the text, without reading it.
+    pub fn raw_len(&self) -> usize {
+        self.raw.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn block_id(&self) -> Option<u64> {
+        self.raw.block_id()
+    }
+
+    /// The text, to be compressed with its neighbours' (see `raw::pack`).
+    pub(crate) fn raw_mut(&mut self) -> &mut super::raw::Raw {
+        &mut self.raw
     }
 
     /// A field by dotted path (`spec.serviceAccountName`).
     pub fn field(&self, path: &str) -> Option<&Value> {
         match self.parsed.get() {
             Some(whole) => path.split('.').try_fold(whole, |v, part| v.get(part)),
-            None => self.fields.field(&self.raw, path),
+            None => self.fields.field(|| self.raw(), path),
         }
     }
 
@@ -221,7 +237,7 @@ impl Object {
                 .split('.')
                 .try_fold(whole, |v, part| v.get(part))
                 .map(Cow::Borrowed),
-            None => self.fields.list(&self.raw, path),
+            None => self.fields.list(|| self.raw(), path),
         }
     }
 
@@ -255,7 +271,7 @@ impl Object {
             kind,
             namespace,
             name,
-            raw: raw.into(),
+            raw: super::raw::Raw::Plain(raw.into()),
             parsed: std::sync::OnceLock::new(),
             fields: super::fields::Paths::default(),
             version: Version {
@@ -303,7 +319,7 @@ impl Object {
         let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
         let gk = GroupKind::from_api_version(&api_version, &kind);
         let namespace = if gk.is_cluster_scoped() { None } else { namespace };
-        let raw = serde_json::to_string(&value).unwrap_or_default().into_boxed_str();
+        let raw = super::raw::Raw::Plain(serde_json::to_string(&value).unwrap_or_default().into_boxed_str());
         Ok(Object {
             api_version,
             kind,

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::PULL_REASONS;
-use crate::cluster::Object;
 
 /// A string of a view, borrowed from the object's text unless it holds escapes: most pods of
 /// a snapshot are read once at load (their shape is checked) and never again, so their views
@@ -168,8 +167,9 @@ pub(super) fn owned(s: &Option<Str>) -> Option<String> {
 }
 
 impl<'a> PodView<'a> {
-    pub(super) fn of(pod: &'a Object) -> Self {
-        serde_json::from_str(pod.raw()).unwrap_or_default()
+    /// The view of a pod's text (`Object::raw`, held by the caller as long as the view).
+    pub(super) fn of(text: &'a str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
     }
 
     /// Whether the pod's text may hold a waiting state: only such pods can fail by their

@@ -45,7 +45,7 @@ impl Kept {
             }
             Entry::Occupied(mut e) => {
                 let (old, old_file) = e.get();
-                if old.raw() == o.raw() {
+                if *old.raw() == *o.raw() {
                     return;
                 }
                 let newer = o.newer_than(old);

@@ -240,6 +240,7 @@ fn load_doc(
                     let i = start + j;
                     part.take_raw(item.get(), &|| item_loc(loc, prefix, i), defaults.as_ref(), time(i, n));
                 }
+                part.seal();
                 part
             });
             for part in parts {

@@ -23,6 +23,9 @@ pub struct Sink {
     pub diags: Diagnostics,
     /// The strings events repeat, kept once (see `EventRecord`).
     pub names: crate::intern::Names,
+    /// Objects from here on have plain text, this much of it (see `seal`).
+    plain_from: usize,
+    plain_bytes: usize,
 }
 
 /// `loc` narrowed to a field of the object it points at.
@@ -82,8 +85,8 @@ impl Sink {
     /// is an error (read as empty, it would pass for healthy).
     fn keep_object(&mut self, o: Object) -> Result<(), FieldError> {
         let shape = match (o.group_kind().group.as_str(), o.kind.as_str()) {
-            ("", "Pod") => crate::detect::pod_shape_error(o.raw()),
-            ("image.openshift.io", "ImageStream") => crate::detect::imagestream_shape_error(o.raw()),
+            ("", "Pod") => crate::detect::pod_shape_error(&o.raw()),
+            ("image.openshift.io", "ImageStream") => crate::detect::imagestream_shape_error(&o.raw()),
             _ => None,
         };
         if let Some((path, msg)) = shape {
@@ -96,8 +99,22 @@ impl Sink {
                 path,
             });
         }
+        self.plain_bytes += o.raw_len();
         self.objects.push(o);
+        if self.plain_bytes >= crate::cluster::raw::BLOCK {
+            self.seal();
+        }
         Ok(())
+    }
+
+    /// Compress the text of the objects kept since the last call (see `cluster::raw`): done
+    /// as the file is read, on the thread that reads it, so that a file's objects are never
+    /// all plain at once.
+    pub fn seal(&mut self) {
+        let from = self.plain_from.min(self.objects.len());
+        crate::cluster::raw::pack(self.objects[from..].iter_mut().map(Object::raw_mut));
+        self.plain_from = self.objects.len();
+        self.plain_bytes = 0;
     }
 
     /// Take one decoded document: a list (`items`), a bare sequence, an event, or any other
@@ -244,8 +261,11 @@ impl Sink {
     }
 
     /// Append another sink's findings (pieces of one file read in parallel, in order).
-    pub fn append(&mut self, other: Sink) {
+    pub fn append(&mut self, mut other: Sink) {
+        other.seal();
+        self.seal();
         self.objects.extend(other.objects);
+        self.plain_from = self.objects.len();
         self.events.extend(other.events);
         self.documents += other.documents;
         self.nameless_events += other.nameless_events;

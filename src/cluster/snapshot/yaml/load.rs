@@ -128,6 +128,7 @@ fn load_split(split: &Split<'_>, loc: &Location, sink: &mut Sink, threads: usize
             };
             out.take_raw(item.get(), &|| item_loc(loc, "", piece.2 + i), defaults.as_ref(), time);
         }
+        out.seal();
         Some(out)
     };
     let results = super::super::pool::map(&split.pieces, threads, parse);
