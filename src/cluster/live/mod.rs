@@ -258,6 +258,8 @@ impl Live {
             }
         };
         all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        // Kept for the run, as a snapshot's are: compressed, in the order the list is read.
+        crate::cluster::raw::pack(all.iter_mut().filter_map(Arc::get_mut).map(Object::raw_mut));
         let index = all.iter().map(|o| (o.key(), o.clone())).collect();
         let listed = Arc::new(Listed {
             all,
