@@ -97,7 +97,8 @@ pub struct Object {
     /// The whole object as compact JSON, minus `metadata.managedFields` and kubectl's
     /// last-applied annotation (it can hold secret data and is never needed).
     raw: super::raw::Raw,
-    parsed: std::sync::OnceLock<Value>,
+    // Boxed: most objects are never parsed, and a `Value` in place is 32 bytes each.
+    parsed: std::sync::OnceLock<Box<Value>>,
     /// Fields read by path before (or instead of) the whole object (see `fields`).
     fields: super::fields::Paths,
     /// Which of two copies of one object is newer: `metadata.resourceVersion`, then the
@@ -191,7 +192,7 @@ impl Object {
     /// The whole object (parsed on first use).
     pub fn value(&self) -> &Value {
         self.parsed
-            .get_or_init(|| serde_json::from_str(&self.raw()).unwrap_or(Value::Null))
+            .get_or_init(|| Box::new(serde_json::from_str(&self.raw()).unwrap_or(Value::Null)))
     }
 
     /// Whether the object has been parsed into a `Value` (tests of the paths that must not).
@@ -224,7 +225,7 @@ impl Object {
     /// A field by dotted path (`spec.serviceAccountName`).
     pub fn field(&self, path: &str) -> Option<&Value> {
         match self.parsed.get() {
-            Some(whole) => path.split('.').try_fold(whole, |v, part| v.get(part)),
+            Some(whole) => path.split('.').try_fold(&**whole, |v, part| v.get(part)),
             None => self.fields.field(|| self.raw(), path),
         }
     }
@@ -235,7 +236,7 @@ impl Object {
         match self.parsed.get() {
             Some(whole) => path
                 .split('.')
-                .try_fold(whole, |v, part| v.get(part))
+                .try_fold(&**whole, |v, part| v.get(part))
                 .map(Cow::Borrowed),
             None => self.fields.list(|| self.raw(), path),
         }
